@@ -1,0 +1,89 @@
+"""Where cases come from: Poisson arrivals per street and source, with a weekly profile.
+
+Each street has one arrival stream per source (patrol finds, 12345 hotline calls, cases handed
+down from above, cases collected from units). Its rate is the sum over categories of the
+category's rate times the number of households, grids or communities it is counted per. The
+hotline's rate follows an hour-of-day × day-of-week profile (non-homogeneous Poisson, sampled by
+thinning). Each arrival draws its category and grid from the stream, so arrivals are identical
+under every policy.
+
+Patrol finds are created when the problem *arises*; a grid worker notices it after a delay set
+by patrol coverage: each worker sweeps the grid once per ``patrol.interval`` of patrol time and
+notices the problem with ``patrol.detect_prob`` per sweep.
+"""
+
+from __future__ import annotations
+
+import math
+from bisect import bisect_right
+
+import numpy as np
+import simpy
+from simpy.events import Timeout
+
+from ..scenario.schema import Scenario
+from .lifecycle import PATROL, SOURCES, Lifecycle
+from .org import Street
+from .streams import Buffered, stream
+
+
+class ArrivalStream:
+    """Cases of one source arising in one street."""
+
+    def __init__(self, env: simpy.Environment, life: Lifecycle, street: Street, source: int,
+                 scenario: Scenario, seed: int, weekday0: int):
+        self.env, self.life, self.street, self.source = env, life, street, source
+        name = SOURCES[source]
+        n_grids = len(street.grids)
+        n_comm = len(street.communities)
+        counts = {"household": street.households_per_grid * n_grids, "grid": n_grids,
+                  "community": n_comm, "street": 1}
+        rates = []
+        for cat in life.cats:
+            r = cat.spec.rates.get(name)
+            rates.append(r.per_hour * counts[r.per] if r is not None else 0.0)
+        self.rate = float(sum(rates))
+        rng = stream(seed, "arrivals", street.name, name)
+        self.cum = (np.cumsum(rates) / self.rate).tolist() if self.rate > 0 else []
+        profile = None
+        if name == "hotline":
+            p = scenario.hotline.profile
+            h = np.array(p.hourly) / np.mean(p.hourly)
+            w = np.array(p.weekly) / np.mean(p.weekly)
+            profile = np.outer(w, h)  # [weekday, hour], mean 1
+            profile = np.roll(profile, -weekday0, axis=0).ravel()  # index = hour of week from t=0
+        self.profile = profile.tolist() if profile is not None else None
+        self.rate_max = self.rate * (float(profile.max()) if profile is not None else 1.0)
+        self.draw = Buffered(lambda n: rng.random((n, 4)))
+        self.n_grids = n_grids
+        self.workers = street.grids[0].pool.capacity if n_grids else 0
+        patrol = scenario.patrol
+        self.sweep = patrol.interval.hours
+        r_patrol = stream(seed, "patrol", street.name, name)
+        self.patrol = Buffered(lambda n: np.column_stack(
+            [r_patrol.random(n), r_patrol.geometric(patrol.detect_prob, n)]))
+        if self.rate > 0:
+            self._next()
+
+    def _next(self) -> None:
+        u = self.draw()
+        gap = -math.log1p(-u[0]) / self.rate_max
+        Timeout(self.env, gap, u).callbacks.append(self._arrive)
+
+    def _arrive(self, ev: Timeout) -> None:
+        u = ev._value
+        env = self.env
+        if self.profile is not None:
+            hour = int(env._now) % 168
+            if u[1] * self.rate_max > self.rate * self.profile[hour]:
+                self._next()
+                return
+        cat = self.life.cats[min(bisect_right(self.cum, u[2]), len(self.cum) - 1)]
+        grid = self.street.grids[min(int(u[3] * self.n_grids), self.n_grids - 1)]
+        issue = self.life.create(cat, self.source, grid, env._now)
+        delay = None
+        if self.source == PATROL and grid.pool.capacity > 0:
+            v, g = self.patrol()
+            delay = (v + g - 1) * self.sweep / grid.pool.capacity
+        self.life.arrive(issue, delay)
+        self._next()

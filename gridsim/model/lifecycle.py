@@ -1,0 +1,420 @@
+"""The life of one case, from the moment a problem arises in a grid to its closure.
+
+    arises in a grid ─▶ found on patrol (delay set by patrol coverage) / called in to 12345
+      ─▶ trifle fixed on the spot by the grid worker ───────────────────────────────▶ closed
+      ─▶ uploaded to the street centre, triaged and dispatched (policy: first tier)
+      ─▶ handled at its tier: community · street (enforcement / office) · district departments
+         (report on site, then work; jointly or one after another) · joint consultation · city
+      ─▶ not solved, or still waiting at the tier's deadline: escalated (policy: next tier)
+      ─▶ solved ─▶ verified by the grid worker ─▶ closed, or reopened and reworked
+
+Each arrow is a callback on a SimPy event: a case is a plain slotted object that moves between
+pools, never a generator process. The policy is asked at the decision points named in
+:mod:`gridsim.policies.base`; everything else is here.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from typing import Any
+
+import simpy
+from simpy.events import Timeout
+
+from ..policies import TIERS, Policy
+from ..scenario.schema import Scenario
+from .calendar import Calendars
+from .org import TIER_INDEX, District, Grid, Organisation
+from .pools import Meeting, Pool
+from .records import Recorder
+from .streams import Buffered, stream
+
+GRID, COMMUNITY, STREET, DISTRICT, JOINT, CITY = range(6)
+SOURCES = ("patrol", "hotline", "above", "units")
+PATROL, HOTLINE, ABOVE, UNITS = range(4)
+LATENT, RETRY = "latent", "retry"
+"""Markers for cases waiting outside any queue: not yet found, or waiting for another try."""
+
+
+class Issue:
+    """One case. Times are clock hours; tiers and codes are small ints (see ``records``)."""
+
+    __slots__ = ("id", "cat", "source", "grid", "start_tier", "t_created", "t_discovered",
+                 "t_reported", "enter", "leave", "t_called", "t_onsite", "n_depts", "t_solved",
+                 "solved_tier", "escalations", "bounces", "reopens", "whistles", "two_way",
+                 "deadline", "tier", "visit", "waiting", "held", "work", "u", "tried",
+                 "pending", "holding", "arrive_max", "cur")
+
+    def __init__(self, iid: int, cat: Any, source: int, grid: Grid, now: float):
+        self.id, self.cat, self.source, self.grid = iid, cat, source, grid
+        self.t_created = now
+        nan = float("nan")
+        self.t_discovered = self.t_reported = self.t_called = self.t_onsite = nan
+        self.t_solved = self.deadline = nan
+        self.enter = [nan] * 6
+        self.leave = [nan] * 6
+        self.n_depts = self.escalations = self.bounces = self.reopens = self.whistles = 0
+        self.two_way = 0
+        self.solved_tier = -1
+        self.tier = -1
+        self.visit = 0
+        self.waiting: Any = None
+        self.held = 0
+        self.tried = 0
+        self.pending: list = []
+        self.holding: list = []
+        self.arrive_max = 0.0
+        self.cur: Pool | None = None
+
+
+class CategoryRuntime:
+    """A category's parameters in the shape the hot path wants (tuples, per-district samplers)."""
+
+    def __init__(self, index: int, name: str, spec, scenario: Scenario, calendars: Calendars):
+        self.index, self.name, self.spec = index, name, spec
+        self.lead = 1 if spec.lead == "department" else 0
+        shares = spec.tiers.as_tuple()
+        self.tier_cum = []
+        total = 0.0
+        for p in shares:
+            total += p
+            self.tier_cum.append(total)
+        self.tier_cum[-1] = 1.0 + 1e-12
+        self.on_spot = spec.on_spot
+        self.solve = (1.0, spec.solve.community, spec.solve.street, spec.solve.district,
+                      spec.solve.joint, spec.solve.city)
+        self.reopen = spec.reopen
+        self.departments = list(spec.departments)
+        self.street_unit = spec.street_unit
+        self.deadline = spec.deadline
+        self.dists = [getattr(spec.work, t) for t in TIERS]
+
+
+class Lifecycle:
+    """Moves cases through the organisation; owns the per-district random streams."""
+
+    def __init__(self, env: simpy.Environment, scenario: Scenario, policy: Policy,
+                 calendars: Calendars, recorder: Recorder, seed: int):
+        self.env, self.s, self.policy, self.cal, self.rec = env, scenario, policy, calendars, recorder
+        self.seed = seed
+        self.cats = [CategoryRuntime(i, n, c, scenario, calendars)
+                     for i, (n, c) in enumerate(scenario.categories.items())]
+        self.org: Organisation | None = None
+        self.live: dict[int, Issue] = {}
+        self.next_id = 0
+        common = scenario.policy
+        self.two_way = common.two_way_dispatch
+        self.report_deadline = common.report_deadline.hours
+        self.deadlines = [policy.tier_deadline(t) for t in TIERS]
+        self.retry_delay = policy.retry_delay
+        self.joint_mode = policy.joint_departments
+        self.misroute = policy.misroute_prob
+        self.grid_cal = calendars.shifts[scenario.roles.grid_worker]
+
+    # ---------------------------------------------------------------- per-district streams
+    def attach(self, org: Organisation) -> None:
+        """Create the random streams of every district once the organisation exists."""
+        self.org = org
+        s, seed = self.s, self.seed
+        for d in org.districts:
+            key = d.name
+            d.work = [Buffered(self._work_draw(stream(seed, "work", key, c.name), c))
+                      for c in self.cats]
+            d.u = Buffered(lambda n, r=stream(seed, "draws", key): r.random((n, 8)))
+            d.rework = Buffered(lambda n, r=stream(seed, "rework", key): r.random(n))
+            d.triage = Buffered(lambda n, r=stream(seed, "triage", key): s.triage_time.sample(r, n))
+            d.verify = Buffered(lambda n, r=stream(seed, "verify", key): s.verify_time.sample(r, n))
+            d.dispatch = Buffered(lambda n, r=stream(seed, "dispatch", key):
+                                  s.hotline.dispatch_delay.sample(r, n))
+            r_report = stream(seed, "report", key)
+            d.report = {}
+            for name, dist in d.report_time.items():
+                dist = self.policy.report_time(name) or dist
+                d.report[name] = Buffered(lambda n, r=r_report, dist=dist: dist.sample(r, n))
+            fwd, bounce = self.policy.forward_delay, self.policy.bounce_delay
+            r_route = stream(seed, "routing", key)
+            d.forward = Buffered(lambda n, r=r_route: fwd.sample(r, n)) if fwd else None
+            d.bounce = Buffered(lambda n, r=r_route: bounce.sample(r, n)) if bounce else None
+
+    @staticmethod
+    def _work_draw(rng, cat: CategoryRuntime):
+        import numpy as np
+
+        return lambda n: np.column_stack([d.sample(rng, n) for d in cat.dists])
+
+    # ---------------------------------------------------------------- creation and discovery
+    def create(self, cat: CategoryRuntime, source: int, grid: Grid, now: float) -> Issue:
+        """A new case with all its own draws (the same under every policy: CRN)."""
+        issue = Issue(self.next_id, cat, source, grid, now)
+        self.next_id += 1
+        district = grid.community.street.district
+        issue.work = district.work[cat.index]()
+        u = issue.u = district.u()
+        issue.start_tier = 1 + bisect_right(cat.tier_cum, u[0])
+        self.live[issue.id] = issue
+        return issue
+
+    def arrive(self, issue: Issue, patrol_delay: float | None) -> None:
+        """A problem arises (patrol: found after ``patrol_delay`` of patrol time, or never)."""
+        src = issue.source
+        if src == PATROL:
+            issue.waiting = LATENT
+            if patrol_delay is not None:
+                t = self.grid_cal.advance(self.env._now, patrol_delay)
+                Timeout(self.env, t - self.env._now, issue).callbacks.append(self._found)
+        elif src == HOTLINE:
+            issue.t_discovered = self.env._now
+            d = issue.grid.community.street.district
+            Timeout(self.env, d.dispatch(), issue).callbacks.append(self._to_centre)
+        else:
+            issue.t_discovered = self.env._now
+            self._upload(issue)
+
+    def _found(self, ev: Timeout) -> None:
+        issue = ev._value
+        issue.waiting = None
+        issue.t_discovered = self.env._now
+        if issue.u[1] < issue.cat.on_spot:
+            issue.tier = GRID
+            issue.enter[GRID] = self.env._now
+            issue.grid.pool.serve(issue, issue.work[GRID], self._fixed_on_spot)
+        else:
+            self._upload(issue)
+
+    def _fixed_on_spot(self, issue: Issue) -> None:
+        now = self.env._now
+        issue.t_reported = now
+        issue.deadline = self.cal.after(issue.t_discovered, issue.cat.deadline)
+        issue.leave[GRID] = issue.t_solved = now
+        issue.solved_tier = GRID
+        self._close(issue)
+
+    def _to_centre(self, ev: Timeout) -> None:
+        self._upload(ev._value)
+
+    def _upload(self, issue: Issue) -> None:
+        now = self.env._now
+        issue.t_reported = now
+        issue.deadline = self.cal.after(now, issue.cat.deadline)
+        street = issue.grid.community.street
+        street.centre.serve(issue, street.district.triage(), self._triaged)
+
+    def _triaged(self, issue: Issue) -> None:
+        first = self.policy.first_tier(TIERS[issue.start_tier],
+                                       "department" if issue.cat.lead else "street")
+        self.enter(issue, TIER_INDEX[first])
+
+    # ---------------------------------------------------------------- tiers
+    def enter(self, issue: Issue, tier: int) -> None:
+        """Start handling ``issue`` at ``tier``."""
+        now = self.env._now
+        issue.tier = tier
+        issue.visit += 1
+        if issue.enter[tier] != issue.enter[tier]:  # first time here (NaN)
+            issue.enter[tier] = now
+        limit = self.deadlines[tier]
+        if limit is not None:
+            t = self.cal.after(now, limit)
+            Timeout(self.env, t - now, (issue, issue.visit)).callbacks.append(self._deadline)
+        if tier == COMMUNITY:
+            issue.grid.community.pool.serve(issue, self._work(issue, tier), self._attempted)
+        elif tier == STREET:
+            street = issue.grid.community.street
+            pool = street.enforcement if issue.cat.street_unit == "enforcement" else street.office
+            pool.serve(issue, self._work(issue, tier), self._attempted)
+        elif tier == DISTRICT:
+            self._district(issue)
+        elif tier == JOINT:
+            issue.grid.community.street.district.joint.submit(issue)
+        else:
+            self.org.city.submit(issue)
+
+    def _work(self, issue: Issue, tier: int) -> float:
+        bit = 1 << (tier + 8)
+        if issue.tried & bit:
+            dist = issue.cat.dists[tier]
+            district = issue.grid.community.street.district
+            return dist.mean_hours * (0.5 + district.rework())
+        issue.tried |= bit
+        return issue.work[tier]
+
+    def _solve_draw(self, issue: Issue, tier: int) -> bool:
+        bit = 1 << tier
+        if issue.tried & bit:
+            u = issue.grid.community.street.district.rework()
+        else:
+            issue.tried |= bit
+            u = issue.u[2 + tier - 1]
+        return u < issue.cat.solve[tier]
+
+    def _attempted(self, issue: Issue) -> None:
+        if self._solve_draw(issue, issue.tier):
+            self._solved(issue)
+        else:
+            self._escalate(issue)
+
+    def _deadline(self, ev: Timeout) -> None:
+        issue, visit = ev._value
+        w = issue.waiting
+        if issue.visit == visit and issue.held == 0 and isinstance(w, Pool | Meeting):
+            w.withdraw(issue)
+            self._escalate(issue)
+
+    def _escalate(self, issue: Issue) -> None:
+        tier = issue.tier
+        issue.leave[tier] = self.env._now
+        nxt = self.policy.next_tier(TIERS[tier])
+        if nxt is not None:
+            issue.escalations += 1
+            self.enter(issue, TIER_INDEX[nxt])
+        else:
+            issue.waiting = RETRY
+            issue.visit += 1
+            Timeout(self.env, self.cal.after(self.env._now, self.retry_delay) - self.env._now,
+                    issue).callbacks.append(self._retry)
+
+    def _retry(self, ev: Timeout) -> None:
+        issue = ev._value
+        issue.waiting = None
+        self.enter(issue, issue.tier)
+
+    # ---------------------------------------------------------------- departments
+    def _district(self, issue: Issue) -> None:
+        district = issue.grid.community.street.district
+        if issue.t_called != issue.t_called:
+            issue.t_called = self.env._now
+        if issue.cat.lead and self.two_way and issue.u[7] < self.two_way:
+            issue.two_way = 1  # 双向派单: the department dispatches the field work down
+            street = issue.grid.community.street
+            street.enforcement.serve(issue, self._work(issue, DISTRICT), self._attempted)
+        elif self.joint_mode:
+            issue.whistles += 1
+            self._call_jointly(issue, district, self._work(issue, DISTRICT), self._attempted)
+        else:
+            issue.pending = issue.cat.departments[::-1]
+            self._forward(issue)
+
+    # one after another, through the district hotline (baseline)
+    def _forward(self, issue: Issue) -> None:
+        district = issue.grid.community.street.district
+        delay = district.forward() if district.forward else 0.0
+        Timeout(self.env, delay, issue).callbacks.append(self._forwarded)
+
+    def _forwarded(self, ev: Timeout) -> None:
+        issue = ev._value
+        district = issue.grid.community.street.district
+        if district.bounce and district.rework() < self.misroute:
+            issue.bounces += 1
+            Timeout(self.env, district.bounce(), issue).callbacks.append(self._bounced)
+            return
+        dept = issue.pending[-1]
+        issue.cur = district.departments[dept]
+        issue.cur.seize(issue, self._dept_seized)
+
+    def _bounced(self, ev: Timeout) -> None:
+        self._forward(ev._value)
+
+    def _dept_seized(self, issue: Issue) -> None:
+        district = issue.grid.community.street.district
+        issue.held += 1
+        dept = issue.pending[-1]
+        travel = district.report[dept]()
+        if issue.t_onsite != issue.t_onsite:
+            issue.t_onsite = self.env._now + travel
+        issue.n_depts += 1
+        pool = issue.cur
+        work = self._work(issue, DISTRICT) if issue.n_depts == 1 else \
+            issue.cat.dists[DISTRICT].mean_hours * (0.5 + district.rework())
+        end = pool.calendar.advance(self.env._now + travel, work)
+        Timeout(self.env, end - self.env._now, issue).callbacks.append(self._dept_done)
+
+    def _dept_done(self, ev: Timeout) -> None:
+        issue = ev._value
+        issue.held -= 1
+        issue.cur.release()
+        issue.pending.pop()
+        if issue.pending:
+            self._forward(issue)
+        else:
+            self._attempted(issue)
+
+    # jointly, in one visit (whistle, joint consultation, city)
+    def _call_jointly(self, issue: Issue, district: District, work: float, then) -> None:
+        issue.pending = sorted(issue.cat.departments, reverse=True)
+        issue.holding = []
+        issue.arrive_max = self.env._now
+        issue.cur = (work, then)
+        self._seize_next(issue)
+
+    def _seize_next(self, issue: Issue) -> None:
+        district = issue.grid.community.street.district
+        if issue.pending:
+            dept = issue.pending.pop()
+            pool = district.departments[dept]
+            issue.holding.append((dept, pool))
+            pool.seize(issue, self._joint_seized)
+            return
+        now = self.env._now
+        if issue.t_onsite != issue.t_onsite:
+            issue.t_onsite = issue.arrive_max
+        issue.n_depts += len(issue.holding)
+        Timeout(self.env, issue.arrive_max - now, issue).callbacks.append(self._joint_work)
+
+    def _joint_seized(self, issue: Issue) -> None:
+        district = issue.grid.community.street.district
+        issue.held += 1
+        dept, _ = issue.holding[-1]
+        arrive = self.env._now + district.report[dept]()
+        if arrive > issue.arrive_max:
+            issue.arrive_max = arrive
+        self._seize_next(issue)
+
+    def _joint_work(self, ev: Timeout) -> None:
+        issue = ev._value
+        work, _then = issue.cur
+        lead_pool = issue.holding[0][1]
+        end = lead_pool.calendar.advance(self.env._now, work)
+        Timeout(self.env, end - self.env._now, issue).callbacks.append(self._joint_done)
+
+    def _joint_done(self, ev: Timeout) -> None:
+        issue = ev._value
+        for _, pool in issue.holding:
+            pool.release()
+        issue.held = 0
+        issue.holding = []
+        _, then = issue.cur
+        issue.cur = None
+        then(issue)
+
+    # ---------------------------------------------------------------- meetings
+    def decide_at_meeting(self, issue: Issue) -> None:
+        """The joint consultation or city meeting takes the case up."""
+        tier = issue.tier
+        if self._solve_draw(issue, tier):
+            district = issue.grid.community.street.district
+            self._call_jointly(issue, district, self._work(issue, tier), self._solved)
+        else:
+            self._escalate(issue)
+
+    # ---------------------------------------------------------------- solved, verified, closed
+    def _solved(self, issue: Issue) -> None:
+        now = self.env._now
+        issue.t_solved = now
+        issue.solved_tier = issue.tier
+        issue.leave[issue.tier] = now
+        district = issue.grid.community.street.district
+        issue.grid.pool.serve(issue, district.verify(), self._verified)
+
+    def _verified(self, issue: Issue) -> None:
+        district = issue.grid.community.street.district
+        if district.rework() < issue.cat.reopen:
+            issue.reopens += 1
+            issue.solved_tier = -1
+            issue.t_solved = float("nan")
+            self.enter(issue, issue.tier)
+        else:
+            self._close(issue)
+
+    def _close(self, issue: Issue) -> None:
+        del self.live[issue.id]
+        self.rec.write(issue, self.env._now, 0)

@@ -1,0 +1,151 @@
+"""The organisation tree as live objects: city → districts → streets → communities → grids.
+
+Structure only (desmod's structural components): each unit holds the staff pools it owns and
+the random streams of what happens in it. Behaviour lives in :mod:`gridsim.model.lifecycle`.
+Resource sinking (力量下沉) is applied here, when pools are sized.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import simpy
+
+from ..policies import TIERS
+from ..scenario.expand import DistrictPlan, expand
+from ..scenario.schema import Scenario
+from .calendar import Calendars
+from .pools import Meeting, Meter, Pool
+
+KINDS = ("grid_worker", "community", "centre", "enforcement", "office", "department", "joint",
+         "city")
+"""Kinds of staff pool, as reported in ``result.load``."""
+
+
+@dataclass(eq=False)
+class Grid:
+    id: int
+    name: str
+    community: Community
+    pool: Pool
+
+
+@dataclass(eq=False)
+class Community:
+    id: int
+    name: str
+    street: Street
+    pool: Pool
+    grids: list[Grid] = field(default_factory=list)
+
+
+@dataclass(eq=False)
+class Street:
+    id: int
+    name: str
+    district: District
+    centre: Pool
+    enforcement: Pool
+    office: Pool
+    households_per_grid: int
+    communities: list[Community] = field(default_factory=list)
+    grids: list[Grid] = field(default_factory=list)
+
+
+@dataclass(eq=False)
+class District:
+    id: int
+    name: str
+    departments: dict[str, Pool]
+    report_time: dict[str, object]
+    joint: Meeting | None = None
+    streets: list[Street] = field(default_factory=list)
+
+
+@dataclass
+class Organisation:
+    districts: list[District]
+    streets: list[Street]
+    communities: list[Community]
+    grids: list[Grid]
+    meters: list[Meter]
+    city: Meeting | None = None
+
+
+def _sunk(plan: DistrictPlan, share: float) -> tuple[dict[str, int], int]:
+    """Department head counts after moving ``share`` of each to the streets, and how many moved."""
+    kept, moved = {}, 0
+    for name, d in plan.departments.items():
+        m = round(d.staff * share)
+        kept[name], moved = d.staff - m, moved + m
+    return kept, moved
+
+
+def build(env: simpy.Environment, s: Scenario, cal: Calendars,
+          decide_joint, decide_city) -> Organisation:
+    """Create every unit and pool of the scenario."""
+    roles = {r: cal.shifts[name] for r, name in s.roles.model_dump().items()}
+    sinking = s.policy.resource_sinking
+    districts, streets, communities, grids, meters = [], [], [], [], []
+
+    def meter(name: str, kind: str, unit: str, calendar) -> Meter:
+        m = Meter(name, kind, unit, calendar)
+        meters.append(m)
+        return m
+
+    for plan in expand(s):
+        kept, moved = _sunk(plan, sinking.share)
+        depts = {n: Pool(env, f"{plan.name}/{n}", kept[n], cal.shifts[d.shift],
+                         meter(f"{plan.name}/{n}", "department", plan.name, cal.shifts[d.shift]))
+                 for n, d in plan.departments.items()}
+        district = District(len(districts), plan.name, depts,
+                            {n: d.report_time for n, d in plan.departments.items()})
+        jc = plan.joint_consultation
+        district.joint = Meeting(env, f"{plan.name}/joint", jc.every.hours, jc.offset.hours,
+                                 jc.agenda, meter(f"{plan.name}/joint", "joint", plan.name, None),
+                                 cal.office, decide_joint)
+        districts.append(district)
+        n_streets = len(plan.streets)
+        for k, st in enumerate(plan.streets):
+            name = f"{plan.name}/s{k}"
+            extra = moved // n_streets + (1 if k < moved % n_streets else 0) if n_streets else 0
+            staff = st.staff.model_dump()
+            staff[sinking.to] += extra
+
+            def pool(role: str, count: int, unit_name: str, m: Meter) -> Pool:
+                return Pool(env, unit_name, count, roles[role], m)
+
+            street = Street(
+                len(streets), name, district,
+                pool("centre", staff["centre"], name + "/centre",
+                     meter(name + "/centre", "centre", name, roles["centre"])),
+                pool("enforcement", staff["enforcement"], name + "/enforcement",
+                     meter(name + "/enforcement", "enforcement", name, roles["enforcement"])),
+                pool("office", staff["office"], name + "/office",
+                     meter(name + "/office", "office", name, roles["office"])),
+                st.households_per_grid)
+            district.streets.append(street)
+            streets.append(street)
+            gw_meter = meter(name + "/grid_workers", "grid_worker", name, roles["grid_worker"])
+            cm_meter = meter(name + "/communities", "community", name, roles["community"])
+            for c in range(st.communities):
+                cname = f"{name}/c{c}"
+                community = Community(len(communities), cname, street,
+                                      pool("community", staff["community_per_community"], cname,
+                                           cm_meter))
+                street.communities.append(community)
+                communities.append(community)
+                for g in range(st.grids_per_community):
+                    gname = f"{cname}/g{g}"
+                    grid = Grid(len(grids), gname, community,
+                                pool("grid_worker", staff["grid_workers_per_grid"], gname,
+                                     gw_meter))
+                    community.grids.append(grid)
+                    street.grids.append(grid)
+                    grids.append(grid)
+    city = Meeting(env, "city", s.city.every.hours, s.city.offset.hours, s.city.agenda,
+                   meter("city", "city", "city", None), cal.office, decide_city)
+    return Organisation(districts, streets, communities, grids, meters, city)
+
+
+TIER_INDEX = {t: i for i, t in enumerate(TIERS)}

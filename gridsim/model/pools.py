@@ -1,0 +1,156 @@
+"""Staff pools and meeting tiers: who does the work, and how their load is measured.
+
+A :class:`Pool` is a group of interchangeable staff on one shift: a street's enforcement team,
+a community's staff, a department's field crew. A case asks for one of them (``serve`` for a job
+of known effort, ``seize``/``release`` when the case holds them across several steps, as in a
+joint visit). Waiting cases form a FIFO queue. Jobs are SimPy ``Timeout`` events with callbacks:
+no process per case, which keeps SimPy's clock and event order at a fraction of the cost.
+
+A :class:`Meeting` is a tier that does not serve continuously: the district joint consultation
+(联席会议) meets weekly and the city monthly, each deciding up to ``agenda`` cases per meeting.
+
+A :class:`Meter` integrates busy staff and queue length over time for one pool or a group of
+pools (all grid workers of a street), so load per hour costs two multiplications per change.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+import simpy
+from simpy.events import Timeout
+
+from .calendar import ShiftCalendar
+
+
+class Meter:
+    """Time-integrated busy servers and queue length of the pools that share it."""
+
+    __slots__ = ("name", "kind", "unit", "capacity", "calendar", "busy", "queue", "area_busy",
+                 "area_queue", "last")
+
+    def __init__(self, name: str, kind: str, unit: str, calendar: ShiftCalendar | None):
+        self.name, self.kind, self.unit, self.calendar = name, kind, unit, calendar
+        self.capacity = 0
+        self.busy = self.queue = 0
+        self.area_busy = self.area_queue = self.last = 0.0
+
+    def update(self, now: float, dbusy: float, dqueue: int) -> None:
+        dt = now - self.last
+        if dt:
+            self.area_busy += self.busy * dt
+            self.area_queue += self.queue * dt
+            self.last = now
+        self.busy += dbusy
+        self.queue += dqueue
+
+
+class Pool:
+    """``capacity`` interchangeable staff on one shift, serving cases first come first served."""
+
+    __slots__ = ("env", "capacity", "busy", "queue", "calendar", "meter", "name")
+
+    def __init__(self, env: simpy.Environment, name: str, capacity: int,
+                 calendar: ShiftCalendar, meter: Meter):
+        self.env, self.name, self.capacity, self.calendar = env, name, capacity, calendar
+        self.meter = meter
+        meter.capacity += capacity
+        self.busy = 0
+        self.queue: deque = deque()
+
+    def serve(self, issue: Any, work: float, then: Callable[[Any], None]) -> None:
+        """Do ``work`` hours of on-shift effort on ``issue``, then call ``then(issue)``."""
+        if self.busy < self.capacity:
+            self.busy += 1
+            self.meter.update(self.env._now, 1, 0)
+            self._start(issue, work, then)
+        else:
+            issue.waiting = self
+            self.queue.append((issue, issue.visit, work, then))
+            self.meter.update(self.env._now, 0, 1)
+
+    def seize(self, issue: Any, then: Callable[[Any], None]) -> None:
+        """Give one staff member to ``issue`` (now or when one is free); ``release`` returns it."""
+        self.serve(issue, -1.0, then)
+
+    def _start(self, issue: Any, work: float, then: Callable[[Any], None]) -> None:
+        issue.waiting = None
+        if work < 0:
+            then(issue)
+            return
+        env = self.env
+        delay = self.calendar.advance(env._now, work) - env._now
+        Timeout(env, delay, (issue, then)).callbacks.append(self._finish)
+
+    def _finish(self, event: Timeout) -> None:
+        issue, then = event._value
+        self.release()
+        then(issue)
+
+    def release(self) -> None:
+        """Free one staff member: the next valid waiting case gets them."""
+        q = self.queue
+        now = self.env._now
+        while q:
+            issue, visit, work, then = q.popleft()
+            if issue.visit != visit:  # escalated away while waiting; already uncounted
+                continue
+            self.meter.update(now, 0, -1)
+            self._start(issue, work, then)
+            return
+        self.busy -= 1
+        self.meter.update(now, -1, 0)
+
+    def withdraw(self, issue: Any) -> None:
+        """``issue`` leaves the queue (its entry is skipped later)."""
+        issue.waiting = None
+        self.meter.update(self.env._now, 0, -1)
+
+
+class Meeting:
+    """A tier that meets every ``every`` hours and decides up to ``agenda`` waiting cases."""
+
+    __slots__ = ("env", "name", "agenda", "every", "queue", "meter", "decide", "next_at",
+                 "_calendar")
+
+    def __init__(self, env: simpy.Environment, name: str, every: float, first: float,
+                 agenda: int, meter: Meter, office: ShiftCalendar,
+                 decide: Callable[[Any], None]):
+        self.env, self.name, self.agenda, self.every = env, name, agenda, every
+        self.queue: deque = deque()
+        self.meter = meter
+        meter.capacity += 1
+        self.decide = decide
+        self._calendar = office
+        self.next_at = first
+        self._schedule()
+
+    def _schedule(self) -> None:
+        at = self._calendar.advance(self.next_at, 1e-9)  # move to a working moment
+        Timeout(self.env, max(0.0, at - self.env._now)).callbacks.append(self._meet)
+        self.next_at += self.every
+
+    def submit(self, issue: Any) -> None:
+        issue.waiting = self
+        self.queue.append((issue, issue.visit))
+        self.meter.update(self.env._now, 0, 1)
+
+    def withdraw(self, issue: Any) -> None:
+        issue.waiting = None
+        self.meter.update(self.env._now, 0, -1)
+
+    def _meet(self, _event: Timeout) -> None:
+        taken = []
+        q = self.queue
+        while q and len(taken) < self.agenda:
+            issue, visit = q.popleft()
+            if issue.visit == visit:
+                issue.waiting = None
+                taken.append(issue)
+        meter = self.meter
+        meter.update(self.env._now, len(taken) / self.agenda - meter.busy, -len(taken))
+        for issue in taken:
+            self.decide(issue)
+        self._schedule()

@@ -1,0 +1,141 @@
+"""One run of a scenario: build the organisation, start the arrivals, run the clock, collect.
+
+:func:`run_model` is the whole model behind :func:`gridsim.simulate`; it returns plain arrays
+(:class:`RawRun`) and knows nothing of pandas.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import simpy
+from simpy.events import Timeout
+
+from ..policies import REGISTRY
+from ..scenario.backlog import read_backlog
+from ..scenario.schema import Scenario
+from .arrivals import ArrivalStream
+from .calendar import Calendars
+from .lifecycle import LATENT, RETRY, SOURCES, Lifecycle
+from .org import TIER_INDEX, Organisation, build
+from .pools import Meeting, Pool
+from .records import Recorder
+
+
+@dataclass
+class RawRun:
+    """What a run produced, as arrays and name lists."""
+
+    issues: dict[str, np.ndarray]
+    load: dict[str, np.ndarray]
+    backlog: dict[str, np.ndarray]
+    meters: list[tuple[str, str, str, int]]
+    categories: list[str]
+    leads: list[str]
+    grids: list[tuple[str, str, str, str]]
+    events: int
+    horizon: float
+
+
+class _Sampler:
+    """Every ``interval`` hours: load per meter and the number of open cases."""
+
+    def __init__(self, env: simpy.Environment, org: Organisation, life: Lifecycle,
+                 interval: float, horizon: float):
+        self.env, self.org, self.life, self.interval = env, org, life, interval
+        n = int(horizon // interval) + 1
+        m = len(org.meters)
+        self.busy = np.zeros((n, m))
+        self.queue = np.zeros((n, m))
+        self.on = np.zeros((n, m))
+        self.open = np.zeros(n, dtype=np.int64)
+        self.k = 0
+        self._prev_b = np.zeros(m)
+        self._prev_q = np.zeros(m)
+        Timeout(env, interval).callbacks.append(self._sample)
+
+    def _sample(self, _ev) -> None:
+        now, k = self.env._now, self.k
+        if k >= len(self.open):
+            return
+        t0 = now - self.interval
+        meters = self.org.meters
+        for m in meters:
+            m.update(now, 0, 0)
+        b = np.array([m.area_busy for m in meters])
+        q = np.array([m.area_queue for m in meters])
+        self.on[k] = [m.calendar.on_hours(t0, now) if m.calendar else self.interval
+                      for m in meters]
+        self.busy[k] = b - self._prev_b
+        self.queue[k] = q - self._prev_q
+        self._prev_b, self._prev_q = b, q
+        self.open[k] = len(self.life.live)
+        self.k += 1
+        Timeout(self.env, self.interval).callbacks.append(self._sample)
+
+
+def _load_backlog(scenario: Scenario, life: Lifecycle, org: Organisation) -> None:
+    if not scenario.initial_backlog:
+        return
+    by_name = {d.name: d for d in org.districts}
+    cats = {c.name: c for c in life.cats}
+    for case in read_backlog(scenario.initial_backlog, scenario):
+        street = by_name[case.district].streets[case.street]
+        grid = street.communities[case.community].grids[case.grid]
+        issue = life.create(cats[case.category], SOURCES.index("above"), grid, -case.age_hours)
+        issue.t_discovered = issue.t_reported = -case.age_hours
+        issue.deadline = life.cal.after(0.0, issue.cat.deadline)
+        life.enter(issue, TIER_INDEX[case.tier])
+
+
+def run_model(scenario: Scenario, seed: int | None = None,
+              progress: Callable[[float], None] | None = None) -> RawRun:
+    """Simulate ``scenario`` once with ``seed`` (default: the scenario's own)."""
+    seed = scenario.seed if seed is None else seed
+    horizon = scenario.horizon.hours
+    env = simpy.Environment()
+    calendars = Calendars(scenario.calendar, horizon)
+    policy_cls = REGISTRY[scenario.policy.name]
+    policy = policy_cls(getattr(scenario.policy, scenario.policy.name), scenario.policy)
+    recorder = Recorder()
+    life = Lifecycle(env, scenario, policy, calendars, recorder, seed)
+    org = build(env, scenario, calendars, life.decide_at_meeting, life.decide_at_meeting)
+    life.attach(org)
+    weekday0 = scenario.calendar.start.weekday()
+    for street in org.streets:
+        for source in range(len(SOURCES)):
+            ArrivalStream(env, life, street, source, scenario, seed, weekday0)
+    _load_backlog(scenario, life, org)
+    sampler = _Sampler(env, org, life, scenario.record.load_interval.hours, horizon)
+
+    steps = 100 if progress else 1
+    for i in range(1, steps + 1):
+        env.run(until=horizon * i / steps)
+        if progress:
+            progress(i / steps)
+
+    for issue in life.live.values():
+        w = issue.waiting
+        waiting = isinstance(w, Pool | Meeting) or w in (LATENT, RETRY)
+        recorder.write(issue, horizon, 2 if waiting else 1)
+    k = sampler.k
+    meters = [(m.name, m.kind, m.unit, m.capacity) for m in org.meters]
+    n_m = len(meters)
+    times = np.repeat(np.arange(1, k + 1) * sampler.interval, n_m)
+    load = {
+        "time": times,
+        "meter": np.tile(np.arange(n_m), k),
+        "busy": sampler.busy[:k].ravel(),
+        "queue": sampler.queue[:k].ravel(),
+        "on_shift": sampler.on[:k].ravel(),
+    }
+    grids = [(g.name, g.community.name, g.community.street.name, g.community.street.district.name)
+             for g in org.grids]
+    return RawRun(
+        issues=recorder.columns(), load=load,
+        backlog={"time": np.arange(1, k + 1) * sampler.interval, "open": sampler.open[:k]},
+        meters=meters, categories=[c.name for c in life.cats],
+        leads=[c.spec.lead for c in life.cats], grids=grids,
+        events=life.next_id, horizon=horizon)

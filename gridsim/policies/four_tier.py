@@ -1,0 +1,43 @@
+"""Bazhong's four-tier response (四类响应, 001): community, street whistle, district, city.
+
+Tier 1: the community's party committee solves what lies within its area. Tier 2: the street
+whistles and departments report jointly. Tier 3: the district organisation department convenes a
+joint consultation (weekly). Tier 4: city coordination for major and legacy problems (monthly).
+A case climbs a tier when its tier cannot solve it *or* when it is still waiting at its tier's
+deadline.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ..scenario.distributions import Distribution
+from ..scenario.units import ClockDuration, Duration, DurationField
+from .base import Policy, PolicyParams
+
+
+class TierDeadlines(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    community: DurationField | None = Duration(3, "wd")
+    street: DurationField | None = Duration(5, "wd")
+    district: DurationField | None = Duration(10, "wd")
+    joint: DurationField | None = Duration(20, "wd")
+
+
+class FourTierParams(PolicyParams):
+    tier_deadlines: TierDeadlines = TierDeadlines()
+    report_time: Distribution | None = Field(
+        None, description="time for a whistled department to arrive on site (None: its usual)")
+    retry_delay: ClockDuration = Field(Duration(30, "d"), description="city-tier case retried after")
+
+
+class FourTier(Policy):
+    name = "four_tier"
+    Params = FourTierParams
+    joint_departments = True
+
+    def tier_deadline(self, tier: str):
+        return getattr(self.params.tier_deadlines, tier, None)
+
+    def report_time(self, department: str):
+        return self.params.report_time

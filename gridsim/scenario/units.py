@@ -1,0 +1,87 @@
+"""Durations with units, as planners write them: ``30min``, ``4h``, ``3d``, ``2w``, ``5wd``.
+
+The simulation clock counts **hours** from the scenario's start. Calendar units (``s``, ``min``,
+``h``, ``d``, ``w``) convert to hours directly. Working-time units (``wd``: working days, ``wh``:
+working hours) only make sense against a working calendar: "5 working days from a Friday
+afternoon" ends on the next Friday afternoon when there is no holiday in between. Such durations
+are kept symbolic and resolved by the model's calendar.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
+
+_HOURS_PER_UNIT = {"s": 1 / 3600, "min": 1 / 60, "h": 1.0, "d": 24.0, "w": 168.0}
+_WORKING_UNITS = ("wd", "wh")
+_PATTERN = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*([a-z]+)\s*$")
+_ALIASES = {"m": "min", "mins": "min", "minute": "min", "minutes": "min", "hr": "h",
+            "hrs": "h", "hour": "h", "hours": "h", "day": "d", "days": "d", "week": "w",
+            "weeks": "w", "sec": "s", "second": "s", "seconds": "s"}
+
+
+@dataclass(frozen=True, slots=True)
+class Duration:
+    """A non-negative length of time: a number and a unit."""
+
+    value: float
+    unit: str
+
+    @property
+    def is_working_time(self) -> bool:
+        """True for ``wd``/``wh``, which need a working calendar to become clock hours."""
+        return self.unit in _WORKING_UNITS
+
+    @property
+    def hours(self) -> float:
+        """Clock hours; only defined for calendar units."""
+        if self.is_working_time:
+            raise ValueError(f"{self} is working time: resolve it with a working calendar")
+        return self.value * _HOURS_PER_UNIT[self.unit]
+
+    def __str__(self) -> str:
+        v = int(self.value) if float(self.value).is_integer() else self.value
+        return f"{v}{self.unit}"
+
+
+def parse_duration(text: Any) -> Duration:
+    """Parse ``"30min"``, ``"4h"``, ``"5wd"``; a bare number is rejected (units are required)."""
+    if isinstance(text, Duration):
+        return text
+    if isinstance(text, bool) or not isinstance(text, str | int | float):
+        raise ValueError(f"expected a duration such as '30min', '4h', '3d' or '5wd', got {text!r}")
+    if isinstance(text, int | float):
+        if text == 0:
+            return Duration(0.0, "h")
+        raise ValueError(f"duration {text!r} has no unit: write e.g. '{text}h' or '{text}d'")
+    m = _PATTERN.match(text.lower())
+    if not m:
+        raise ValueError(f"cannot read duration {text!r}: write a number and a unit, "
+                         "e.g. '30min', '4h', '3d', '2w', '5wd' (working days), '6wh'")
+    value, unit = float(m.group(1)), _ALIASES.get(m.group(2), m.group(2))
+    if unit not in _HOURS_PER_UNIT and unit not in _WORKING_UNITS:
+        raise ValueError(f"unknown time unit {m.group(2)!r} in {text!r}: use s, min, h, d, w, "
+                         "wd (working days) or wh (working hours)")
+    return Duration(value, unit)
+
+
+def _parse_clock_duration(text: Any) -> Duration:
+    d = parse_duration(text)
+    if d.is_working_time:
+        raise ValueError(f"{text!r} is working time; this value needs clock time (min, h, d, w)")
+    return d
+
+
+_SCHEMA = {"type": "string", "pattern": r"^[0-9.]+\s*(s|min|h|d|w|wd|wh)$",
+           "examples": ["30min", "4h", "3d", "5wd"]}
+
+DurationField = Annotated[Duration, BeforeValidator(parse_duration),
+                          PlainSerializer(str, return_type=str), WithJsonSchema(_SCHEMA)]
+"""A pydantic field type for any duration (clock or working time)."""
+
+ClockDuration = Annotated[Duration, BeforeValidator(_parse_clock_duration),
+                          PlainSerializer(str, return_type=str), WithJsonSchema(_SCHEMA)]
+"""A pydantic field type for clock durations only (work times, delays, horizons)."""
