@@ -1,3 +1,15 @@
-"""gridsim: a discrete-event simulator of grid-based urban issue handling on SimPy."""
+"""gridsim: a discrete-event simulator of grid-based urban issue handling, on SimPy.
+
+    scenario = gridsim.load_scenario("scenarios/default.yaml")
+    result = gridsim.simulate(scenario, seed=1)
+    result.issues, result.kpis, result.load    # pandas DataFrames
+"""
 
 __version__ = "0.1.0"
+
+from .results.result import Result  # noqa: E402
+from .runner import simulate  # noqa: E402
+from .scenario import Scenario, ScenarioError, bundled_scenario, load_scenario  # noqa: E402
+
+__all__ = ["Result", "Scenario", "ScenarioError", "__version__", "bundled_scenario",
+           "load_scenario", "simulate"]

@@ -35,6 +35,7 @@ class RawRun:
     categories: list[str]
     leads: list[str]
     grids: list[tuple[str, str, str, str]]
+    created: int
     events: int
     horizon: float
 
@@ -138,4 +139,4 @@ def run_model(scenario: Scenario, seed: int | None = None,
         backlog={"time": np.arange(1, k + 1) * sampler.interval, "open": sampler.open[:k]},
         meters=meters, categories=[c.name for c in life.cats],
         leads=[c.spec.lead for c in life.cats], grids=grids,
-        events=life.next_id, horizon=horizon)
+        created=life.next_id, events=next(env._eid), horizon=horizon)

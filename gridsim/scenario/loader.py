@@ -176,7 +176,11 @@ def load_scenario(path: str | Path | None = None,
         data = apply_overrides(data, overrides)
         for key in overrides:
             lines[_loc(key)] = 0  # marks "from --set"
-    return validate_data(data, source, lines, base_dir=p.parent)
+    scenario = validate_data(data, source, lines, base_dir=p.parent)
+    scenario._origin = {"file": str(p.resolve()),
+                        "file_sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
+                        "overrides": dict(overrides or {})}
+    return scenario
 
 
 def scenario_hash(scenario: Scenario) -> str:

@@ -16,9 +16,17 @@ import difflib
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, create_model, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    create_model,
+    field_validator,
+    model_validator,
+)
 
-from ..policies import REGISTRY, TIERS, CommonPolicy
+from ..policies import REGISTRY, CommonPolicy
 from .distributions import Distribution, Exponential, Lognormal
 from .units import ClockDuration, Duration, DurationField
 
@@ -342,6 +350,12 @@ class Scenario(Strict):
     policy: PolicySpec = PolicySpec()  # type: ignore[valid-type]
     initial_backlog: str | None = Field(None, description="CSV of open cases at the start")
     record: Recording = Recording()
+    _origin: dict[str, Any] = PrivateAttr(default_factory=dict)
+
+    @property
+    def origin(self) -> dict[str, Any]:
+        """Where this scenario came from: ``file``, ``file_sha256`` and ``overrides`` applied."""
+        return {"file": None, "file_sha256": None, "overrides": {}, **self._origin}
 
     @model_validator(mode="after")
     def _horizon(self):
@@ -358,7 +372,10 @@ class Scenario(Strict):
         from .loader import apply_overrides, validate_data
 
         data = apply_overrides(self.model_dump(mode="json"), overrides)
-        return validate_data(data, source=f"<{self.name} with overrides>")
+        out = validate_data(data, source=f"<{self.name} with overrides>")
+        origin = self.origin
+        out._origin = {**origin, "overrides": {**origin["overrides"], **overrides}}
+        return out
 
 
 # --------------------------------------------------------------------------- cross-checks

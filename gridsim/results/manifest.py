@@ -1,0 +1,52 @@
+"""The run manifest: everything needed to trace a result back and rerun it."""
+
+from __future__ import annotations
+
+import platform
+import sys
+from datetime import datetime
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any
+
+from ..scenario import Scenario, scenario_hash
+
+PACKAGES = ("gridsim", "simpy", "numpy", "pandas", "pydantic", "scipy", "matplotlib", "pyarrow")
+
+
+def package_versions() -> dict[str, str | None]:
+    out: dict[str, str | None] = {}
+    for name in PACKAGES:
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def make_manifest(scenario: Scenario, seed: int, started: datetime, wall_time: float,
+                  issues: int, events: int) -> dict[str, Any]:
+    """A JSON-ready record of the run."""
+    from .. import __version__
+
+    origin = scenario.origin
+    return {
+        "gridsim_version": __version__,
+        "scenario_name": scenario.name,
+        "scenario_file": origin["file"],
+        "scenario_file_sha256": origin["file_sha256"],
+        "overrides": origin["overrides"],
+        "scenario_sha256": scenario_hash(scenario),
+        "seed": seed,
+        "random_streams": "numpy PCG64 from SeedSequence(seed, spawn_key=crc32(source, district, "
+                          "...)): one stream per source of randomness and district",
+        "started": started.isoformat(timespec="seconds"),
+        "wall_time_s": round(wall_time, 3),
+        "issues_created": issues,
+        "issues_per_second": round(issues / wall_time, 1) if wall_time > 0 else None,
+        "events": events,
+        "python": sys.version.split()[0],
+        "platform": platform.platform(),
+        "packages": package_versions(),
+        "command": sys.argv,
+        "scenario": scenario.model_dump(mode="json"),
+    }
