@@ -147,18 +147,17 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``gridsim`` console script."""
     args = build_parser().parse_args(argv)
-    console = Console(stderr=False)
-    errors = Console(stderr=True)
+    console = Console()
     try:
         return args.func(args, console)
     except ScenarioError as e:
-        errors.print(str(e), markup=False, highlight=False)
+        print(e, file=sys.stderr)
         return EXIT_BAD_INPUT
     except UsageError as e:
-        errors.print(f"gridsim: {e}", markup=False, highlight=False)
+        print(f"gridsim: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
-        errors.print("interrupted; nothing written")
+        print("gridsim: interrupted; nothing written", file=sys.stderr)
         return 130
 
 

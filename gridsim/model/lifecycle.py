@@ -36,6 +36,16 @@ LATENT, RETRY = "latent", "retry"
 """Markers for cases waiting outside any queue: not yet found, or waiting for another try."""
 
 
+def _sampler(dist, rng):
+    """``n -> n draws of dist`` from ``rng`` (for :class:`Buffered`)."""
+    return lambda n: dist.sample(rng, n)
+
+
+def _uniform(rng, width: int = 0):
+    """``n -> n uniform draws`` (rows of ``width`` when given) from ``rng``."""
+    return (lambda n: rng.random((n, width))) if width else (lambda n: rng.random(n))
+
+
 class Issue:
     """One case. Times are clock hours; tiers and codes are small ints (see ``records``)."""
 
@@ -95,7 +105,8 @@ class Lifecycle:
 
     def __init__(self, env: simpy.Environment, scenario: Scenario, policy: Policy,
                  calendars: Calendars, recorder: Recorder, seed: int):
-        self.env, self.s, self.policy, self.cal, self.rec = env, scenario, policy, calendars, recorder
+        self.env, self.s, self.policy = env, scenario, policy
+        self.cal, self.rec = calendars, recorder
         self.seed = seed
         self.cats = [CategoryRuntime(i, n, c, scenario, calendars)
                      for i, (n, c) in enumerate(scenario.categories.items())]
@@ -120,21 +131,18 @@ class Lifecycle:
             key = d.name
             d.work = [Buffered(self._work_draw(stream(seed, "work", key, c.name), c))
                       for c in self.cats]
-            d.u = Buffered(lambda n, r=stream(seed, "draws", key): r.random((n, 8)))
-            d.rework = Buffered(lambda n, r=stream(seed, "rework", key): r.random(n))
-            d.triage = Buffered(lambda n, r=stream(seed, "triage", key): s.triage_time.sample(r, n))
-            d.verify = Buffered(lambda n, r=stream(seed, "verify", key): s.verify_time.sample(r, n))
-            d.dispatch = Buffered(lambda n, r=stream(seed, "dispatch", key):
-                                  s.hotline.dispatch_delay.sample(r, n))
+            d.u = Buffered(_uniform(stream(seed, "draws", key), 8))
+            d.rework = Buffered(_uniform(stream(seed, "rework", key)))
+            d.triage = Buffered(_sampler(s.triage_time, stream(seed, "triage", key)))
+            d.verify = Buffered(_sampler(s.verify_time, stream(seed, "verify", key)))
+            d.dispatch = Buffered(_sampler(s.hotline.dispatch_delay, stream(seed, "dispatch", key)))
             r_report = stream(seed, "report", key)
-            d.report = {}
-            for name, dist in d.report_time.items():
-                dist = self.policy.report_time(name) or dist
-                d.report[name] = Buffered(lambda n, r=r_report, dist=dist: dist.sample(r, n))
+            d.report = {name: Buffered(_sampler(self.policy.report_time(name) or dist, r_report))
+                        for name, dist in d.report_time.items()}
             fwd, bounce = self.policy.forward_delay, self.policy.bounce_delay
             r_route = stream(seed, "routing", key)
-            d.forward = Buffered(lambda n, r=r_route: fwd.sample(r, n)) if fwd else None
-            d.bounce = Buffered(lambda n, r=r_route: bounce.sample(r, n)) if bounce else None
+            d.forward = Buffered(_sampler(fwd, r_route)) if fwd else None
+            d.bounce = Buffered(_sampler(bounce, r_route)) if bounce else None
 
     @staticmethod
     def _work_draw(rng, cat: CategoryRuntime):

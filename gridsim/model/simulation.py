@@ -117,6 +117,8 @@ def run_model(scenario: Scenario, seed: int | None = None,
         if progress:
             progress(i / steps)
 
+    if sampler.k < int(horizon // sampler.interval + 1e-9):
+        sampler._sample(None)  # the sample due exactly at the horizon
     for issue in life.live.values():
         w = issue.waiting
         waiting = isinstance(w, Pool | Meeting) or w in (LATENT, RETRY)
@@ -124,7 +126,7 @@ def run_model(scenario: Scenario, seed: int | None = None,
     k = sampler.k
     meters = [(m.name, m.kind, m.unit, m.capacity) for m in org.meters]
     n_m = len(meters)
-    times = np.repeat(np.arange(1, k + 1) * sampler.interval, n_m)
+    times = np.repeat(np.arange(k) * sampler.interval, n_m)  # start of each interval
     load = {
         "time": times,
         "meter": np.tile(np.arange(n_m), k),

@@ -28,7 +28,8 @@ class FourTierParams(PolicyParams):
     tier_deadlines: TierDeadlines = TierDeadlines()
     report_time: Distribution | None = Field(
         None, description="time for a whistled department to arrive on site (None: its usual)")
-    retry_delay: ClockDuration = Field(Duration(30, "d"), description="city-tier case retried after")
+    retry_delay: ClockDuration = Field(Duration(30, "d"),
+                                       description="city-tier case retried after")
 
 
 class FourTier(Policy):

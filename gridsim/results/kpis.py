@@ -59,7 +59,10 @@ def compute_kpis(issues: pd.DataFrame, warmup: float, horizon: float,
         share = counts.get(tier, 0) / n_closed if n_closed else np.nan
         rows.append((f"solved_share_{tier}", "all", float(share), "share"))
     n = len(cohort)
-    per_issue = (lambda col: float(cohort[col].sum() / n) if n else np.nan)
+
+    def per_issue(col: str) -> float:
+        return float(cohort[col].sum() / n) if n else np.nan
+
     rows += [
         ("whistles", "all", float(cohort["whistles"].sum()), "count"),
         ("whistles_per_issue", "all", per_issue("whistles"), "per case"),

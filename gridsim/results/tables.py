@@ -59,6 +59,7 @@ def issues_frame(raw: RawRun, report_deadline: float) -> pd.DataFrame:
 def load_frame(raw: RawRun, interval: float) -> pd.DataFrame:
     """Utilisation and queue length of every staff pool per sampling interval.
 
+    ``time`` is the start of the interval; ``queue`` its time-average number of waiting cases.
     ``busy`` counts staff-hours worked while on shift (work paused off shift is not counted);
     ``utilisation`` is busy over ``capacity_hours`` = capacity × on-shift hours (NaN when the pool
     is off shift), so a period's utilisation is ``busy.sum() / capacity_hours.sum()``.

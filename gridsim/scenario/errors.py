@@ -28,7 +28,9 @@ class Problem:
 
     def __str__(self) -> str:
         where = f"line {self.line}: " if self.line else ""
-        return f"{where}{self.path or '(top level)'}: {self.message}"
+        if not self.path:
+            return f"{where}{self.message}" if where else f"(top level): {self.message}"
+        return f"{where}{self.path}: {self.message}"
 
 
 class ScenarioError(Exception):

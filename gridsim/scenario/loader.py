@@ -56,6 +56,8 @@ def read_yaml(text: str, source: str) -> tuple[dict[str, Any], dict[tuple[Any, .
         mark = e.problem_mark or e.context_mark
         line = mark.line + 1 if mark else None
         what = " ".join(x for x in (e.context, e.problem) if x)
+        if e.context_mark and mark is not e.context_mark and e.context_mark.line + 1 != line:
+            what += f" (the construct started on line {e.context_mark.line + 1})"
         raise ScenarioError(source, [Problem("", f"malformed YAML: {what}", line)]) from None
     except yaml.YAMLError as e:
         raise ScenarioError(source, [Problem("", f"malformed YAML: {e}")]) from None
@@ -150,7 +152,9 @@ def validate_data(data: dict[str, Any], source: str = "<data>",
             try:
                 read_backlog(backlog, scenario)
             except ScenarioError as e:
-                problems += e.problems
+                at = line_of(lines, ("initial_backlog",))
+                problems += [Problem("initial_backlog", f"{e.source}, {q}", at)
+                             for q in e.problems]
     if problems:
         raise ScenarioError(source, problems)
     return scenario
@@ -174,13 +178,28 @@ def load_scenario(path: str | Path | None = None,
     data, lines = read_yaml(text, source)
     if overrides:
         data = apply_overrides(data, overrides)
-        for key in overrides:
-            lines[_loc(key)] = 0  # marks "from --set"
-    scenario = validate_data(data, source, lines, base_dir=p.parent)
+    try:
+        scenario = validate_data(data, source, lines, base_dir=p.parent)
+    except ScenarioError as e:
+        if overrides:
+            raise ScenarioError(source, [_blame_override(q, overrides) for q in e.problems]) \
+                from None
+        raise
     scenario._origin = {"file": str(p.resolve()),
                         "file_sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(),
                         "overrides": dict(overrides or {})}
     return scenario
+
+
+def _blame_override(problem: Problem, overrides: dict[str, Any]) -> Problem:
+    """Point a problem at the ``--set`` that caused it rather than at a line of the file."""
+    loc = _loc(problem.path) if problem.path else ()
+    for key in overrides:
+        k = _loc(key)
+        n = min(len(k), len(loc))
+        if n and k[:n] == loc[:n]:
+            return Problem(problem.path, f"{problem.message} (from --set {key}=...)")
+    return problem
 
 
 def scenario_hash(scenario: Scenario) -> str:

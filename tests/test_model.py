@@ -1,0 +1,209 @@
+"""The model's invariants and behaviour: nothing lost, reproducible, policies act as described."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import gridsim
+from gridsim.scenario.loader import validate_data
+
+STATES = {"closed", "in_progress", "waiting"}
+DEPTS = ["roads", "water", "housing"]
+
+
+def _category(draw, lead: str) -> dict:
+    shares = draw(st.lists(st.integers(0, 4), min_size=5, max_size=5).filter(any))
+    total = sum(shares)
+    tiers = dict(zip(["community", "street", "district", "joint", "city"],
+                     [s / total for s in shares], strict=True))
+    tiers["city"] = 1.0 - sum(v for k, v in tiers.items() if k != "city")
+    prob = st.sampled_from([0.0, 0.3, 0.7, 1.0])
+    return {
+        "lead": lead,
+        "rates": {src: {"value": draw(st.sampled_from([0.5, 2.0, 6.0])), "per": "grid",
+                        "every": "30d"}
+                  for src in draw(st.lists(st.sampled_from(["patrol", "hotline", "above",
+                                                            "units"]), min_size=1,
+                                           max_size=4, unique=True))},
+        "on_spot": draw(prob),
+        "tiers": tiers,
+        "departments": draw(st.lists(st.sampled_from(DEPTS), min_size=1, max_size=3,
+                                     unique=True)),
+        "street_unit": draw(st.sampled_from(["enforcement", "office"])),
+        "solve": {t: draw(prob) for t in ["community", "street", "district", "joint", "city"]},
+        "reopen": draw(st.sampled_from([0.0, 0.2])),
+        "deadline": draw(st.sampled_from(["2d", "5wd", "30d"])),
+    }
+
+
+@st.composite
+def small_scenarios(draw) -> gridsim.Scenario:
+    """Random valid scenarios: small, but with every mechanism able to switch on."""
+    n_cats = draw(st.integers(1, 3))
+    data = {
+        "name": "random",
+        "horizon": draw(st.sampled_from(["20d", "45d"])),
+        "warmup": "2d",
+        "streets": {
+            "count": draw(st.integers(1, 3)), "communities": draw(st.integers(1, 2)),
+            "grids_per_community": draw(st.integers(1, 3)), "households_per_grid": 200,
+            "staff": {"grid_workers_per_grid": draw(st.integers(0, 2)),
+                      "community_per_community": draw(st.integers(0, 2)),
+                      "centre": draw(st.integers(1, 2)),
+                      "enforcement": draw(st.integers(0, 3)),
+                      "office": draw(st.integers(0, 2))},
+        },
+        "departments": {d: {"staff": draw(st.integers(0, 3)),
+                            "shift": draw(st.sampled_from(["office", "always"]))}
+                        for d in DEPTS},
+        "calendar": {"shifts": {"office": {"days": "workdays", "hours": ["09:00-17:00"]},
+                                "always": {"days": "all", "hours": ["00:00-24:00"]},
+                                "patrol": {"days": "all", "hours": ["08:00-18:00"]}}},
+        "districts": [{"name": "D", "count": draw(st.integers(1, 2)),
+                       "joint_consultation": {"every": "7d", "offset": "1d",
+                                              "agenda": draw(st.integers(1, 5))}}],
+        "city": {"every": "14d", "offset": "3d", "agenda": draw(st.integers(1, 5))},
+        "categories": {f"c{i}": _category(draw, draw(st.sampled_from(["street", "department"])))
+                       for i in range(n_cats)},
+        "policy": {"name": draw(st.sampled_from(["baseline", "whistle", "four_tier"])),
+                   "two_way_dispatch": draw(st.sampled_from([0.0, 0.5])),
+                   "resource_sinking": {"share": draw(st.sampled_from([0.0, 0.3]))}},
+    }
+    return validate_data(data, "<hypothesis>")
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(scenario=small_scenarios(), seed=st.integers(0, 2**32 - 1))
+def test_every_issue_created_is_accounted_for(scenario, seed):
+    r = gridsim.simulate(scenario, seed=seed)
+    df = r.issues
+    assert len(df) == r.manifest["issues_created"]
+    assert df["issue_id"].is_unique
+    assert df["issue_id"].tolist() == list(range(len(df)))
+    assert set(df["state"].astype(str)) <= STATES
+    closed = df["state"] == "closed"
+    horizon = scenario.horizon.hours
+    assert df.loc[closed, "t_closed"].between(0, horizon).all()
+    assert df.loc[~closed, "t_closed"].isna().all()
+    assert df.loc[closed, "solved_tier"].notna().all()
+    c = df[closed]
+    assert (c["t_discovered"] >= c["t_created"]).all()
+    assert (c["t_reported"] >= c["t_discovered"]).all()
+    assert (c["t_solved"] <= c["t_closed"]).all()
+    assert (c["t_closed"] >= c["t_reported"]).all()
+    k = r.kpis.set_index(["metric", "scope"])["value"]
+    assert k["backlog_end", "all"] == (~closed).sum()
+    shares = [k[f"solved_share_{t}", "all"] for t in ("grid", "community", "street", "district",
+                                                      "joint", "city")]
+    if closed[df["t_created"] >= scenario.warmup.hours].any():
+        assert sum(shares) == pytest.approx(1.0)
+
+
+def test_same_seed_gives_identical_issues(short_scenario):
+    a = gridsim.simulate(short_scenario, seed=11).issues
+    b = gridsim.simulate(short_scenario, seed=11).issues
+    pd.testing.assert_frame_equal(a, b)
+    c = gridsim.simulate(short_scenario, seed=12).issues
+    assert len(c) != len(a) or not np.allclose(c["t_created"], a["t_created"])
+
+
+def test_policies_see_the_same_arrivals(short_scenario):
+    """Common random numbers: every policy gets the same cases at the same places and times."""
+    cols = ["issue_id", "category", "source", "grid", "start_tier", "t_created"]
+    frames = [gridsim.simulate(short_scenario.with_overrides({"policy.name": p}), seed=5).issues
+              for p in ("baseline", "whistle", "four_tier")]
+    ref = frames[0][cols].sort_values("t_created", ignore_index=True)
+    # ids are assigned as cases are created, so the same arrivals give the same id order
+    for other in frames[1:]:
+        pd.testing.assert_frame_equal(ref, other[cols].sort_values("t_created",
+                                                                  ignore_index=True))
+
+
+@pytest.fixture(scope="module")
+def by_policy(default_scenario):
+    s = default_scenario.with_overrides({"horizon": "150d", "warmup": "20d"})
+    return {p: gridsim.simulate(s.with_overrides({"policy.name": p}), seed=3)
+            for p in ("baseline", "whistle", "four_tier")}
+
+
+def _dept_mean(result: gridsim.Result) -> float:
+    return result.kpi("resolution_time_mean", "lead=department")
+
+
+def test_reforms_shorten_department_level_resolution(by_policy):
+    base = _dept_mean(by_policy["baseline"])
+    assert _dept_mean(by_policy["whistle"]) < base
+    assert _dept_mean(by_policy["four_tier"]) < base
+
+
+def test_reforms_resolve_more_department_cases(by_policy):
+    base = by_policy["baseline"].kpi("resolution_rate", "lead=department")
+    assert by_policy["four_tier"].kpi("resolution_rate", "lead=department") >= base
+
+
+def test_four_tier_solves_most_cases_at_tiers_one_and_two(by_policy):
+    r = by_policy["four_tier"]
+    low = sum(r.kpi(f"solved_share_{t}") for t in ("grid", "community", "street"))
+    assert low > 0.5
+    assert r.kpi("solved_share_joint") > 0 or r.kpi("solved_share_city") > 0
+
+
+def test_policy_mechanisms(by_policy):
+    base, whistle, four = by_policy["baseline"], by_policy["whistle"], by_policy["four_tier"]
+    # baseline: no whistle, cases re-routed between departments; no joint or city tier
+    assert base.kpi("whistles") == 0
+    assert base.kpi("reroutes_per_issue") > 0
+    assert base.issues["t_enter_joint"].isna().all()
+    # whistle: departments called together, no re-routing
+    assert whistle.kpi("whistles") > 0
+    assert whistle.kpi("reroutes_per_issue") == 0
+    assert whistle.kpi("dept_report_time_mean") < base.kpi("dept_report_time_mean")
+    # four tiers: escalations climb to the joint consultation
+    assert four.issues["t_enter_joint"].notna().any()
+    assert four.kpi("escalations_per_issue") > 0
+
+
+def test_two_way_dispatch_sends_department_work_down(short_scenario):
+    on = gridsim.simulate(short_scenario.with_overrides({"policy.two_way_dispatch": 0.6}), seed=2)
+    off = gridsim.simulate(short_scenario, seed=2)
+    assert off.kpi("two_way_dispatch_share") == 0
+    share = on.kpi("two_way_dispatch_share")
+    eligible = on.issues["t_dept_called"].notna() & (on.issues["lead"] == "department")
+    two_way = on.issues["two_way"]
+    assert share > 0
+    n = eligible.sum()
+    # each eligible case is sent down with probability 0.6: allow 4 binomial standard errors
+    assert two_way[eligible].mean() == pytest.approx(0.6, abs=4 * (0.24 / n) ** 0.5)
+    assert not two_way[on.issues["lead"] == "street"].any()
+
+
+def test_resource_sinking_moves_staff_to_streets(short_scenario):
+    moved = short_scenario.with_overrides({"policy.resource_sinking.share": 0.5})
+    before = gridsim.simulate(short_scenario, seed=1).pools()
+    after = gridsim.simulate(moved, seed=1).pools()
+    dept = before["kind"] == "department"
+    enf = before["kind"] == "enforcement"
+    assert after.loc[before.index[dept], "capacity"].sum() < before.loc[dept, "capacity"].sum()
+    gained = (after.loc[before.index[enf], "capacity"].sum() - before.loc[enf, "capacity"].sum())
+    lost = (before.loc[dept, "capacity"].sum() - after.loc[before.index[dept], "capacity"].sum())
+    assert gained == lost > 0
+
+
+def test_initial_backlog_is_loaded_and_worked_off(tmp_path, default_scenario):
+    csv = tmp_path / "backlog.csv"
+    csv.write_text("category,district,street,community,grid,tier,age\n"
+                   + "garbage_overflow,Riverside,0,1,2,community,3d\n" * 5
+                   + "illegal_construction,Riverside,4,,,district,45d\n" * 3, encoding="utf-8")
+    data = default_scenario.model_dump(mode="json")
+    data.update(horizon="30d", warmup="0d", initial_backlog=str(csv))
+    r = gridsim.simulate(validate_data(data, "<test>"), seed=1)
+    old = r.issues[r.issues["t_created"] < 0]
+    assert len(old) == 8
+    assert sorted(-old["t_created"].round(6).unique() / 24) == [3.0, 45.0]
+    assert old["t_enter_community"].notna().sum() == 5
+    assert old["t_enter_district"].notna().sum() == 3
+    assert (old["state"] == "closed").sum() >= 5
