@@ -12,6 +12,8 @@ from __future__ import annotations
 import datetime as dt
 from bisect import bisect_left, bisect_right
 
+import numpy as np
+
 from ..scenario.schema import WEEKDAYS, CalendarSpec, Shift
 from ..scenario.units import Duration
 
@@ -100,6 +102,21 @@ class ShiftCalendar:
         if self.always:
             return t1 - t0
         return self._cum_at(t1) - self._cum_at(t0)
+
+    def on_hours_between(self, times: np.ndarray) -> np.ndarray:
+        """On-shift hours in each interval between consecutive ``times`` (vectorised)."""
+        times = np.asarray(times, dtype=float)
+        if self.always:
+            return np.diff(times)
+        if not self.ends:
+            return np.zeros(len(times) - 1)
+        starts, ends = np.asarray(self.starts), np.asarray(self.ends)
+        i = np.searchsorted(ends, times, side="right")
+        inside = i < len(ends)
+        j = np.minimum(i, len(ends) - 1)
+        cum = np.where(inside, np.asarray(self.cum)[j] + np.maximum(times - starts[j], 0.0),
+                       self.cum_end[-1])
+        return np.diff(cum)
 
     def _cum_at(self, t: float) -> float:
         i = bisect_right(self.ends, t)

@@ -50,25 +50,34 @@ class _Sampler:
         m = len(org.meters)
         self.busy = np.zeros((n, m))
         self.queue = np.zeros((n, m))
-        self.on = np.zeros((n, m))
         self.open = np.zeros(n, dtype=np.int64)
         self.k = 0
         self._prev_b = np.zeros(m)
         self._prev_q = np.zeros(m)
         Timeout(env, interval).callbacks.append(self._sample)
 
+    def on_shift(self) -> np.ndarray:
+        """On-shift hours of each meter in each sampled interval, ``[k, meter]``."""
+        edges = np.arange(self.k + 1) * self.interval
+        out = np.full((self.k, len(self.org.meters)), self.interval)
+        by_calendar: dict[int, np.ndarray] = {}
+        for i, m in enumerate(self.org.meters):
+            if m.calendar is not None:
+                key = id(m.calendar)
+                if key not in by_calendar:
+                    by_calendar[key] = m.calendar.on_hours_between(edges)
+                out[:, i] = by_calendar[key]
+        return out
+
     def _sample(self, _ev) -> None:
         now, k = self.env._now, self.k
         if k >= len(self.open):
             return
-        t0 = now - self.interval
         meters = self.org.meters
         for m in meters:
             m.update(now, 0, 0)
         b = np.array([m.area_busy for m in meters])
         q = np.array([m.area_queue for m in meters])
-        self.on[k] = [m.calendar.on_hours(t0, now) if m.calendar else self.interval
-                      for m in meters]
         self.busy[k] = b - self._prev_b
         self.queue[k] = q - self._prev_q
         self._prev_b, self._prev_q = b, q
@@ -132,7 +141,7 @@ def run_model(scenario: Scenario, seed: int | None = None,
         "meter": np.tile(np.arange(n_m), k),
         "busy": sampler.busy[:k].ravel(),
         "queue": sampler.queue[:k].ravel(),
-        "on_shift": sampler.on[:k].ravel(),
+        "on_shift": sampler.on_shift().ravel(),
     }
     grids = [(g.name, g.community.name, g.community.street.name, g.community.street.district.name)
              for g in org.grids]
