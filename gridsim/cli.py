@@ -18,6 +18,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Ti
 from rich.table import Table
 
 from . import __version__
+from .experiments.store import ExperimentMismatch
 from .results.result import Result
 from .runner import simulate
 from .scenario import Scenario, ScenarioError, load_scenario, parse_override
@@ -100,6 +101,194 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
+# ---------------------------------------------------------------------- experiments
+def _replications(text: str) -> int | str:
+    if text == "auto":
+        return "auto"
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("must be a whole number or 'auto'") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return n
+
+
+def _values(text: str) -> tuple[str, list[Any]]:
+    path, sep, raw = text.partition("=")
+    if not sep or not path or not raw:
+        raise UsageError(f"--vary {text!r} must look like dotted.path=v1,v2,...")
+    return path.strip(), [parse_override(f"x={v}")[1] for v in raw.split(",")]
+
+
+def _run_experiment(console: Console, make, args, total_hint: str):
+    columns = (TextColumn("[progress.description]{task.description}"), BarColumn(),
+               TextColumn("{task.completed}/{task.total} replications"), TimeElapsedColumn(),
+               TextColumn("ETA"), TimeRemainingColumn())
+    with Progress(*columns, console=console, transient=True, disable=args.quiet) as bar:
+        task = bar.add_task(total_hint, total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        return make(progress)
+
+
+def _exec_kw(args) -> dict[str, Any]:
+    return {"workers": args.workers, "client": args.dask, "kpi": args.kpi,
+            "precision": args.precision, "max_replications": args.max_replications}
+
+
+def _out(args, default: str) -> Path:
+    return Path(args.out) if args.out else Path("results") / default
+
+
+def _finish(exp, args, console: Console) -> int:
+    exp.write(plot=not args.no_plots)
+    if not args.quiet:
+        print_experiment(exp, console)
+    for f in exp.failures:
+        console.print(f"[red]failed:[/] {f}")
+    console.print(f"results written to {exp.folder}/")
+    return 1 if exp.failures else 0
+
+
+def print_experiment(exp, console: Console) -> None:
+    """Every headline KPI per point (mean and 95% CI) and paired differences."""
+    s = exp.summary
+    s = s[s["scope"] == "all"].set_index(["metric", "point"])
+    d = exp.differences
+    d = d[d["scope"] == "all"].set_index(["metric", "point"]) if len(d) else d
+    units = exp.kpis[exp.kpis["scope"] == "all"].drop_duplicates("metric")
+    title = (f"{exp.kind}: {len(exp.points)} point(s) × {exp.replications} replications "
+             f"(mean [95% CI]; Δ vs {exp.labels[0]}, Bonferroni-adjusted, * significant)")
+    table = Table(title=title)
+    table.add_column("KPI")
+    for label in exp.labels:
+        table.add_column(label, justify="right")
+    unit_of = dict(zip(units["metric"], [_unit(m) for m in units["metric"]], strict=True))
+    for metric in HEADLINE:
+        if (metric, exp.labels[0]) not in s.index:
+            continue
+        row = [metric]
+        for label in exp.labels:
+            r = s.loc[(metric, label)]
+            cell = f"{_num(r['mean'], unit_of[metric])} [{_num(r['low'], unit_of[metric])}, " \
+                   f"{_num(r['high'], unit_of[metric])}]"
+            if len(d) and (metric, label) in d.index:
+                x = d.loc[(metric, label)]
+                cell += f"\nΔ {_num(x['difference'], unit_of[metric], sign=True)}" \
+                        f"{' *' if x['significant'] else ''}"
+            row.append(cell)
+        table.add_row(*row)
+    console.print(table)
+    if len(exp.points) > 1:
+        console.print(f"best on {exp.kpi_name}: {exp.best()}")
+    if exp.precision is not None:
+        console.print(f"replications needed for ±{exp.precision:.0%} on {exp.kpi_name}: "
+                      f"{exp.replications}")
+    for _, b in exp.bottlenecks().iterrows():
+        console.print(f"bottleneck of {b['point']}: {b['unit']} ({b['kind']}), utilisation "
+                      f"{b['utilisation']:.0%} ± {b['utilisation_hw']:.0%}")
+
+
+def _unit(metric: str) -> str:
+    if metric.startswith(("resolution_time", "dept_report_time")):
+        return "h"
+    if metric.endswith(("_rate", "_share")) or metric.startswith("solved_share"):
+        return "share"
+    return ""
+
+
+def _num(v: float, unit: str, sign: bool = False) -> str:
+    if v != v:
+        return "–"
+    fmt = "+" if sign else ""
+    if unit == "share":
+        return f"{v * 100:{fmt}.1f}%"
+    if unit == "h":
+        return f"{v:{fmt}.1f}h"
+    return f"{v:{fmt},.3g}" if abs(v) < 1000 else f"{v:{fmt},.0f}"
+
+
+def cmd_compare(args: argparse.Namespace, console: Console) -> int:
+    from .experiments import compare
+
+    overrides = _overrides(args.set or [])
+    scenarios = {}
+    for f in args.files or [None]:
+        s = load_scenario(f, overrides)
+        name = s.name if s.name not in scenarios else Path(f).stem
+        scenarios[name] = s
+    policies = [p.strip() for p in args.policies.split(",")] if args.policies else None
+    if policies:
+        first = next(iter(scenarios.values()))
+        for p in policies:  # validated like any --set
+            first.with_overrides({"policy.name": p})
+    if len(scenarios) * len(policies or [None]) < 2:
+        raise UsageError("compare needs two or more variants: several files or --policies a,b")
+    out = _out(args, "compare-" + "-".join(scenarios))
+    exp = _run_experiment(console, lambda progress: compare(
+        scenarios, policies, args.replications, args.seed, out=out, progress=progress,
+        **_exec_kw(args)), args, "comparing")
+    return _finish(exp, args, console)
+
+
+def cmd_replicate(args: argparse.Namespace, console: Console) -> int:
+    from .experiments import replicate
+
+    scenario = _load(args)
+    out = _out(args, f"{scenario.name}-replications")
+    exp = _run_experiment(console, lambda progress: replicate(
+        scenario, args.replications, args.seed, out=out, progress=progress, **_exec_kw(args)),
+        args, "replicating")
+    return _finish(exp, args, console)
+
+
+def cmd_sweep(args: argparse.Namespace, console: Console) -> int:
+    from .experiments import sweep
+
+    scenario = _load(args)
+    if not args.vary:
+        raise UsageError("sweep needs at least one --vary dotted.path=v1,v2,...")
+    vary = dict(_values(v) for v in args.vary)
+    for path, values in vary.items():  # every value validated before anything runs
+        for v in values:
+            scenario.with_overrides({path: v})
+    out = _out(args, f"{scenario.name}-sweep")
+    exp = _run_experiment(console, lambda progress: sweep(
+        scenario, vary, args.replications, args.seed, out=out, progress=progress,
+        **_exec_kw(args)), args, "sweeping")
+    return _finish(exp, args, console)
+
+
+def cmd_warmup(args: argparse.Namespace, console: Console) -> int:
+    from .experiments import replicate, suggest_warmup
+
+    scenario = _load(args).model_copy()
+    scenario = scenario.with_overrides({"warmup": "0d"})
+    exp = _run_experiment(console, lambda progress: replicate(
+        scenario, args.replications, args.seed, workers=args.workers, client=args.dask,
+        progress=progress), args, "warm-up runs")
+    daily = exp.tables["daily"].drop_duplicates(["replication", "day"])
+    series = daily.pivot(index="replication", columns="day", values="open").to_numpy()
+    hours = suggest_warmup(series, 24.0, args.method)
+    console.print(f"suggested warm-up ({args.method} on open cases per day, "
+                  f"{exp.replications} replications): {hours / 24:.0f}d")
+    return 0
+
+
+def cmd_report(args: argparse.Namespace, console: Console) -> int:
+    from .report import ReportError, write_report
+
+    try:
+        path = write_report(args.results)
+    except ReportError as e:
+        raise UsageError(str(e)) from None
+    console.print(f"report written to {path}")
+    return 0
+
+
 def cmd_validate(args: argparse.Namespace, console: Console) -> int:
     scenario = _load(args)
     console.print(f"{args.file}: valid scenario '{scenario.name}' "
@@ -139,6 +328,57 @@ def build_parser() -> argparse.ArgumentParser:
     scenario_args(val, optional=False)
     val.set_defaults(func=cmd_validate)
 
+    def experiment_args(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--replications", "-n", type=_replications, default=10,
+                        help="replications per variant, or 'auto' (see --precision)")
+        sp.add_argument("--precision", type=float, default=None,
+                        help="with --replications auto: target relative CI half-width "
+                             "(default 0.05)")
+        sp.add_argument("--kpi", default="resolution_time_mean",
+                        help="KPI for --replications auto and for choosing the best variant")
+        sp.add_argument("--max-replications", type=int, default=200)
+        sp.add_argument("--seed", type=int, help="base seed (default: the scenario's)")
+        sp.add_argument("--workers", "-j", type=int, help="local processes (default: all cores)")
+        sp.add_argument("--dask", metavar="ADDRESS",
+                        help="run on a Dask cluster (tcp://scheduler:8786)")
+        sp.add_argument("--out", help="results folder; rerun with the same folder to resume")
+        sp.add_argument("--no-plots", action="store_true")
+        sp.add_argument("--quiet", "-q", action="store_true")
+
+    cmp = sub.add_parser("compare", help="compare variants over replications on common "
+                                         "random numbers")
+    cmp.add_argument("files", nargs="*", help="scenario YAML file(s) (default: the bundled one)")
+    cmp.add_argument("--policies", help="comma-separated policies, e.g. baseline,whistle,four_tier")
+    cmp.add_argument("--set", action="append", metavar="PATH=VALUE")
+    experiment_args(cmp)
+    cmp.set_defaults(func=cmd_compare)
+
+    rep = sub.add_parser("replicate", help="replications of one scenario with intervals")
+    scenario_args(rep, optional=True)
+    experiment_args(rep)
+    rep.set_defaults(func=cmd_replicate)
+
+    swp = sub.add_parser("sweep", help="every combination of the --vary values")
+    scenario_args(swp, optional=True)
+    swp.add_argument("--vary", action="append", metavar="PATH=V1,V2,...",
+                     help="a parameter and its values (repeatable)")
+    experiment_args(swp)
+    swp.set_defaults(func=cmd_sweep)
+
+    wu = sub.add_parser("warmup", help="suggest a warm-up length from replicated runs")
+    scenario_args(wu, optional=True)
+    wu.add_argument("--replications", "-n", type=int, default=5)
+    wu.add_argument("--method", choices=["mser5", "welch"], default="mser5")
+    wu.add_argument("--seed", type=int)
+    wu.add_argument("--workers", "-j", type=int)
+    wu.add_argument("--dask", metavar="ADDRESS")
+    wu.add_argument("--quiet", "-q", action="store_true")
+    wu.set_defaults(func=cmd_warmup)
+
+    rpt = sub.add_parser("report", help="write a self-contained HTML report of a results folder")
+    rpt.add_argument("results", help="a folder written by run, compare, replicate or sweep")
+    rpt.set_defaults(func=cmd_report)
+
     sch = sub.add_parser("schema", help="print the JSON Schema of scenario files")
     sch.set_defaults(func=cmd_schema)
     return p
@@ -153,7 +393,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ScenarioError as e:
         print(e, file=sys.stderr)
         return EXIT_BAD_INPUT
-    except UsageError as e:
+    except (UsageError, ExperimentMismatch) as e:
         print(f"gridsim: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:

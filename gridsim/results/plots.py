@@ -4,14 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import pandas as pd  # noqa: E402
-
-from ..policies import TIERS  # noqa: E402
+from ..policies import TIERS
 
 
 def resolution_time(issues: pd.DataFrame, warmup: float, ax=None):
@@ -81,10 +79,9 @@ def write_all(result, folder: Path) -> list[Path]:
     }
     paths = []
     for name, draw in figures.items():
-        fig, ax = plt.subplots(figsize=(8, 4.5))
-        draw(ax)
+        fig = Figure(figsize=(8, 4.5))  # no pyplot: no global state, any backend
+        draw(fig.add_subplot())
         fig.tight_layout()
         fig.savefig(folder / name, dpi=100)
-        plt.close(fig)
         paths.append(folder / name)
     return paths

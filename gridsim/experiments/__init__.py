@@ -1,0 +1,10 @@
+"""Experiments: replications with confidence intervals, policy comparisons on common random
+numbers, parameter sweeps, on local processes or a Dask cluster."""
+
+from .experiment import Experiment, Point, compare, replicate, replication_seed, sweep
+from .stats import mser, replications_needed, select_best, suggest_warmup, t_interval, welch
+from .store import ExperimentMismatch
+
+__all__ = ["Experiment", "ExperimentMismatch", "Point", "compare", "mser", "replicate",
+           "replication_seed", "replications_needed", "select_best", "suggest_warmup",
+           "sweep", "t_interval", "welch"]

@@ -1,0 +1,90 @@
+"""What one replication keeps: small tables, so thousands of replications fit in memory and on
+disk. The full issue table of a replication is not kept (rerun its seed to get it)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from ..results.result import Result
+
+HIST_EDGES = np.logspace(-2, 4, 61)
+"""Resolution-time histogram bins (hours, 36 s to 417 days), the same for every run."""
+
+TABLES = ("kpis", "units", "hist", "daily")
+
+
+def replication_outputs(result: Result) -> dict[str, pd.DataFrame]:
+    """The tables an experiment keeps from one run."""
+    return {
+        "kpis": result.kpis[["metric", "scope", "value"]],
+        "units": unit_load(result),
+        "hist": resolution_histogram(result),
+        "daily": daily_load(result),
+    }
+
+
+def unit_load(result: Result) -> pd.DataFrame:
+    """Load and fairness per unit: cases, open and overdue cases at the end, utilisation.
+
+    Levels: ``grid``, ``community``, ``street`` (cases arising there) and ``department``
+    (cases of categories it leads that reached the departments); ``pool`` rows carry the
+    utilisation of every staff pool (grid workers and community staff are metered per street).
+    """
+    df = result.issues
+    horizon = result.scenario.horizon.hours
+    open_ = df["state"] != "closed"
+    overdue = open_ & (df["deadline"] < horizon)
+    frames = []
+    for level in ("grid", "community", "street"):
+        g = pd.DataFrame({"unit": df[level].astype(str), "open": open_, "overdue": overdue})
+        agg = g.groupby("unit", sort=True).agg(cases=("open", "size"), open_end=("open", "sum"),
+                                               overdue_end=("overdue", "sum"))
+        frames.append(agg.reset_index().assign(level=level))
+    cats = result.scenario.categories
+    lead_dept = df["category"].astype(str).map({k: c.departments[0] for k, c in cats.items()})
+    district = df["district"].astype(str)
+    called = df["t_dept_called"].notna()
+    g = pd.DataFrame({"unit": district + "/" + lead_dept, "open": open_ & called,
+                      "overdue": overdue & called})[called]
+    agg = g.groupby("unit", sort=True).agg(cases=("open", "size"), open_end=("open", "sum"),
+                                           overdue_end=("overdue", "sum"))
+    frames.append(agg.reset_index().assign(level="department"))
+    out = pd.concat(frames, ignore_index=True)
+    pools = result.pools()
+    pool_rows = pd.DataFrame({"unit": pools.index.astype(str), "level": "pool",
+                              "utilisation": pools["utilisation"].to_numpy(),
+                              "queue_mean": pools["queue_mean"].to_numpy(),
+                              "kind": pools["kind"].astype(str).to_numpy()})
+    dept_util = pool_rows[pool_rows["kind"] == "department"].set_index("unit")["utilisation"]
+    out["utilisation"] = out["unit"].map(dept_util).where(out["level"] == "department")
+    out = pd.concat([out, pool_rows], ignore_index=True)
+    return out[["level", "unit", "kind", "cases", "open_end", "overdue_end", "utilisation",
+                "queue_mean"]]
+
+
+def resolution_histogram(result: Result) -> pd.DataFrame:
+    """Counts of resolution times (warm-up excluded) per lead on :data:`HIST_EDGES`."""
+    df = result.issues
+    done = df[(df["state"] == "closed") & (df["t_created"] >= result.scenario.warmup.hours)]
+    rows = []
+    for lead in ("street", "department"):
+        t = done.loc[done["lead"] == lead, "resolution_time"].to_numpy()
+        counts, _ = np.histogram(np.clip(t, HIST_EDGES[0], HIST_EDGES[-1]), HIST_EDGES)
+        rows.append(pd.DataFrame({"lead": lead, "bin": np.arange(len(counts)), "count": counts}))
+    return pd.concat(rows, ignore_index=True)
+
+
+def daily_load(result: Result) -> pd.DataFrame:
+    """Daily utilisation per kind of pool and the open cases at the end of each day."""
+    load = result.load
+    day = (load["time"] // 24).astype(int)
+    g = load.groupby([day, "kind"], observed=True)[["busy", "capacity_hours"]].sum()
+    util = (g["busy"] / g["capacity_hours"].where(g["capacity_hours"] > 0)).rename("utilisation")
+    out = util.reset_index().rename(columns={"time": "day"})
+    backlog = result.backlog
+    b = backlog.groupby((backlog["time"] // 24).astype(int) - (backlog["time"] % 24 == 0))["open"]
+    open_end = b.last().rename("open").reset_index().rename(columns={"time": "day"})
+    out = out.merge(open_end, on="day", how="left")
+    out["kind"] = out["kind"].astype(str)
+    return out

@@ -1,0 +1,58 @@
+"""Writing an experiment's tables, plots and description into its results folder."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+from ..results.io import atomic_write_text, write_json
+from . import plots
+
+
+def _frame(df: pd.DataFrame, path: Path) -> None:
+    """CSV and Parquet side by side, each written through a temporary file."""
+    atomic_write_text(path.with_suffix(".csv"), df.to_csv(index=False))
+    tmp = path.with_name(f".{path.name}.tmp.parquet")
+    df.to_parquet(tmp, index=False)
+    tmp.replace(path.with_suffix(".parquet"))
+
+
+def write_experiment(exp, folder: Path, plot: bool = True) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    _frame(exp.runs, folder / "runs")
+    _frame(exp.kpis, folder / "kpis_long")
+    _frame(exp.summary, folder / "summary")
+    _frame(exp.differences, folder / "differences")
+    units = exp.units()
+    _frame(units, folder / "units")
+    _frame(exp.most_loaded(), folder / "most_loaded")
+    meta_path = folder / "experiment.json"
+    meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.exists() else {}
+    from .. import __version__
+    from .experiment import minimise, replication_seed
+
+    best = exp.best() if exp.kpis.size else None
+    meta.update({
+        "gridsim_version": __version__,
+        "kind": exp.kind,
+        "points": [{"label": p.label, "params": p.params, "scenario": p.scenario.name,
+                    "policy": p.scenario.policy.name} for p in exp.points],
+        "replications": exp.replications,
+        "precision": exp.precision,
+        "kpi": exp.kpi_name,
+        "minimise": minimise(exp.kpi_name),
+        "level": exp.level,
+        "seed": exp.seed,
+        "seeds": [replication_seed(exp.seed, r) for r in range(exp.replications)],
+        "best": None if best is None else {"point": best.variant, "clear": best.clear,
+                                           "ties": list(best.ties), "text": str(best)},
+        "bottlenecks": exp.bottlenecks().to_dict("records"),
+        "failures": [vars(f) for f in exp.failures],
+        "scenarios": {p.label: p.scenario.model_dump(mode="json") for p in exp.points},
+    })
+    write_json(meta_path, meta)
+    if plot:
+        plots.write_all(exp, folder / "plots", exp.kpi_name)
+    return folder
