@@ -3,13 +3,17 @@
     scenario = gridsim.load_scenario("scenarios/default.yaml")
     result = gridsim.simulate(scenario, seed=1)
     result.issues, result.kpis, result.load    # pandas DataFrames
+    exp = gridsim.compare(scenario, ["baseline", "four_tier"], replications=30)
+    exp.summary, exp.differences, exp.best()
 """
 
 __version__ = "0.1.0"
 
+from .experiments import Experiment, compare, replicate, suggest_warmup, sweep  # noqa: E402
 from .results.result import Result  # noqa: E402
 from .runner import simulate  # noqa: E402
 from .scenario import Scenario, ScenarioError, bundled_scenario, load_scenario  # noqa: E402
 
-__all__ = ["Result", "Scenario", "ScenarioError", "__version__", "bundled_scenario",
-           "load_scenario", "simulate"]
+__all__ = ["Experiment", "Result", "Scenario", "ScenarioError", "__version__",
+           "bundled_scenario", "compare", "load_scenario", "replicate", "simulate",
+           "suggest_warmup", "sweep"]
