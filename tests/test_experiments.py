@@ -15,8 +15,17 @@ import pytest
 from scipy import stats as sps
 
 import gridsim
-from gridsim.experiments import (compare, mser, replicate, replication_seed, replications_needed,
-                                 select_best, suggest_warmup, sweep, t_interval)
+from gridsim.experiments import (
+    compare,
+    mser,
+    replicate,
+    replication_seed,
+    replications_needed,
+    select_best,
+    suggest_warmup,
+    sweep,
+    t_interval,
+)
 from gridsim.experiments.store import ExperimentMismatch
 
 

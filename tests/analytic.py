@@ -1,0 +1,231 @@
+"""Queueing theory the validation scenarios are held against (helpers only, no tests).
+
+- :func:`mmc`: the M/M/c queue from the Erlang C formula (probability of waiting, Wq, W, Lq, L);
+- :func:`mmc_of` / :func:`jackson_of`: the analytic values of ``scenarios/validation/mmc.yaml`` and
+  ``jackson.yaml``, with λ, μ, c (and the routing probability p) **read from the loaded
+  scenario**, so ``--set`` overrides change the expectation as well as the run;
+- :func:`t_interval`: a Student-t confidence interval over independent replications or batches;
+- :func:`fcfs_start_times`: when each case started work at a FCFS pool of ``c`` staff, rebuilt
+  from its arrival and departure times (gridsim records neither the start nor the work itself).
+
+Formulas (a = λ/μ offered load, ρ = a/c < 1), as in Gross & Harris or Hillier & Lieberman:
+
+    Erlang B by recursion   B(0) = 1,  B(k) = a·B(k−1) / (k + a·B(k−1))
+    Erlang C                C(c, a) = c·B(c) / (c − a·(1 − B(c)))   = P(an arrival waits)
+    Wq = C / (cμ − λ),   W = Wq + 1/μ,   Lq = λ·Wq,   L = λ·W  (Little),   mean busy staff = a
+"""
+
+from __future__ import annotations
+
+import heapq
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+from gridsim.scenario import Scenario
+from gridsim.scenario.distributions import Exponential, Fixed
+
+
+def erlang_b(c: int, a: float) -> float:
+    """Blocking probability of M/M/c/c with offered load ``a`` (stable recursion)."""
+    b = 1.0
+    for k in range(1, c + 1):
+        b = a * b / (k + a * b)
+    return b
+
+
+def erlang_c(c: int, a: float) -> float:
+    """Probability that an arrival waits in M/M/c with offered load ``a`` (needs a < c)."""
+    if not 0 <= a < c:
+        raise ValueError(f"M/M/c is unstable: offered load {a:g} >= {c} servers")
+    b = erlang_b(c, a)
+    return c * b / (c - a * (1 - b))
+
+
+@dataclass(frozen=True)
+class MMc:
+    """Steady-state values of an M/M/c queue (times in hours, rates per hour)."""
+
+    lam: float
+    mu: float
+    c: int
+
+    @property
+    def a(self) -> float:
+        """Offered load λ/μ = mean number of busy servers."""
+        return self.lam / self.mu
+
+    @property
+    def rho(self) -> float:
+        return self.a / self.c
+
+    @property
+    def p_wait(self) -> float:
+        return erlang_c(self.c, self.a)
+
+    @property
+    def wq(self) -> float:
+        return self.p_wait / (self.c * self.mu - self.lam)
+
+    @property
+    def w(self) -> float:
+        return self.wq + 1 / self.mu
+
+    @property
+    def lq(self) -> float:
+        return self.lam * self.wq
+
+    @property
+    def l(self) -> float:  # noqa: E743 - the textbook name
+        return self.lam * self.w
+
+    def __str__(self) -> str:
+        return (f"M/M/{self.c} (λ={self.lam:g}, μ={self.mu:g}, ρ={self.rho:.3f}): "
+                f"P(wait)={self.p_wait:.5f} Wq={self.wq:.5f} W={self.w:.5f} "
+                f"Lq={self.lq:.5f} L={self.l:.5f}")
+
+
+def mmc(lam: float, mu: float, c: int) -> MMc:
+    """The M/M/c queue with arrival rate ``lam``, service rate ``mu`` per server, ``c`` servers."""
+    q = MMc(float(lam), float(mu), int(c))
+    erlang_c(q.c, q.a)  # fail early when unstable
+    return q
+
+
+# ---------------------------------------------------------------- reading the scenarios
+def _require(ok: bool, what: str) -> None:
+    if not ok:
+        raise ValueError(f"not a degenerate validation scenario: {what}")
+
+
+def _zero(dist) -> bool:
+    return isinstance(dist, Fixed) and dist.value.hours == 0
+
+
+def _checked(s: Scenario):
+    """The single category of a validation scenario, after checking the model reduces to
+    Poisson arrivals at pools of exponential servers working 24/7."""
+    _require(len(s.districts) == 1 and s.districts[0].count == 1
+             and s.districts[0].streets is None, "one district, using the street template")
+    t = s.streets
+    _require(t.count == 1 and t.communities == 1 and t.grids_per_community == 1
+             and not t.overrides, "one street with one community and one grid")
+    _require(len(s.categories) == 1, "one category")
+    _require(s.policy.name == "baseline", "policy baseline (no tier deadlines)")
+    _require(all(_zero(d) for d in (s.hotline.dispatch_delay, s.triage_time, s.verify_time)),
+             "zero dispatch delay, triage and verification times")
+    p = s.hotline.profile
+    _require(len(set(p.hourly)) == 1 and len(set(p.weekly)) == 1, "a flat hotline profile")
+    for role, shift in s.roles.model_dump().items():
+        sh = s.calendar.shifts[shift]
+        _require(sh.days == "all" and sh.ranges() == [(0.0, 24.0)], f"role {role} works 24/7")
+    (cat,) = s.categories.values()
+    _require(set(cat.rates) == {"hotline"}, "hotline arrivals only")
+    _require(cat.tiers.community == 1, "every case starts at the community")
+    _require(cat.reopen == 0 and cat.on_spot == 0, "no reopening")
+    return cat
+
+
+def _arrival_rate(s: Scenario, cat) -> float:
+    t = s.streets
+    per = {"household": t.households_per_grid * t.grids_per_community * t.communities,
+           "grid": t.grids_per_community * t.communities, "community": t.communities, "street": 1}
+    r = cat.rates["hotline"]
+    return r.per_hour * per[r.per]
+
+
+def _rate_of(work) -> float:
+    _require(isinstance(work, Exponential), "exponential work")
+    return 1 / work.mean_hours
+
+
+def mmc_of(s: Scenario) -> MMc:
+    """The M/M/c queue that ``scenarios/validation/mmc.yaml`` (with any overrides) reduces to:
+    the community pool."""
+    cat = _checked(s)
+    _require(cat.solve.community == 1, "the community solves every case")
+    return mmc(_arrival_rate(s, cat), _rate_of(cat.work.community),
+               s.streets.staff.community_per_community)
+
+
+@dataclass(frozen=True)
+class Tandem:
+    """Two M/M/c stations in tandem: a share ``p`` of station 1's departures go on to 2."""
+
+    first: MMc
+    second: MMc
+    p: float
+
+    @property
+    def w(self) -> float:
+        """Mean time a case spends in the network."""
+        return self.first.w + self.p * self.second.w
+
+
+def jackson_of(s: Scenario) -> Tandem:
+    """The Jackson network of ``scenarios/validation/jackson.yaml`` (with any overrides):
+    community pool → (not solved, probability p) → street enforcement team."""
+    cat = _checked(s)
+    _require(cat.street_unit == "enforcement", "station 2 is the enforcement team")
+    _require(cat.solve.street == 1, "the street solves every case")
+    lam = _arrival_rate(s, cat)
+    p = 1 - cat.solve.community
+    staff = s.streets.staff
+    return Tandem(mmc(lam, _rate_of(cat.work.community), staff.community_per_community),
+                  mmc(p * lam, _rate_of(cat.work.street), staff.enforcement), p)
+
+
+# ---------------------------------------------------------------- statistics of the runs
+@dataclass(frozen=True)
+class Interval:
+    mean: float
+    half: float
+    n: int
+
+    @property
+    def low(self) -> float:
+        return self.mean - self.half
+
+    @property
+    def high(self) -> float:
+        return self.mean + self.half
+
+    def __contains__(self, x: float) -> bool:
+        return self.low <= x <= self.high
+
+    def __str__(self) -> str:
+        return f"{self.mean:.5f} ± {self.half:.5f} (n={self.n})"
+
+
+def t_interval(values: Sequence[float], level: float = 0.99) -> Interval:
+    """Two-sided Student-t interval for the mean of independent, roughly normal values
+    (replication means, or batch means of batches much longer than the correlation time)."""
+    x = np.asarray(values, dtype=float)
+    n = len(x)
+    if n < 2:
+        raise ValueError("need at least two values for a confidence interval")
+    half = stats.t.ppf(0.5 + level / 2, n - 1) * x.std(ddof=1) / math.sqrt(n)
+    return Interval(float(x.mean()), float(half), n)
+
+
+def fcfs_start_times(enter: np.ndarray, leave: np.ndarray, c: int) -> np.ndarray:
+    """Start of work of each case at a FCFS pool of ``c`` identical staff.
+
+    Cases are taken in order of arrival ``enter``; each starts when it arrives or when the
+    earliest-freed staff member becomes free, whichever is later, and frees them at ``leave``.
+    The input must hold *every* case that used the pool (from an empty start), ordered or not;
+    a case still at work at the end has ``leave = inf`` or NaN and blocks its server.
+    """
+    order = np.argsort(enter, kind="stable")
+    free = [0.0] * c
+    start = np.empty(len(enter))
+    for i in order:
+        f = heapq.heappop(free)
+        e = enter[i]
+        start[i] = e if e > f else f
+        out = leave[i]
+        heapq.heappush(free, math.inf if out != out else out)
+    return start
