@@ -172,8 +172,11 @@ class Lifecycle:
                 Timeout(self.env, t - self.env._now, issue).callbacks.append(self._found)
         elif src == HOTLINE:
             issue.t_discovered = self.env._now
-            d = issue.grid.community.street.district
-            Timeout(self.env, d.dispatch(), issue).callbacks.append(self._to_centre)
+            delay = issue.grid.community.street.district.dispatch()
+            if delay > 0:
+                Timeout(self.env, delay, issue).callbacks.append(self._to_centre)
+            else:
+                self._upload(issue)
         else:
             issue.t_discovered = self.env._now
             self._upload(issue)

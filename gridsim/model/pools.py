@@ -62,7 +62,10 @@ class Pool:
 
     def serve(self, issue: Any, work: float, then: Callable[[Any], None]) -> None:
         """Do ``work`` hours of on-shift effort on ``issue``, then call ``then(issue)``."""
-        if self.busy < self.capacity:
+        if work == 0.0 and self.busy < self.capacity:  # instant: no event, no load
+            issue.waiting = None
+            then(issue)
+        elif self.busy < self.capacity:
             self.busy += 1
             self.meter.update(self.env._now, 1, 0)
             self._start(issue, work, then)
