@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -146,14 +147,25 @@ def test_results_identical_across_executors(tiny, comparison):
     pd.testing.assert_frame_equal(two.runs, comparison.runs)
 
 
-def test_results_identical_on_a_dask_cluster(tiny, comparison):
+def test_results_identical_on_a_dask_cluster(tiny, comparison, tmp_path):
     distributed = pytest.importorskip("dask.distributed")
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  dashboard_address=None) as cluster, \
-            distributed.Client(cluster) as client:
-        on_dask = compare(tiny, ["baseline", "four_tier"], replications=5, seed=11,
-                          client=client)
+                                  dashboard_address=None) as cluster:
+        with distributed.Client(cluster) as client:
+            on_dask = compare(tiny, ["baseline", "four_tier"], replications=5, seed=11,
+                              client=client)
+        # the CLI's --dask ADDRESS path, on the same cluster
+        proc = subprocess.run(
+            [sys.executable, "-m", "gridsim", "compare", "--policies", "baseline,four_tier",
+             "-n", "5", "--seed", "11", "--set", "horizon=21d", "--set", "warmup=3d",
+             "--set", "streets.count=2", "--dask", cluster.scheduler_address,
+             "--out", str(tmp_path / "d"), "-q", "--no-plots"],
+            capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
     pd.testing.assert_frame_equal(on_dask.runs, comparison.runs)
+    cli = pd.read_parquet(tmp_path / "d" / "runs.parquet")
+    pd.testing.assert_frame_equal(cli, comparison.runs, check_categorical=False,
+                                  check_dtype=False)
 
 
 def test_compare_names_the_best_and_the_bottlenecks(comparison):
@@ -276,3 +288,13 @@ def test_cli_rejects_a_changed_scenario_in_the_same_folder(tmp_path):
                           text=True, timeout=600)
     assert proc.returncode == 2
     assert "different experiment" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_cli_warmup_suggests_a_warmup():
+    proc = subprocess.run(
+        [sys.executable, "-m", "gridsim", "warmup", "--set", "horizon=40d", "--set",
+         "streets.count=1", "-n", "2", "-j", "1", "-q"],
+        capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    days = int(re.search(r"suggested warm-up .*: (\d+)d", proc.stdout).group(1))
+    assert 0 <= days <= 20  # MSER searches the first half of the run only

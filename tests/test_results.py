@@ -101,3 +101,23 @@ def test_atomic_dir_replaces_existing_results(tmp_path):
 def test_rerun_from_manifest_reproduces_the_run(short_result):
     again = gridsim.simulate(short_result.scenario, seed=short_result.manifest["seed"])
     pd.testing.assert_frame_equal(again.kpis, short_result.kpis)
+
+
+def test_partial_district_templates_survive_overrides_and_the_manifest(default_scenario):
+    data = default_scenario.to_data()
+    data["districts"] = [{"name": "A", "streets": {"communities": 2}},
+                         {"name": "B", "count": 2, "streets": {"count": 3}}]
+    data["horizon"], data["warmup"] = "3d", "0d"
+    s = gridsim.scenario.loader.validate_data(data, "<test>")
+    from gridsim.results.manifest import organisation
+
+    want = {"districts": 3, "streets": 8 + 2 * 3}
+    for variant in (s, s.with_overrides({"seed": 5}),
+                    gridsim.scenario.loader.validate_data(s.to_data(), "<again>")):
+        got = organisation(variant)
+        assert {k: got[k] for k in want} == want
+        assert got["communities"] == 8 * 2 + 6 * 6
+    r = gridsim.simulate(s, seed=1)
+    rerun = gridsim.scenario.loader.validate_data(r.manifest["scenario"], "<manifest>")
+    assert organisation(rerun) == r.manifest["organisation"]
+    assert r.issues["street"].nunique() == 14

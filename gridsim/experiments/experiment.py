@@ -249,7 +249,7 @@ def run_points(kind: str, points: list[Point], replications: int | str = 10,
             if p < len(points):
                 results[(p, r)] = store.load(p, r)
     batch = max(workers or default_workers(), 1)
-    scenario_data = [p.scenario.model_dump(mode="json") for p in points]
+    scenario_data = [p.scenario.to_data() for p in points]
     while True:
         tasks = [Task(i, r, replication_seed(seed, r), scenario_data[i])
                  for r in range(target) for i in range(len(points))

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
 
 from ..results.io import atomic_write_text, write_json
+from ..results.manifest import organisation
 from . import plots
 
 
@@ -36,6 +38,7 @@ def write_experiment(exp, folder: Path, plot: bool = True) -> Path:
     best = exp.best() if exp.kpis.size else None
     meta.update({
         "gridsim_version": __version__,
+        "written": datetime.now(UTC).isoformat(timespec="seconds"),
         "kind": exp.kind,
         "points": [{"label": p.label, "params": p.params, "scenario": p.scenario.name,
                     "policy": p.scenario.policy.name} for p in exp.points],
@@ -50,7 +53,8 @@ def write_experiment(exp, folder: Path, plot: bool = True) -> Path:
                                            "ties": list(best.ties), "text": str(best)},
         "bottlenecks": exp.bottlenecks().to_dict("records"),
         "failures": [vars(f) for f in exp.failures],
-        "scenarios": {p.label: p.scenario.model_dump(mode="json") for p in exp.points},
+        "scenarios": {p.label: p.scenario.to_data() for p in exp.points},
+        "organisation": {p.label: organisation(p.scenario) for p in exp.points},
     })
     write_json(meta_path, meta)
     if plot:

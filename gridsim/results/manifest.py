@@ -23,6 +23,25 @@ def package_versions() -> dict[str, str | None]:
     return out
 
 
+def organisation(scenario: Scenario) -> dict[str, int]:
+    """Counts of the expanded organisation (districts, streets, communities, grids, ...)."""
+    from ..scenario.expand import expand
+
+    plans = expand(scenario)
+    streets = [s for p in plans for s in p.streets]
+    grids = sum(s.communities * s.grids_per_community for s in streets)
+    return {
+        "districts": len(plans),
+        "streets": len(streets),
+        "communities": sum(s.communities for s in streets),
+        "grids": grids,
+        "households": sum(s.communities * s.grids_per_community * s.households_per_grid
+                          for s in streets),
+        "departments": len(scenario.departments),
+        "categories": len(scenario.categories),
+    }
+
+
 def make_manifest(scenario: Scenario, seed: int, started: datetime, wall_time: float,
                   issues: int, events: int) -> dict[str, Any]:
     """A JSON-ready record of the run."""
@@ -48,5 +67,6 @@ def make_manifest(scenario: Scenario, seed: int, started: datetime, wall_time: f
         "platform": platform.platform(),
         "packages": package_versions(),
         "command": sys.argv,
-        "scenario": scenario.model_dump(mode="json"),
+        "organisation": organisation(scenario),
+        "scenario": scenario.to_data(),
     }

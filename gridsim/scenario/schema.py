@@ -366,12 +366,21 @@ class Scenario(Strict):
                              f"({self.horizon})")
         return self
 
+    def to_data(self) -> dict[str, Any]:
+        """The scenario as JSON-ready data that validates back to an identical scenario.
+
+        Only values that were given (in the file, by ``--set`` or by an override) are included:
+        a district's partial ``streets`` template must stay partial, or re-validating it would
+        replace the inherited values with defaults.
+        """
+        return self.model_dump(mode="json", exclude_unset=True)
+
     def with_overrides(self, overrides: dict[str, Any]) -> Scenario:
         """A copy with dotted-path overrides applied (``{"policy.name": "baseline"}``),
         validated exactly like a file."""
         from .loader import apply_overrides, validate_data
 
-        data = apply_overrides(self.model_dump(mode="json"), overrides)
+        data = apply_overrides(self.to_data(), overrides)
         out = validate_data(data, source=f"<{self.name} with overrides>")
         origin = self.origin
         out._origin = {**origin, "overrides": {**origin["overrides"], **overrides}}

@@ -1,0 +1,240 @@
+"""The HTML report: written for runs and experiments, self-contained, faithful to the files,
+and rendered by a real browser."""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+import gridsim
+from gridsim.experiments import compare
+from gridsim.report import ReportError, write_report
+
+MINUS = "\u2212"
+
+
+@pytest.fixture(scope="module")
+def folders(tmp_path_factory, default_scenario) -> dict[str, Path]:
+    """A tiny single run and a tiny two-policy comparison, written with their plots."""
+    root = tmp_path_factory.mktemp("report")
+    s = default_scenario.with_overrides({"horizon": "8d", "warmup": "2d", "streets.count": 2})
+    run = gridsim.simulate(s, seed=3).write(root / "run")
+    exp = compare(s, policies=["baseline", "four_tier"], replications=2, workers=1,
+                  out=root / "compare").write()
+    return {"run": run, "experiment": exp}
+
+
+@pytest.fixture(scope="module")
+def reports(folders) -> dict[str, str]:
+    out = {}
+    for kind, folder in folders.items():
+        path = write_report(folder)
+        assert path == folder / "report.html"
+        out[kind] = path.read_text(encoding="utf-8")
+    return out
+
+
+def _hours(v: float) -> str:
+    """Hours as the report shows them: about three significant figures."""
+    return f"{v:,.0f} h" if abs(v) >= 100 else f"{v:,.1f} h" if abs(v) >= 10 else f"{v:.2f} h"
+
+
+def _signed(s: str) -> str:
+    return s.replace("-", MINUS)
+
+
+# ------------------------------------------------------------------------ both kinds
+@pytest.mark.parametrize("kind", ["run", "experiment"])
+def test_report_is_one_complete_html_file(folders, reports, kind):
+    text = reports[kind]
+    assert text.startswith("<!DOCTYPE html>")
+    assert text.rstrip().endswith("</html>")
+    assert '<meta charset="utf-8">' in text and 'name="viewport"' in text
+    leftovers = [p.name for p in folders[kind].iterdir() if p.name.startswith(".report")]
+    assert leftovers == []  # written through a temporary file and a rename
+
+
+@pytest.mark.parametrize("kind", ["run", "experiment"])
+def test_report_is_self_contained(folders, reports, kind):
+    text = reports[kind]
+    assert 'src="http' not in text and "src='http" not in text
+    assert "<link" not in text and "<script" not in text and "@import" not in text
+    assert "url(" not in text  # no fonts or images fetched by the CSS
+    srcs = re.findall(r'<img [^>]*src="([^"]+)"', text)
+    pngs = sorted((folders[kind] / "plots").glob("*.png"))
+    assert pngs and len(srcs) == len(pngs)
+    assert all(s.startswith("data:image/png;base64,") for s in srcs)
+    embedded = {base64.b64decode(s.split(",", 1)[1]) for s in srcs}
+    assert embedded == {p.read_bytes() for p in pngs}
+
+
+def test_run_report_shows_the_kpis_of_the_run(folders, reports):
+    text = reports["run"]
+    kpis = pd.read_csv(folders["run"] / "kpis.csv")
+    k = kpis[kpis["scope"] == "all"].set_index("metric")["value"]
+    manifest = json.loads((folders["run"] / "manifest.json").read_text())
+    assert f"{k['on_time_rate'] * 100:.1f}%" in text
+    assert f"{k['resolution_rate'] * 100:.1f}%" in text
+    assert _hours(k["resolution_time_mean"]) in text
+    assert f"{k['resolution_time_p90'] / 24:.2f} d" in text or k["resolution_time_p90"] >= 240
+    assert f">{k['backlog_end']:,.0f}<" in text
+    assert f">{k['issues']:,.0f}<" in text
+    for metric in ("resolution_time_median", "resolution_time_p95", "solved_share_grid",
+                   "solved_share_city", "whistles", "dept_report_time_mean",
+                   "dept_report_on_time_rate", "reroutes_per_issue", "reopen_rate"):
+        assert f"<code class=\"sub\">{metric}</code>" in text, metric
+    sc = manifest["scenario"]
+    for fact in (sc["name"], sc["policy"]["name"], sc["horizon"], sc["warmup"],
+                 str(manifest["seed"]), manifest["gridsim_version"], "2026-", "Streets"):
+        assert html.escape(str(fact)) in text, fact
+    assert json.loads((folders["run"] / "summary.json").read_text())["bottleneck"]["pool"] in text
+
+
+def test_experiment_report_shows_intervals_differences_and_the_best(folders, reports):
+    text = reports["experiment"]
+    folder = folders["experiment"]
+    meta = json.loads((folder / "experiment.json").read_text())
+    summary = pd.read_csv(folder / "summary.csv")
+    overall = summary[summary["scope"] == "all"].set_index(["point", "metric"])
+    for point in ("baseline", "four_tier"):
+        r = overall.loc[(point, "on_time_rate")]
+        assert f"{r['mean'] * 100:.1f}%" in text
+        assert _signed(f"{r['low'] * 100:.1f} to {r['high'] * 100:.1f}%") in text
+        assert _hours(overall.loc[(point, "resolution_time_mean"), "mean"]) in text
+    assert "95% CI" in text
+
+    # the best sentence, as experiment.json words it
+    assert meta["best"]["text"] and html.escape(meta["best"]["text"]) in text
+
+    # paired differences with the significance the file gives
+    diffs = pd.read_csv(folder / "differences.csv")
+    d = diffs[diffs["scope"] == "all"].set_index("metric")
+    table = text[text.index('class="differences'):]
+    table = table[:table.index("</table>")]
+    for metric in ("resolution_time_mean", "on_time_rate", "backlog_end"):
+        row = re.search(rf"<tr>(?:(?!</tr>).)*>{metric}</code>.*?</tr>", table, re.S)
+        assert row, metric
+        cells = row.group(0)
+        r = d.loc[metric]
+        if metric == "on_time_rate":
+            assert _signed(f"{r['difference'] * 100:+.1f} pp") in cells
+        elif metric == "resolution_time_mean":
+            sign = "+" if r["difference"] > 0 else MINUS
+            assert sign + _hours(abs(r["difference"])) in cells
+        better = r["difference"] > 0 if metric == "on_time_rate" else r["difference"] < 0
+        marker = ("not significant" if not r["significant"]
+                  else "\u00b7 better" if better else "\u00b7 worse")
+        assert marker in cells, (metric, cells)
+
+    # bottleneck per variant, most loaded units, design
+    for b in meta["bottlenecks"]:
+        assert html.escape(b["unit"]) in text
+    ml = pd.read_csv(folder / "most_loaded.csv")
+    top = ml[(ml["level"] == "pool") & (ml["rank"] == 1)]
+    assert all(u in text for u in top["unit"])
+    for s in meta["seeds"]:
+        assert str(s) in text
+    assert "Failed replications" not in text
+
+
+def test_failures_are_listed(folders, tmp_path):
+    folder = shutil.copytree(folders["experiment"], tmp_path / "failed")
+    meta_path = folder / "experiment.json"
+    meta = json.loads(meta_path.read_text())
+    meta["failures"] = [{"point": "four_tier", "replication": 1, "seed": 42,
+                         "error": "Traceback (most recent call last):\nValueError: <boom>"}]
+    meta_path.write_text(json.dumps(meta))
+    text = write_report(folder).read_text()
+    assert "Failed replications (1)" in text
+    assert "ValueError: &lt;boom&gt;" in text and "<boom>" not in text
+
+
+def test_text_from_the_folder_is_escaped(folders, tmp_path):
+    folder = shutil.copytree(folders["run"], tmp_path / "run")
+    path = folder / "manifest.json"
+    manifest = json.loads(path.read_text())
+    manifest["scenario"]["description"] = '<img src="http://example.com/x.png"> & more'
+    path.write_text(json.dumps(manifest))
+    text = write_report(folder).read_text()
+    assert 'src="http' not in text
+    assert "&lt;img src=&quot;http://example.com/x.png&quot;&gt; &amp; more" in text
+
+
+# ------------------------------------------------------------------------ bad folders
+def test_a_folder_that_is_neither_kind_is_refused(tmp_path):
+    (tmp_path / "notes.txt").write_text("hello")
+    with pytest.raises(ReportError, match=re.escape(str(tmp_path))) as err:
+        write_report(tmp_path)
+    assert isinstance(err.value, ValueError)
+    assert "experiment.json" in str(err.value) and "manifest.json" in str(err.value)
+    assert not (tmp_path / "report.html").exists()
+    with pytest.raises(ReportError, match="no such folder"):
+        write_report(tmp_path / "missing")
+
+
+def test_an_unfinished_experiment_is_refused(tmp_path):
+    (tmp_path / "experiment.json").write_text(json.dumps({"fingerprint": {"kind": "compare"}}))
+    with pytest.raises(ReportError, match="not been written"):
+        write_report(tmp_path)
+    (tmp_path / "experiment.json").write_text("{not json")
+    with pytest.raises(ReportError, match="experiment.json"):
+        write_report(tmp_path)
+
+
+# ------------------------------------------------------------------------ a real browser
+def _chromium() -> str | None:
+    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
+        found = shutil.which(name)
+        if found:
+            return found
+    return "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
+
+
+def _browse(binary: str, page: Path, profile: Path, *args: str) -> subprocess.CompletedProcess:
+    cmd = [binary, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+           "--no-first-run", "--disable-background-networking", "--disable-component-update",
+           "--disable-sync", "--disable-dev-shm-usage", f"--user-data-dir={profile}", *args,
+           page.resolve().as_uri()]
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=180, check=False)
+
+
+@pytest.mark.parametrize("kind", ["run", "experiment"])
+def test_report_renders_in_headless_chromium(folders, reports, kind, tmp_path):
+    binary = _chromium()
+    if binary is None:
+        pytest.skip("no Chromium binary (chromium, chromium-browser, google-chrome) found")
+    import matplotlib.image as mpimg
+
+    page = folders[kind] / "report.html"
+    shot = tmp_path / "shot.png"
+    done = _browse(binary, page, tmp_path / "profile", f"--screenshot={shot}",
+                   "--window-size=1280,2000")
+    assert shot.is_file(), done.stderr[-2000:]
+    assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert shot.stat().st_size > 20_000
+    img = mpimg.imread(shot)[..., :3]
+    assert img.shape[:2] == (2000, 1280)
+    assert img.std() > 0.05  # not a blank page
+    dark = img.min(axis=2) < 0.6  # pixels clearly darker than white: text, rules, plots
+    assert 0.005 < dark.mean() < 0.6
+    assert dark.any(axis=1).mean() > 0.3  # content down the whole page, not one line
+
+    dom = _browse(binary, page, tmp_path / "profile2", "--dump-dom")
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    body = dom.stdout
+    assert '<table class="kpis' in body and "</table>" in body
+    assert len(re.findall(r"<tr>", body)) >= 20
+    assert body.count('src="data:image/png;base64,') == len(
+        list((folders[kind] / "plots").glob("*.png")))
+    assert "resolution_time_mean" in body
+    if kind == "experiment":
+        best = json.loads((folders[kind] / "experiment.json").read_text())["best"]["text"]
+        assert html.escape(best) in body and '<table class="differences' in body
