@@ -190,6 +190,11 @@ def print_experiment(exp, console: Console) -> None:
     for _, b in exp.bottlenecks().iterrows():
         console.print(f"bottleneck of {b['point']}: {b['unit']} ({b['kind']}), utilisation "
                       f"{b['utilisation']:.0%} ± {b['utilisation_hw']:.0%}")
+    top = exp.most_loaded(1)
+    top = top[(top["level"] != "pool") & (top["overdue_end"] > 0)]
+    for label, g in top.groupby("point", observed=True, sort=False):
+        units = ", ".join(f"{r.level} {r.unit} ({r.overdue_end:.1f})" for r in g.itertuples())
+        console.print(f"most overdue cases at the end in {label}: {units}")
 
 
 def _unit(metric: str) -> str:
