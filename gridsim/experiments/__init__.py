@@ -2,9 +2,20 @@
 numbers, parameter sweeps, on local processes or a Dask cluster."""
 
 from .experiment import Experiment, Point, compare, replicate, replication_seed, sweep
-from .stats import mser, replications_needed, select_best, suggest_warmup, t_interval, welch
+from .stats import (
+                    Interval,
+                    bonferroni_level,
+                    mser,
+                    paired_difference,
+                    replications_needed,
+                    select_best,
+                    suggest_warmup,
+                    t_interval,
+                    welch,
+)
 from .store import ExperimentMismatch
 
-__all__ = ["Experiment", "ExperimentMismatch", "Point", "compare", "mser", "replicate",
+__all__ = ["Experiment", "ExperimentMismatch", "Interval", "Point", "bonferroni_level", "compare",
+           "mser", "paired_difference", "replicate",
            "replication_seed", "replications_needed", "select_best", "suggest_warmup",
            "sweep", "t_interval", "welch"]

@@ -19,9 +19,16 @@ import numpy as np
 import pandas as pd
 
 from ..scenario import Scenario, scenario_hash
-from .executors import Outcome, Task, default_workers, execute
+from .executors import Executor, Outcome, Task, default_workers
 from .outputs import TABLES
-from .stats import Best, bonferroni_level, paired_difference, replications_needed, select_best
+from .stats import (
+    Best,
+    Interval,
+    bonferroni_level,
+    paired_difference,
+    replications_needed,
+    select_best,
+)
 from .stats import t_interval as _t_interval
 from .store import Store
 
@@ -150,8 +157,18 @@ class Experiment:
                 d = paired_difference(a.loc[reps].to_numpy(), b.loc[reps].to_numpy(), per)
                 sig = bool(d.low > 0 or d.high < 0)
                 rows.append((label, ref, metric, scope, d.mean, d.low, d.high, per, sig))
-        return pd.DataFrame(rows, columns=["point", "reference", "metric", "scope", "difference",
-                                           "low", "high", "level", "significant"])
+        out = pd.DataFrame(rows, columns=["point", "reference", "metric", "scope", "difference",
+                                          "low", "high", "level", "significant"])
+        out["point"] = pd.Categorical(out["point"], categories=self.labels)
+        return out
+
+    def contrast(self, a: str, b: str, metric: str, scope: str = "all",
+                 level: float | None = None) -> Interval:
+        """Paired interval of ``b − a`` on one KPI, for any two points (e.g. two policies at
+        the same staffing level of a sweep). ``level`` defaults to the experiment's; adjust it
+        with :func:`~gridsim.experiments.stats.bonferroni_level` when making several."""
+        samples = self.samples(metric, scope)
+        return paired_difference(samples[a], samples[b], level or self.level)
 
     def best(self, kpi: str | None = None, scope: str = "all") -> Best:
         """Which point is best on ``kpi`` and whether it is better than all others."""
@@ -250,27 +267,28 @@ def run_points(kind: str, points: list[Point], replications: int | str = 10,
                 results[(p, r)] = store.load(p, r)
     batch = max(workers or default_workers(), 1)
     scenario_data = [p.scenario.to_data() for p in points]
-    while True:
-        tasks = [Task(i, r, replication_seed(seed, r), scenario_data[i])
-                 for r in range(target) for i in range(len(points))
-                 if (i, r) not in results]
-        done = len(points) * target - len(tasks)
-        if progress:
-            progress(done, len(points) * target)
-        for outcome in execute(tasks, workers, client):
-            _collect(outcome, points, results, failures, store)
-            done += 1
+    with Executor(workers, client) as executor:
+        while True:
+            tasks = [Task(i, r, replication_seed(seed, r), scenario_data[i])
+                     for r in range(target) for i in range(len(points))
+                     if (i, r) not in results]
+            done = len(points) * target - len(tasks)
             if progress:
                 progress(done, len(points) * target)
-        if not auto:
-            break
-        needed = _needed(points, results, target, kpi, precision, level)
-        if needed is not None:
-            target = needed
-            break
-        if target >= max_replications:
-            break
-        target = min(max_replications, target + batch)
+            for outcome in executor.run(tasks):
+                _collect(outcome, points, results, failures, store)
+                done += 1
+                if progress:
+                    progress(done, len(points) * target)
+            if not auto:
+                break
+            needed = _needed(points, results, target, kpi, precision, level)
+            if needed is not None:
+                target = needed
+                break
+            if target >= max_replications:
+                break
+            target = min(max_replications, target + batch)
     tables = _tables(points, results, target, seed)
     return Experiment(kind, points, seed, target, tables, failures, level, kpi,
                       precision if auto else None, Path(out) if out else None)
