@@ -294,6 +294,77 @@ def cmd_report(args: argparse.Namespace, console: Console) -> int:
     return 0
 
 
+def cmd_check_published(args: argparse.Namespace, console: Console) -> int:
+    from .validation import load_checks, run_checks, select
+
+    checks = load_checks(args.metrics)
+    try:
+        chosen = select(checks, args.check)
+    except KeyError as e:
+        raise UsageError(e.args[0]) from None
+    with Progress(TextColumn("{task.description}"), console=console, transient=True,
+                  disable=args.quiet) as bar:
+        task = bar.add_task("validating")
+        table = run_checks(chosen, fast=args.fast, replications=args.replications,
+                           seed=args.seed, workers=args.workers, client=args.dask,
+                           progress=lambda cid: bar.update(task, description=f"check {cid}"))
+    out = Table(title="published figures vs simulated (mean and 95% CI)")
+    for col in ("check", "kind", "KPI", "published", "simulated [95% CI]", "tolerance", ""):
+        out.add_column(col, justify="right" if col in ("published",) else "left")
+    for r in table.itertuples():
+        pub = r.published if isinstance(r.published, str) else f"{r.published:.4g}"
+        out.add_row(r.check, r.kind, r.kpi, pub,
+                    f"{r.simulated:.4g} [{r.low:.4g}, {r.high:.4g}] n={r.n}", r.tolerance,
+                    "[green]pass[/]" if r.passed else "[red]FAIL[/]")
+    console.print(out)
+    failed = int((~table["passed"]).sum())
+    fits = int((table["kind"] == "fit").sum())
+    console.print(f"{len(table) - failed} passed, {failed} failed; {fits} of the checks are "
+                  "figures the scenarios were fitted to (consistency, not evidence)")
+    if args.out:
+        from .results.io import atomic_write_text
+
+        atomic_write_text(args.out, table.to_csv(index=False))
+    return 1 if failed else 0
+
+
+def cmd_calibrate(args: argparse.Namespace, console: Console) -> int:
+    from .validation import Param, Target, calibrate
+
+    scenario = _load(args)
+    try:
+        targets = [Target.parse(t) for t in args.target or []]
+        params = [Param.parse(p) for p in args.param or []]
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    if not targets or not params:
+        raise UsageError("calibrate needs at least one --target KPI=VALUE and one "
+                         "--param dotted.path=LOW:HIGH")
+    for p in params:  # a bad path or value fails here, before any run
+        scenario.with_overrides({path: p.low for path in _expand(scenario, p.path)})
+    with Progress(TextColumn("{task.description}"), console=console, transient=True,
+                  disable=args.quiet) as bar:
+        task = bar.add_task("calibrating")
+        fit = calibrate(scenario, targets, params, replications=args.replications,
+                        seed=args.seed, maxiter=args.maxiter, workers=args.workers,
+                        progress=lambda n, loss: bar.update(
+                            task, description=f"evaluation {n}: objective {loss:.4g}"))
+    console.print(fit.header(args.file or "the bundled scenario"), markup=False,
+                  highlight=False)
+    out = Path(args.out) if args.out else Path(args.file or "default.yaml").with_name(
+        Path(args.file or "default.yaml").stem + ".calibrated.yaml")
+    original = Path(args.file).read_text(encoding="utf-8") if args.file else ""
+    fit.write(out, args.file or "the bundled scenario", original)
+    console.print(f"fitted scenario written to {out}")
+    return 0
+
+
+def _expand(scenario: Scenario, path: str) -> list[str]:
+    from .validation.calibrate import expand_path
+
+    return expand_path(scenario.model_dump(mode="json"), path)
+
+
 def cmd_validate(args: argparse.Namespace, console: Console) -> int:
     scenario = _load(args)
     console.print(f"{args.file}: valid scenario '{scenario.name}' "
@@ -383,6 +454,35 @@ def build_parser() -> argparse.ArgumentParser:
     rpt = sub.add_parser("report", help="write a self-contained HTML report of a results folder")
     rpt.add_argument("results", help="a folder written by run, compare, replicate or sweep")
     rpt.set_defaults(func=cmd_report)
+
+    vp = sub.add_parser("validate", help="check the model against published figures")
+    vp.add_argument("--check", action="append", metavar="ID",
+                    help="run only this check (or every check under this prefix); repeatable")
+    vp.add_argument("--fast", action="store_true", help="fewer replications (the test form)")
+    vp.add_argument("--replications", "-n", type=int, help="replications for every check")
+    vp.add_argument("--metrics", help="metrics table (default: the bundled one)")
+    vp.add_argument("--seed", type=int)
+    vp.add_argument("--workers", "-j", type=int)
+    vp.add_argument("--dask", metavar="ADDRESS")
+    vp.add_argument("--out", help="also write the table as CSV here")
+    vp.add_argument("--quiet", "-q", action="store_true")
+    vp.set_defaults(func=cmd_check_published)
+
+    cal = sub.add_parser("calibrate", help="fit free parameters to published targets")
+    scenario_args(cal, optional=True)
+    cal.add_argument("--target", action="append", metavar="KPI=VALUE",
+                     help="e.g. whistle_range_share=0.6 or resolution_time_mean[lead=street]=30")
+    cal.add_argument("--param", action="append", metavar="PATH=LOW:HIGH",
+                     help="a free parameter and its bounds; * matches every key at a level, "
+                          "e.g. categories.*.solve.community=0.2:0.9")
+    cal.add_argument("--replications", "-n", type=int, default=5,
+                     help="replications per evaluation (common random numbers)")
+    cal.add_argument("--maxiter", type=int, default=40)
+    cal.add_argument("--seed", type=int)
+    cal.add_argument("--workers", "-j", type=int, default=1)
+    cal.add_argument("--out", help="fitted scenario YAML (default: FILE.calibrated.yaml)")
+    cal.add_argument("--quiet", "-q", action="store_true")
+    cal.set_defaults(func=cmd_calibrate)
 
     sch = sub.add_parser("schema", help="print the JSON Schema of scenario files")
     sch.set_defaults(func=cmd_schema)

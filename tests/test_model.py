@@ -207,3 +207,23 @@ def test_initial_backlog_is_loaded_and_worked_off(tmp_path, default_scenario):
     assert old["t_enter_community"].notna().sum() == 5
     assert old["t_enter_district"].notna().sum() == 3
     assert (old["state"] == "closed").sum() >= 5
+
+
+def test_hotline_calls_follow_the_hour_of_week_profile(default_scenario):
+    """Chi-square goodness of fit of calls per hour of the week, and the total against its
+    Poisson mean (0.3 % two-sided levels: a correct model fails these about 1 run in 300)."""
+    from scipy import stats
+
+    s = default_scenario.with_overrides({"horizon": "84d", "warmup": "0d"})
+    r = gridsim.simulate(s, seed=21)
+    calls = r.issues[r.issues["source"] == "hotline"]
+    counts = np.bincount((calls["t_created"] % 168).astype(int), minlength=168)
+    p = s.hotline.profile
+    shape = np.outer(np.array(p.weekly) / np.mean(p.weekly), np.array(p.hourly) / np.mean(p.hourly))
+    shape = np.roll(shape, -s.calendar.start.weekday(), axis=0).ravel()
+    expected = len(calls) * shape / shape.sum()
+    assert stats.chisquare(counts, expected).pvalue > 0.003
+    households = 8 * 6 * 8 * 300
+    mean = sum(c.rates["hotline"].per_hour * households for c in s.categories.values()
+               if "hotline" in c.rates) * 84 * 24
+    assert abs(len(calls) - mean) < 3 * np.sqrt(mean)

@@ -3,8 +3,9 @@
 Each street has one arrival stream per source (patrol finds, 12345 hotline calls, cases handed
 down from above, cases collected from units). Its rate is the sum over categories of the
 category's rate times the number of households, grids or communities it is counted per. The
-hotline's rate follows an hour-of-day × day-of-week profile (non-homogeneous Poisson, sampled by
-thinning). Each arrival draws its category and grid from the stream, so arrivals are identical
+hotline's rate follows an hour-of-day × day-of-week profile (a non-homogeneous Poisson process,
+sampled exactly by inverting its cumulative intensity: one event per call, no rejected draws).
+Each arrival draws its category and grid from the stream, so arrivals are identical
 under every policy.
 
 Patrol finds are created when the problem *arises*; a grid worker notices it after a delay set
@@ -52,8 +53,12 @@ class ArrivalStream:
             w = np.array(p.weekly) / np.mean(p.weekly)
             profile = np.outer(w, h)  # [weekday, hour], mean 1
             profile = np.roll(profile, -weekday0, axis=0).ravel()  # index = hour of week from t=0
-        self.profile = profile.tolist() if profile is not None else None
-        self.rate_max = self.rate * (float(profile.max()) if profile is not None else 1.0)
+        self.profile = profile
+        if profile is not None:
+            # cumulative intensity over the week, to invert it: hour-of-week k starts at cum[k]
+            self.week = float(self.rate * profile.sum())
+            self.cum_week = np.concatenate([[0.0], np.cumsum(self.rate * profile)]).tolist()
+            self.hourly = (self.rate * profile).tolist()
         self.draw = Buffered(lambda n: rng.random((n, 4)))
         self.n_grids = n_grids
         self.workers = street.grids[0].pool.capacity if n_grids else 0
@@ -67,17 +72,28 @@ class ArrivalStream:
 
     def _next(self) -> None:
         u = self.draw()
-        gap = -math.log1p(-u[0]) / self.rate_max
+        e = -math.log1p(-u[0])  # a unit-rate exponential
+        if self.profile is None:
+            gap = e / self.rate
+        else:
+            gap = self._inverse(self._cumulative(self.env._now) + e) - self.env._now
         Timeout(self.env, gap, u).callbacks.append(self._arrive)
+
+    def _cumulative(self, t: float) -> float:
+        """Expected arrivals in [0, t) under the weekly profile."""
+        weeks, rest = divmod(t, 168.0)
+        h = int(rest)
+        return weeks * self.week + self.cum_week[h] + self.hourly[h] * (rest - h)
+
+    def _inverse(self, target: float) -> float:
+        """The time at which the expected number of arrivals reaches ``target``."""
+        weeks, rest = divmod(target, self.week)
+        h = min(bisect_right(self.cum_week, rest) - 1, 167)
+        return weeks * 168.0 + h + (rest - self.cum_week[h]) / self.hourly[h]
 
     def _arrive(self, ev: Timeout) -> None:
         u = ev._value
         env = self.env
-        if self.profile is not None:
-            hour = int(env._now) % 168
-            if u[1] * self.rate_max > self.rate * self.profile[hour]:
-                self._next()
-                return
         cat = self.life.cats[min(bisect_right(self.cum, u[2]), len(self.cum) - 1)]
         grid = self.street.grids[min(int(u[3] * self.n_grids), self.n_grids - 1)]
         issue = self.life.create(cat, self.source, grid, env._now)

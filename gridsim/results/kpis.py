@@ -58,7 +58,26 @@ def compute_kpis(issues: pd.DataFrame, warmup: float, horizon: float,
     for tier in SOLVED_TIERS:
         share = counts.get(tier, 0) / n_closed if n_closed else np.nan
         rows.append((f"solved_share_{tier}", "all", float(share), "share"))
+    for tier in SOLVED_TIERS:
+        rows.append((f"solved_count_{tier}", "all", float(counts.get(tier, 0)), "cases"))
     n = len(cohort)
+    # the funnel: how far up the tiers cases went (Bazhong's "whistle range" is tiers 2-4,
+    # i.e. the street and above)
+    for tier in SOLVED_TIERS[1:]:
+        entered = cohort[f"t_enter_{tier}"].notna()
+        rows.append((f"entered_share_{tier}", "all", float(entered.mean()) if n else np.nan,
+                     "share"))
+    whistle_range = np.zeros(n, dtype=bool)
+    for tier in ("street", "district", "joint", "city"):
+        whistle_range |= cohort[f"t_enter_{tier}"].notna().to_numpy()
+    in_range = int(whistle_range.sum())
+    rows += [
+        ("whistle_range_count", "all", float(in_range), "cases"),
+        ("whistle_range_share", "all", in_range / n if n else np.nan, "share"),
+        ("whistle_range_solved_share", "all",
+         float((cohort["state"].to_numpy()[whistle_range] == "closed").mean())
+         if in_range else np.nan, "share"),
+    ]
 
     def per_issue(col: str) -> float:
         return float(cohort[col].sum() / n) if n else np.nan

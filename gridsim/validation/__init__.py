@@ -1,0 +1,9 @@
+"""Published metrics: the table of figures cities published, regression checks against them,
+and calibration of free parameters to targets."""
+
+from .calibrate import Calibration, Param, Target, calibrate
+from .checks import Check, load_checks, select
+from .run import run_checks
+
+__all__ = ["Calibration", "Check", "Param", "Target", "calibrate", "load_checks", "run_checks",
+           "select"]
