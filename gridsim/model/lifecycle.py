@@ -22,6 +22,7 @@ import simpy
 from simpy.events import Timeout
 
 from ..policies import TIERS, Policy
+from ..scenario.distributions import Fixed
 from ..scenario.schema import Scenario
 from .calendar import Calendars
 from .org import TIER_INDEX, District, Grid, Organisation
@@ -36,9 +37,12 @@ LATENT, RETRY = "latent", "retry"
 """Markers for cases waiting outside any queue: not yet found, or waiting for another try."""
 
 
-def _sampler(dist, rng):
-    """``n -> n draws of dist`` from ``rng`` (for :class:`Buffered`)."""
-    return lambda n: dist.sample(rng, n)
+def _draws(dist, rng):
+    """A callable giving the next draw of ``dist`` from ``rng`` (a constant needs no draws)."""
+    if isinstance(dist, Fixed):
+        value = dist.value.hours
+        return lambda: value
+    return Buffered(lambda n: dist.sample(rng, n))
 
 
 def _uniform(rng, width: int = 0):
@@ -133,16 +137,16 @@ class Lifecycle:
                       for c in self.cats]
             d.u = Buffered(_uniform(stream(seed, "draws", key), 8))
             d.rework = Buffered(_uniform(stream(seed, "rework", key)))
-            d.triage = Buffered(_sampler(s.triage_time, stream(seed, "triage", key)))
-            d.verify = Buffered(_sampler(s.verify_time, stream(seed, "verify", key)))
-            d.dispatch = Buffered(_sampler(s.hotline.dispatch_delay, stream(seed, "dispatch", key)))
+            d.triage = _draws(s.triage_time, stream(seed, "triage", key))
+            d.verify = _draws(s.verify_time, stream(seed, "verify", key))
+            d.dispatch = _draws(s.hotline.dispatch_delay, stream(seed, "dispatch", key))
             r_report = stream(seed, "report", key)
-            d.report = {name: Buffered(_sampler(self.policy.report_time(name) or dist, r_report))
+            d.report = {name: _draws(self.policy.report_time(name) or dist, r_report)
                         for name, dist in d.report_time.items()}
             fwd, bounce = self.policy.forward_delay, self.policy.bounce_delay
             r_route = stream(seed, "routing", key)
-            d.forward = Buffered(_sampler(fwd, r_route)) if fwd else None
-            d.bounce = Buffered(_sampler(bounce, r_route)) if bounce else None
+            d.forward = _draws(fwd, r_route) if fwd else None
+            d.bounce = _draws(bounce, r_route) if bounce else None
 
     @staticmethod
     def _work_draw(rng, cat: CategoryRuntime):
