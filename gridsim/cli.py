@@ -84,7 +84,15 @@ def print_summary(result: Result, console: Console) -> None:
 def cmd_run(args: argparse.Namespace, console: Console) -> int:
     scenario = _load(args)
     out = Path(args.out) if args.out else Path("results") / scenario.name
-    if args.quiet:
+    if args.shards and args.shards > 1:
+        from .runner import ShardingError
+
+        try:
+            result = simulate(scenario, seed=args.seed, shards=args.shards,
+                              workers=args.workers, client=args.dask)
+        except ShardingError as e:
+            raise UsageError(str(e)) from None
+    elif args.quiet:
         result = simulate(scenario, seed=args.seed)
     else:
         columns = (TextColumn("[progress.description]{task.description}"), BarColumn(),
@@ -396,6 +404,10 @@ def build_parser() -> argparse.ArgumentParser:
     scenario_args(run, optional=True)
     run.add_argument("--seed", type=int, help="random seed (default: the scenario's)")
     run.add_argument("--out", help="results folder (default: results/<scenario name>)")
+    run.add_argument("--shards", type=int, help="simulate groups of districts in parallel "
+                     "(identical results; needs districts that share no capacity)")
+    run.add_argument("--workers", "-j", type=int, help="local processes for --shards")
+    run.add_argument("--dask", metavar="ADDRESS", help="run the shards on a Dask cluster")
     run.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     run.add_argument("--quiet", "-q", action="store_true", help="no progress bar or table")
     run.set_defaults(func=cmd_run)

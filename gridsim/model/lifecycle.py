@@ -57,7 +57,7 @@ class Issue:
                  "t_reported", "enter", "leave", "t_called", "t_onsite", "n_depts", "t_solved",
                  "solved_tier", "escalations", "bounces", "reopens", "whistles", "two_way",
                  "deadline", "tier", "visit", "waiting", "held", "work", "u", "tried",
-                 "pending", "holding", "arrive_max", "cur")
+                 "pending", "holding", "arrive_max", "cur", "seq")
 
     def __init__(self, iid: int, cat: Any, source: int, grid: Grid, now: float):
         self.id, self.cat, self.source, self.grid = iid, cat, source, grid
@@ -160,6 +160,8 @@ class Lifecycle:
         issue = Issue(self.next_id, cat, source, grid, now)
         self.next_id += 1
         district = grid.community.street.district
+        issue.seq = district.created  # recorded; the final id is given after the run
+        district.created += 1
         issue.work = district.work[cat.index]()
         u = issue.u = district.u()
         issue.start_tier = 1 + bisect_right(cat.tier_cum, u[0])
@@ -242,7 +244,7 @@ class Lifecycle:
         elif tier == JOINT:
             issue.grid.community.street.district.joint.submit(issue)
         else:
-            self.org.city.submit(issue)
+            issue.grid.community.street.district.city.submit(issue)
 
     def _work(self, issue: Issue, tier: int) -> float:
         bit = 1 << (tier + 8)

@@ -59,7 +59,10 @@ class District:
     departments: dict[str, Pool]
     report_time: dict[str, object]
     joint: Meeting | None = None
+    city: Meeting | None = None
     streets: list[Street] = field(default_factory=list)
+    created: int = 0
+    """Cases created in this district so far (a case's number within its district)."""
 
 
 @dataclass
@@ -82,8 +85,8 @@ def _sunk(plan: DistrictPlan, share: float) -> tuple[dict[str, int], int]:
 
 
 def build(env: simpy.Environment, s: Scenario, cal: Calendars,
-          decide_joint, decide_city) -> Organisation:
-    """Create every unit and pool of the scenario."""
+          decide_joint, decide_city, only: set[str] | None = None) -> Organisation:
+    """Create every unit and pool of the scenario (or of the districts named in ``only``)."""
     roles = {r: cal.shifts[name] for r, name in s.roles.model_dump().items()}
     sinking = s.policy.resource_sinking
     districts, streets, communities, grids, meters = [], [], [], [], []
@@ -93,7 +96,14 @@ def build(env: simpy.Environment, s: Scenario, cal: Calendars,
         meters.append(m)
         return m
 
+    shared_city = None
+    if not s.city.per_district:
+        shared_city = Meeting(env, "city", s.city.every.hours, s.city.offset.hours,
+                              s.city.agenda, Meter("city", "city", "city", None), cal.office,
+                              decide_city)
     for plan in expand(s):
+        if only is not None and plan.name not in only:
+            continue
         kept, moved = _sunk(plan, sinking.share)
         depts = {n: Pool(env, f"{plan.name}/{n}", kept[n], cal.shifts[d.shift],
                          meter(f"{plan.name}/{n}", "department", plan.name, cal.shifts[d.shift]))
@@ -104,6 +114,9 @@ def build(env: simpy.Environment, s: Scenario, cal: Calendars,
         district.joint = Meeting(env, f"{plan.name}/joint", jc.every.hours, jc.offset.hours,
                                  jc.agenda, meter(f"{plan.name}/joint", "joint", plan.name, None),
                                  cal.office, decide_joint)
+        district.city = shared_city or Meeting(
+            env, f"{plan.name}/city", s.city.every.hours, s.city.offset.hours, s.city.agenda,
+            meter(f"{plan.name}/city", "city", plan.name, None), cal.office, decide_city)
         districts.append(district)
         n_streets = len(plan.streets)
         for k, st in enumerate(plan.streets):
@@ -143,9 +156,9 @@ def build(env: simpy.Environment, s: Scenario, cal: Calendars,
                     community.grids.append(grid)
                     street.grids.append(grid)
                     grids.append(grid)
-    city = Meeting(env, "city", s.city.every.hours, s.city.offset.hours, s.city.agenda,
-                   meter("city", "city", "city", None), cal.office, decide_city)
-    return Organisation(districts, streets, communities, grids, meters, city)
+    if shared_city is not None:
+        meters.append(shared_city.meter)
+    return Organisation(districts, streets, communities, grids, meters, shared_city)
 
 
 TIER_INDEX = {t: i for i, t in enumerate(TIERS)}

@@ -11,7 +11,8 @@ import numpy as np
 
 from ..policies import TIERS
 
-ISSUE_COLUMNS: tuple[tuple[str, str], ...] = (
+ISSUE_COLUMNS: tuple[tuple[str, str], ...] = (  # issue_id: the number within its district
+    # until :func:`gridsim.model.simulation.number_issues` numbers cases across the run
     ("issue_id", "i8"), ("category", "i4"), ("source", "i1"), ("grid", "i4"),
     ("start_tier", "i1"), ("t_created", "f8"), ("t_discovered", "f8"), ("t_reported", "f8"),
     *((f"t_enter_{t}", "f8") for t in TIERS), *((f"t_leave_{t}", "f8") for t in TIERS),
@@ -35,7 +36,7 @@ class Recorder:
     def write(self, issue, now: float, state: int) -> None:
         """Record ``issue`` as it stands at ``now`` (closed, or open at the end)."""
         self._rows.append((
-            issue.id, issue.cat.index, issue.source, issue.grid.id, issue.start_tier,
+            issue.seq, issue.cat.index, issue.source, issue.grid.id, issue.start_tier,
             issue.t_created, issue.t_discovered, issue.t_reported, *issue.enter, *issue.leave,
             issue.t_called, issue.t_onsite, issue.n_depts, issue.t_solved,
             now if state == 0 else float("nan"), issue.solved_tier, issue.escalations,

@@ -15,6 +15,7 @@ from simpy.events import Timeout
 
 from ..policies import REGISTRY
 from ..scenario.backlog import read_backlog
+from ..scenario.expand import expand
 from ..scenario.schema import Scenario
 from .arrivals import ArrivalStream
 from .calendar import Calendars
@@ -92,6 +93,8 @@ def _load_backlog(scenario: Scenario, life: Lifecycle, org: Organisation) -> Non
     by_name = {d.name: d for d in org.districts}
     cats = {c.name: c for c in life.cats}
     for case in read_backlog(scenario.initial_backlog, scenario):
+        if case.district not in by_name:  # another shard's
+            continue
         street = by_name[case.district].streets[case.street]
         grid = street.communities[case.community].grids[case.grid]
         issue = life.create(cats[case.category], SOURCES.index("above"), grid, -case.age_hours)
@@ -101,8 +104,11 @@ def _load_backlog(scenario: Scenario, life: Lifecycle, org: Organisation) -> Non
 
 
 def run_model(scenario: Scenario, seed: int | None = None,
-              progress: Callable[[float], None] | None = None) -> RawRun:
-    """Simulate ``scenario`` once with ``seed`` (default: the scenario's own)."""
+              progress: Callable[[float], None] | None = None,
+              districts: set[str] | None = None) -> RawRun:
+    """Simulate ``scenario`` once with ``seed`` (default: the scenario's own); with
+    ``districts``, only those (a shard: see :func:`shard_reason`; its cases keep their numbers
+    within their district until :func:`combine` numbers them)."""
     seed = scenario.seed if seed is None else seed
     horizon = scenario.horizon.hours
     env = simpy.Environment()
@@ -111,7 +117,8 @@ def run_model(scenario: Scenario, seed: int | None = None,
     policy = policy_cls(getattr(scenario.policy, scenario.policy.name), scenario.policy)
     recorder = Recorder()
     life = Lifecycle(env, scenario, policy, calendars, recorder, seed)
-    org = build(env, scenario, calendars, life.decide_at_meeting, life.decide_at_meeting)
+    org = build(env, scenario, calendars, life.decide_at_meeting, life.decide_at_meeting,
+                districts)
     life.attach(org)
     weekday0 = scenario.calendar.start.weekday()
     for street in org.streets:
@@ -145,9 +152,69 @@ def run_model(scenario: Scenario, seed: int | None = None,
     }
     grids = [(g.name, g.community.name, g.community.street.name, g.community.street.district.name)
              for g in org.grids]
-    return RawRun(
+    raw = RawRun(
         issues=recorder.columns(), load=load,
         backlog={"time": np.arange(1, k + 1) * sampler.interval, "open": sampler.open[:k]},
         meters=meters, categories=[c.name for c in life.cats],
         leads=[c.spec.lead for c in life.cats], grids=grids,
         created=life.next_id, events=next(env._eid), horizon=horizon)
+    return raw if districts is not None else number_issues(raw, scenario)
+
+
+def district_names(scenario: Scenario) -> list[str]:
+    """Every district of the scenario, in order (copies named ``name-k``)."""
+    return [plan.name for plan in expand(scenario)]
+
+
+def number_issues(raw: RawRun, scenario: Scenario) -> RawRun:
+    """Number cases 0.. by creation time, then district, then their number within it.
+
+    Cases are numbered within their district while the clock runs; this gives the same ids
+    whether the districts ran together or as separate shards.
+    """
+    order_of = {name: i for i, name in enumerate(district_names(scenario))}
+    grid_district = np.array([order_of[g[3]] for g in raw.grids], dtype=np.int64)
+    c = raw.issues
+    if len(c["issue_id"]):
+        district = grid_district[c["grid"]]
+        order = np.lexsort((c["issue_id"], district, c["t_created"]))
+        c = {name: col[order] for name, col in c.items()}
+        c["issue_id"] = np.arange(len(order), dtype=np.int64)
+    raw.issues = c
+    return raw
+
+
+def shard_reason(scenario: Scenario) -> str | None:
+    """Why the districts of ``scenario`` cannot run as independent shards (None if they can)."""
+    if len(district_names(scenario)) < 2:
+        return "the scenario has one district"
+    if not scenario.city.per_district:
+        return ("the districts share the city coordination meeting's agenda (a capacity-limited "
+                "tier); set city.per_district: true to give each district its own session")
+    return None
+
+
+def combine(raws: list[RawRun], scenario: Scenario) -> RawRun:
+    """One run from shards that each simulated some districts (in district order)."""
+    issues, load_parts, grids, meters = [], [], [], []
+    for raw in raws:
+        part = dict(raw.issues)
+        part["grid"] = part["grid"] + len(grids)
+        issues.append(part)
+        load = dict(raw.load)
+        load["meter"] = load["meter"] + len(meters)
+        load_parts.append(load)
+        grids += raw.grids
+        meters += raw.meters
+    cols = {name: np.concatenate([p[name] for p in issues]) for name in issues[0]}
+    load = {name: np.concatenate([p[name] for p in load_parts]) for name in load_parts[0]}
+    order = np.lexsort((load["meter"], load["time"]))  # time-major, as an unsharded run
+    load = {name: col[order] for name, col in load.items()}
+    first = raws[0]
+    raw = RawRun(issues=cols, load=load,
+                 backlog={"time": first.backlog["time"],
+                          "open": np.sum([r.backlog["open"] for r in raws], axis=0)},
+                 meters=meters, categories=first.categories, leads=first.leads, grids=grids,
+                 created=sum(r.created for r in raws), events=sum(r.events for r in raws),
+                 horizon=first.horizon)
+    return number_issues(raw, scenario)

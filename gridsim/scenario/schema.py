@@ -189,6 +189,15 @@ class Meeting(Strict):
     agenda: PosInt = Field(10, description="cases decided per meeting")
 
 
+class CityMeeting(Meeting):
+    """The city coordination meeting (市级统筹)."""
+
+    per_district: bool = Field(
+        False, description="each district's cases get their own session with this agenda "
+                           "(the city's attention is not shared); districts then share no "
+                           "capacity and can be simulated as independent shards")
+
+
 class District(Strict):
     name: str = Field(min_length=1)
     count: PosInt = Field(1, description="identical copies of this district")
@@ -341,7 +350,7 @@ class Scenario(Strict):
     streets: StreetTemplate = StreetTemplate()
     departments: dict[str, Department] = Field(default_factory=dict)
     districts: list[District] = Field(min_length=1)
-    city: Meeting = Meeting(every=Duration(30, "d"), offset=Duration(10, "d"), agenda=20)
+    city: CityMeeting = CityMeeting(every=Duration(30, "d"), offset=Duration(10, "d"), agenda=20)
     patrol: Patrol = Patrol()
     triage_time: Distribution = Field(default_factory=lambda: _dist("ln", 15, "min", 10))
     verify_time: Distribution = Field(default_factory=lambda: _dist("ln", 30, "min", 20))
