@@ -76,6 +76,21 @@ def _lifecycle(policy: str, horizon: str | None, warmup: str | None, seed: int) 
             "rss_before_run_mib": rss_before, "peak_rss_mib": _peak_rss_mib()}
 
 
+def _scaling(name: str, horizon: str, shards: int, seed: int) -> dict[str, Any]:
+    import gridsim
+
+    scenario = gridsim.load_scenario(ROOT / "scenarios" / "bench" / f"{name}.yaml",
+                                     {"horizon": horizon, "warmup": "0d"})
+    rss_before = _peak_rss_mib()
+    t0 = time.perf_counter()
+    result = gridsim.simulate(scenario, seed=seed, shards=shards if shards > 1 else None,
+                              workers=shards)
+    wall = time.perf_counter() - t0
+    return {"issues": len(result.issues), "events": int(result.manifest["events"]),
+            "wall_s": wall, "horizon": str(scenario.horizon), "shards": shards,
+            "rss_before_run_mib": rss_before, "peak_rss_mib": _peak_rss_mib()}
+
+
 def _gridsim_mmc(customers: int, seed: int) -> dict[str, Any]:
     import gridsim
 
@@ -137,7 +152,8 @@ def _fmt(value: Any, spec: str) -> str:
 
 
 def measure(quick: bool, customers: int, seed: int, repeat: int,
-            console: Console) -> dict[str, Any]:
+            console: Console, scaling: bool = False,
+            megacity_horizon: str | None = None) -> dict[str, Any]:
     rows: list[dict[str, Any]] = []
     horizon, warmup = ("14d", "2d") if quick else (None, None)
     for policy in POLICIES:
@@ -171,6 +187,20 @@ def measure(quick: bool, customers: int, seed: int, repeat: int,
     simpy_row = {"benchmark": "engine", "name": "SimPy mmc_simpy.py", "workload": mmc_note,
                  **_best_of(repeat, _simpy_mmc, customers, seed)}
     rows.append(simpy_row)
+    if scaling:
+        year = "14d" if quick else "365d"
+        megacity_horizon = megacity_horizon or ("2d" if quick else "30d")
+        for name, horizon, shards in (("one_street", year, 1), ("one_district", year, 1),
+                                      ("megacity", megacity_horizon, 2)):
+            console.print(f"scaling: {name} ({horizon}, {shards} shard(s)) …", style="dim")
+            r = _best_of(repeat, _scaling, name, horizon, shards, seed)
+            rows.append({"benchmark": "scaling", "name": name,
+                         "workload": f"horizon {r['horizon']}, {shards} shard(s)", **r})
+        small = next(r for r in rows if r.get("name") == "one_street")
+        for r in rows:
+            if r["benchmark"] == "scaling":
+                r["s_per_issue_vs_smallest"] = ((r["wall_s"] / r["issues"])
+                                                / (small["wall_s"] / small["issues"]))
     ratio = (gridsim_row["wall_s"] / gridsim_row["issues"]
              / (simpy_row["wall_s"] / simpy_row["issues"])) if gridsim_row else None
     for row in rows:
@@ -216,7 +246,10 @@ def render(report: dict[str, Any]) -> Table:
             table.add_row(row["benchmark"], row["name"], f"[yellow]{row['skipped']}[/]",
                           "[yellow]skipped[/]", "", "", "", "", "")
             continue
-        table.add_row(row["benchmark"], row["name"], row["workload"],
+        workload = row["workload"]
+        if "s_per_issue_vs_smallest" in row:
+            workload += f"; s/issue {row['s_per_issue_vs_smallest']:.2f}× one_street's"
+        table.add_row(row["benchmark"], row["name"], workload,
                       _fmt(row["wall_s"], ".2f"), _fmt(row["issues"], ",d"),
                       _fmt(row.get("issues_per_s"), ",.0f"), _fmt(row.get("events"), ",d"),
                       _rss(row), _fmt(row.get("mean_wait_h"), ".3f"))
@@ -240,13 +273,20 @@ def main(argv: list[str] | None = None) -> int:
                         "keep the fastest (default 1)")
     p.add_argument("--json", type=Path, default=DEFAULT_JSON,
                    help="where to write the table as JSON (default results/bench/latest.json)")
+    p.add_argument("--scaling", action="store_true",
+                   help="also one street, one district (a year) and the megacity "
+                        "(scenarios/bench/; sharded over 2 processes)")
+    p.add_argument("--megacity-horizon", default=None,
+                   help="simulated span of the megacity run (default 30d, 2d with --quick; "
+                        "365d for the full target, which takes tens of minutes today)")
     args = p.parse_args(argv)
     customers = args.customers or (20_000 if args.quick else 200_000)
 
     console = Console() if sys.stdout.isatty() else Console(width=200)
     if args.repeat < 1:
         p.error("--repeat must be at least 1")
-    report = measure(args.quick, customers, args.seed, args.repeat, console)
+    report = measure(args.quick, customers, args.seed, args.repeat, console, args.scaling,
+                     args.megacity_horizon)
     console.print(render(report))
     lifecycle = [r for r in report["rows"] if r["benchmark"] == "lifecycle"]
     console.print("lifecycle throughput (issues/s): " + ", ".join(
