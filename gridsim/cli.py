@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 from rich.table import Table
 
@@ -317,11 +319,12 @@ def cmd_check_published(args: argparse.Namespace, console: Console) -> int:
                            seed=args.seed, workers=args.workers, client=args.dask,
                            progress=lambda cid: bar.update(task, description=f"check {cid}"))
     out = Table(title="published figures vs simulated (mean and 95% CI)")
-    for col in ("check", "kind", "KPI", "published", "simulated [95% CI]", "tolerance", ""):
+    out.add_column("check", no_wrap=True)
+    for col in ("kind", "KPI", "published", "simulated [95% CI]", "tolerance", ""):
         out.add_column(col, justify="right" if col in ("published",) else "left")
     for r in table.itertuples():
         pub = r.published if isinstance(r.published, str) else f"{r.published:.4g}"
-        out.add_row(r.check, r.kind, r.kpi, pub,
+        out.add_row(r.check, r.kind, escape(r.kpi), pub,
                     f"{r.simulated:.4g} [{r.low:.4g}, {r.high:.4g}] n={r.n}", r.tolerance,
                     "[green]pass[/]" if r.passed else "[red]FAIL[/]")
     console.print(out)
@@ -504,7 +507,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``gridsim`` console script."""
     args = build_parser().parse_args(argv)
-    console = Console()
+    # piped into a file or a CI log, tables get room rather than the 80 columns of a dumb terminal
+    wide = not sys.stdout.isatty() and "COLUMNS" not in os.environ
+    console = Console(width=150 if wide else None)
     try:
         return args.func(args, console)
     except ScenarioError as e:

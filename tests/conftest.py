@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -26,3 +28,14 @@ def short_scenario(default_scenario) -> gridsim.Scenario:
 @pytest.fixture(scope="session")
 def short_result(short_scenario) -> gridsim.Result:
     return gridsim.simulate(short_scenario, seed=7)
+
+
+@pytest.fixture(scope="session")
+def run_cli():
+    """Run ``python -m gridsim ARGS`` in a subprocess, as a user would, capturing its output."""
+
+    def run(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "gridsim", *args], capture_output=True,
+                              text=True, cwd=cwd, timeout=600)
+
+    return run

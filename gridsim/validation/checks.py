@@ -94,7 +94,9 @@ def select(checks: list[Check], patterns: list[str] | None) -> list[Check]:
     if not out:
         import difflib
 
-        close = difflib.get_close_matches(patterns[0], [c.id for c in checks], n=1, cutoff=0.4)
+        names = {c.id for c in checks}
+        names |= {c.id.rsplit(".", k)[0] for c in checks for k in range(1, c.id.count(".") + 1)}
+        close = difflib.get_close_matches(patterns[0], sorted(names), n=1, cutoff=0.6)
         hint = f" (did you mean '{close[0]}'?)" if close else ""
         raise KeyError(f"no check matches {', '.join(patterns)}{hint}")
     return out

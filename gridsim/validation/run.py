@@ -63,8 +63,7 @@ def run_checks(checks: list[Check], fast: bool = False, replications: int | None
             d = exp.contrast("variant", "scenario", check.kpi, check.scope)
             passed = d.high < 0 if check.effect.direction == "lower" else d.low > 0
             rows.append(_row(check, d.mean, d.low, d.high, d.n, bool(passed),
-                             f"{check.effect.direction} than with "
-                             + ", ".join(f"{k}={v}" for k, v in check.effect.set.items())))
+                             _effect_text(check)))
     return pd.DataFrame(rows)
 
 
@@ -74,3 +73,11 @@ def _row(check: Check, mean, low, high, n, passed, tolerance: str) -> dict[str, 
             "published": check.value if check.effect is None else check.effect.direction,
             "simulated": mean, "low": low, "high": high, "n": n, "tolerance": tolerance,
             "passed": passed}
+
+
+def _effect_text(check: Check) -> str:
+    changes = check.effect.set
+    if len(changes) == 1:
+        (path, value), = changes.items()
+        return f"{check.effect.direction} than with {path}={value}"
+    return f"{check.effect.direction} than with {len(changes)} changes (metrics.yaml)"
