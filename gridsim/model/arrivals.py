@@ -53,6 +53,8 @@ class ArrivalStream:
             w = np.array(p.weekly) / np.mean(p.weekly)
             profile = np.outer(w, h)  # [weekday, hour], mean 1
             profile = np.roll(profile, -weekday0, axis=0).ravel()  # index = hour of week from t=0
+            if np.all(profile == profile[0]):
+                profile = None  # flat: a homogeneous Poisson process
         self.profile = profile
         if profile is not None:
             # cumulative intensity over the week, to invert it: hour-of-week k starts at cum[k]
@@ -94,8 +96,10 @@ class ArrivalStream:
     def _arrive(self, ev: Timeout) -> None:
         u = ev._value
         env = self.env
-        cat = self.life.cats[min(bisect_right(self.cum, u[2]), len(self.cum) - 1)]
-        grid = self.street.grids[min(int(u[3] * self.n_grids), self.n_grids - 1)]
+        cum = self.cum
+        cat = self.life.cats[min(bisect_right(cum, u[2]), len(cum) - 1) if len(cum) > 1 else 0]
+        n = self.n_grids
+        grid = self.street.grids[min(int(u[3] * n), n - 1) if n > 1 else 0]
         issue = self.life.create(cat, self.source, grid, env._now)
         delay = None
         if self.source == PATROL and grid.pool.capacity > 0:

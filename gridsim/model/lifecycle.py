@@ -57,10 +57,12 @@ class Issue:
                  "t_reported", "enter", "leave", "t_called", "t_onsite", "n_depts", "t_solved",
                  "solved_tier", "escalations", "bounces", "reopens", "whistles", "two_way",
                  "deadline", "tier", "visit", "waiting", "held", "work", "u", "tried",
-                 "pending", "holding", "arrive_max", "cur", "seq")
+                 "pending", "holding", "arrive_max", "cur", "seq", "street", "district")
 
     def __init__(self, iid: int, cat: Any, source: int, grid: Grid, now: float):
         self.id, self.cat, self.source, self.grid = iid, cat, source, grid
+        self.street = street = grid.community.street
+        self.district = street.district
         self.t_created = now
         nan = float("nan")
         self.t_discovered = self.t_reported = self.t_called = self.t_onsite = nan
@@ -75,10 +77,7 @@ class Issue:
         self.waiting: Any = None
         self.held = 0
         self.tried = 0
-        self.pending: list = []
-        self.holding: list = []
-        self.arrive_max = 0.0
-        self.cur: Pool | None = None
+        # pending, holding, arrive_max and cur are set when departments are called
 
 
 class CategoryRuntime:
@@ -125,6 +124,11 @@ class Lifecycle:
         self.joint_mode = policy.joint_departments
         self.misroute = policy.misroute_prob
         self.grid_cal = calendars.shifts[scenario.roles.grid_worker]
+        # the policy's routing, tabulated once: first[lead][start tier] and next[tier]
+        self.first = [[TIER_INDEX[policy.first_tier(t, lead)] for t in TIERS]
+                      for lead in ("street", "department")]
+        self.next = [None if (n := policy.next_tier(t)) is None else TIER_INDEX[n]
+                     for t in TIERS]
 
     # ---------------------------------------------------------------- per-district streams
     def attach(self, org: Organisation) -> None:
@@ -159,7 +163,7 @@ class Lifecycle:
         """A new case with all its own draws (the same under every policy: CRN)."""
         issue = Issue(self.next_id, cat, source, grid, now)
         self.next_id += 1
-        district = grid.community.street.district
+        district = issue.district
         issue.seq = district.created  # recorded; the final id is given after the run
         district.created += 1
         issue.work = district.work[cat.index]()
@@ -178,7 +182,7 @@ class Lifecycle:
                 Timeout(self.env, t - self.env._now, issue).callbacks.append(self._found)
         elif src == HOTLINE:
             issue.t_discovered = self.env._now
-            delay = issue.grid.community.street.district.dispatch()
+            delay = issue.district.dispatch()
             if delay > 0:
                 Timeout(self.env, delay, issue).callbacks.append(self._to_centre)
             else:
@@ -213,13 +217,11 @@ class Lifecycle:
         now = self.env._now
         issue.t_reported = now
         issue.deadline = self.cal.after(now, issue.cat.deadline)
-        street = issue.grid.community.street
+        street = issue.street
         street.centre.serve(issue, street.district.triage(), self._triaged)
 
     def _triaged(self, issue: Issue) -> None:
-        first = self.policy.first_tier(TIERS[issue.start_tier],
-                                       "department" if issue.cat.lead else "street")
-        self.enter(issue, TIER_INDEX[first])
+        self.enter(issue, self.first[issue.cat.lead][issue.start_tier])
 
     # ---------------------------------------------------------------- tiers
     def enter(self, issue: Issue, tier: int) -> None:
@@ -236,21 +238,21 @@ class Lifecycle:
         if tier == COMMUNITY:
             issue.grid.community.pool.serve(issue, self._work(issue, tier), self._attempted)
         elif tier == STREET:
-            street = issue.grid.community.street
+            street = issue.street
             pool = street.enforcement if issue.cat.street_unit == "enforcement" else street.office
             pool.serve(issue, self._work(issue, tier), self._attempted)
         elif tier == DISTRICT:
             self._district(issue)
         elif tier == JOINT:
-            issue.grid.community.street.district.joint.submit(issue)
+            issue.district.joint.submit(issue)
         else:
-            issue.grid.community.street.district.city.submit(issue)
+            issue.district.city.submit(issue)
 
     def _work(self, issue: Issue, tier: int) -> float:
         bit = 1 << (tier + 8)
         if issue.tried & bit:
             dist = issue.cat.dists[tier]
-            district = issue.grid.community.street.district
+            district = issue.district
             return dist.mean_hours * (0.5 + district.rework())
         issue.tried |= bit
         return issue.work[tier]
@@ -258,7 +260,7 @@ class Lifecycle:
     def _solve_draw(self, issue: Issue, tier: int) -> bool:
         bit = 1 << tier
         if issue.tried & bit:
-            u = issue.grid.community.street.district.rework()
+            u = issue.district.rework()
         else:
             issue.tried |= bit
             u = issue.u[2 + tier - 1]
@@ -280,10 +282,10 @@ class Lifecycle:
     def _escalate(self, issue: Issue) -> None:
         tier = issue.tier
         issue.leave[tier] = self.env._now
-        nxt = self.policy.next_tier(TIERS[tier])
+        nxt = self.next[tier]
         if nxt is not None:
             issue.escalations += 1
-            self.enter(issue, TIER_INDEX[nxt])
+            self.enter(issue, nxt)
         else:
             issue.waiting = RETRY
             issue.visit += 1
@@ -297,12 +299,12 @@ class Lifecycle:
 
     # ---------------------------------------------------------------- departments
     def _district(self, issue: Issue) -> None:
-        district = issue.grid.community.street.district
+        district = issue.district
         if issue.t_called != issue.t_called:
             issue.t_called = self.env._now
         if issue.cat.lead and self.two_way and issue.u[7] < self.two_way:
             issue.two_way = 1  # 双向派单: the department dispatches the field work down
-            street = issue.grid.community.street
+            street = issue.street
             street.enforcement.serve(issue, self._work(issue, DISTRICT), self._attempted)
         elif self.joint_mode:
             issue.whistles += 1
@@ -313,13 +315,13 @@ class Lifecycle:
 
     # one after another, through the district hotline (baseline)
     def _forward(self, issue: Issue) -> None:
-        district = issue.grid.community.street.district
+        district = issue.district
         delay = district.forward() if district.forward else 0.0
         Timeout(self.env, delay, issue).callbacks.append(self._forwarded)
 
     def _forwarded(self, ev: Timeout) -> None:
         issue = ev._value
-        district = issue.grid.community.street.district
+        district = issue.district
         if district.bounce and district.rework() < self.misroute:
             issue.bounces += 1
             Timeout(self.env, district.bounce(), issue).callbacks.append(self._bounced)
@@ -332,7 +334,7 @@ class Lifecycle:
         self._forward(ev._value)
 
     def _dept_seized(self, issue: Issue) -> None:
-        district = issue.grid.community.street.district
+        district = issue.district
         issue.held += 1
         dept = issue.pending[-1]
         travel = district.report[dept]()
@@ -364,7 +366,7 @@ class Lifecycle:
         self._seize_next(issue)
 
     def _seize_next(self, issue: Issue) -> None:
-        district = issue.grid.community.street.district
+        district = issue.district
         if issue.pending:
             dept = issue.pending.pop()
             pool = district.departments[dept]
@@ -378,7 +380,7 @@ class Lifecycle:
         Timeout(self.env, issue.arrive_max - now, issue).callbacks.append(self._joint_work)
 
     def _joint_seized(self, issue: Issue) -> None:
-        district = issue.grid.community.street.district
+        district = issue.district
         issue.held += 1
         dept, _ = issue.holding[-1]
         arrive = self.env._now + district.report[dept]()
@@ -408,7 +410,7 @@ class Lifecycle:
         """The joint consultation or city meeting takes the case up."""
         tier = issue.tier
         if self._solve_draw(issue, tier):
-            district = issue.grid.community.street.district
+            district = issue.district
             self._call_jointly(issue, district, self._work(issue, tier), self._solved)
         else:
             self._escalate(issue)
@@ -419,11 +421,11 @@ class Lifecycle:
         issue.t_solved = now
         issue.solved_tier = issue.tier
         issue.leave[issue.tier] = now
-        district = issue.grid.community.street.district
+        district = issue.district
         issue.grid.pool.serve(issue, district.verify(), self._verified)
 
     def _verified(self, issue: Issue) -> None:
-        district = issue.grid.community.street.district
+        district = issue.district
         if district.rework() < issue.cat.reopen:
             issue.reopens += 1
             issue.solved_tier = -1

@@ -62,17 +62,39 @@ class Pool:
 
     def serve(self, issue: Any, work: float, then: Callable[[Any], None]) -> None:
         """Do ``work`` hours of on-shift effort on ``issue``, then call ``then(issue)``."""
-        if work == 0.0 and self.busy < self.capacity:  # instant: no event, no load
-            issue.waiting = None
-            then(issue)
-        elif self.busy < self.capacity:
+        if self.busy < self.capacity:
+            if work == 0.0:  # instant: no event, no load
+                issue.waiting = None
+                then(issue)
+                return
             self.busy += 1
-            self.meter.update(self.env._now, 1, 0)
-            self._start(issue, work, then)
+            env = self.env
+            now = env._now
+            m = self.meter  # Meter.update(now, 1, 0), inlined on the hot path
+            dt = now - m.last
+            if dt:
+                m.area_busy += m.busy * dt
+                m.area_queue += m.queue * dt
+                m.last = now
+            m.busy += 1
+            issue.waiting = None
+            if work < 0:  # seized
+                then(issue)
+                return
+            cal = self.calendar
+            delay = work if cal.always else cal.advance(now, work) - now
+            Timeout(env, delay, (issue, then)).callbacks.append(self._finish)
         else:
             issue.waiting = self
             self.queue.append((issue, issue.visit, work, then))
-            self.meter.update(self.env._now, 0, 1)
+            m = self.meter  # Meter.update(now, 0, 1)
+            now = self.env._now
+            dt = now - m.last
+            if dt:
+                m.area_busy += m.busy * dt
+                m.area_queue += m.queue * dt
+                m.last = now
+            m.queue += 1
 
     def seize(self, issue: Any, then: Callable[[Any], None]) -> None:
         """Give one staff member to ``issue`` (now or when one is free); ``release`` returns it."""
@@ -84,7 +106,8 @@ class Pool:
             then(issue)
             return
         env = self.env
-        delay = self.calendar.advance(env._now, work) - env._now
+        cal = self.calendar
+        delay = work if cal.always else cal.advance(env._now, work) - env._now
         Timeout(env, delay, (issue, then)).callbacks.append(self._finish)
 
     def _finish(self, event: Timeout) -> None:
@@ -96,15 +119,21 @@ class Pool:
         """Free one staff member: the next valid waiting case gets them."""
         q = self.queue
         now = self.env._now
+        m = self.meter  # Meter.update inlined: the busy or the queue count drops by one
+        dt = now - m.last
+        if dt:
+            m.area_busy += m.busy * dt
+            m.area_queue += m.queue * dt
+            m.last = now
         while q:
             issue, visit, work, then = q.popleft()
             if issue.visit != visit:  # escalated away while waiting; already uncounted
                 continue
-            self.meter.update(now, 0, -1)
+            m.queue -= 1
             self._start(issue, work, then)
             return
         self.busy -= 1
-        self.meter.update(now, -1, 0)
+        m.busy -= 1
 
     def withdraw(self, issue: Any) -> None:
         """``issue`` leaves the queue (its entry is skipped later)."""

@@ -15,6 +15,8 @@ admit a request. A policy variant overrides only the decisions where it differs:
 - :meth:`Policy.report_time` — how fast a called department arrives on site ("reports").
 
 Policy parameters are a pydantic model (``Params``) validated with the scenario file.
+Routing decisions (``first_tier``, ``next_tier``) must be pure functions of their arguments: the
+lifecycle tabulates them once per run rather than calling them for every case.
 """
 
 from __future__ import annotations
