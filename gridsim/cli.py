@@ -84,26 +84,32 @@ def print_summary(result: Result, console: Console) -> None:
 
 
 def cmd_run(args: argparse.Namespace, console: Console) -> int:
-    scenario = _load(args)
+    overrides = _overrides(args.set or [])
+    if args.record:  # validated like --set record.level=... (a misspelt level gets a hint)
+        overrides["record.level"] = args.record
+    if args.stream:
+        overrides["record.stream"] = True
+    scenario = load_scenario(args.file, overrides)
     out = Path(args.out) if args.out else Path("results") / scenario.name
+    # streamed rows are spooled beside the results folder, so writing it moves them
+    kw: dict[str, Any] = {"seed": args.seed, "spool_dir": out.parent}
     if args.shards and args.shards > 1:
         from .runner import ShardingError
 
         try:
-            result = simulate(scenario, seed=args.seed, shards=args.shards,
-                              workers=args.workers, client=args.dask)
+            result = simulate(scenario, shards=args.shards, workers=args.workers,
+                              client=args.dask, **kw)
         except ShardingError as e:
             raise UsageError(str(e)) from None
     elif args.quiet:
-        result = simulate(scenario, seed=args.seed)
+        result = simulate(scenario, **kw)
     else:
         columns = (TextColumn("[progress.description]{task.description}"), BarColumn(),
                    TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn(),
                    TimeRemainingColumn())
         with Progress(*columns, console=console, transient=True) as bar:
             task = bar.add_task(f"simulating {scenario.name} ({scenario.horizon})", total=1.0)
-            result = simulate(scenario, seed=args.seed,
-                              progress=lambda f: bar.update(task, completed=f))
+            result = simulate(scenario, progress=lambda f: bar.update(task, completed=f), **kw)
     result.write(out, plot=not args.no_plots)
     if not args.quiet:
         print_summary(result, console)
@@ -411,6 +417,13 @@ def build_parser() -> argparse.ArgumentParser:
                      "(identical results; needs districts that share no capacity)")
     run.add_argument("--workers", "-j", type=int, help="local processes for --shards")
     run.add_argument("--dask", metavar="ADDRESS", help="run the shards on a Dask cluster")
+    run.add_argument("--record", metavar="LEVEL",
+                     help="what to keep of each case: issues (one row per case, "
+                          "issues.parquet; the default) or kpis (KPIs and per-unit counts "
+                          "only, bounded memory); same as --set record.level=LEVEL")
+    run.add_argument("--stream", action="store_true",
+                     help="write the case rows to issues.parquet chunk by chunk instead of "
+                          "keeping them in memory; same as --set record.stream=true")
     run.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     run.add_argument("--quiet", "-q", action="store_true", help="no progress bar or table")
     run.set_defaults(func=cmd_run)

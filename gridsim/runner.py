@@ -1,62 +1,155 @@
-"""``gridsim.simulate``: one run of a scenario, from validated data to a :class:`Result`."""
+"""``gridsim.simulate``: one run of a scenario, from validated data to a :class:`Result`.
+
+How the cases are recorded (``scenario.record``):
+
+- level ``issues``: every case row is kept in memory and becomes ``result.issues``; the KPIs
+  are computed from the rows (one chunk for the :class:`~gridsim.results.kpis.KpiAccumulator`);
+- level ``issues`` with ``stream``: the rows are written to Parquet chunk by chunk
+  (:mod:`gridsim.results.stream`) and the KPIs computed by reading the file back a row group
+  at a time; ``result.issues`` reads the file when first used;
+- level ``kpis``: every chunk goes into the accumulator and is dropped; no issue table.
+
+Memory then holds one chunk of rows, the values exact quantiles need (about a dozen bytes per
+closed case), the open cases and the load samples, however long the run.
+"""
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .model.simulation import combine, district_names, run_model, shard_reason
-from .results.kpis import compute_kpis
+from .model.records import RunNames
+from .model.simulation import RawRun, combine, district_names, run_model, shard_reason
+from .results.kpis import KpiAccumulator
 from .results.manifest import make_manifest
 from .results.result import Result
+from .results.stream import IssueFiles, IssueWriter, accumulate_files
 from .results.tables import backlog_frame, issues_frame, load_frame
 from .scenario import Scenario
+
+LEVELS = ("issues", "kpis")
 
 
 def simulate(scenario: Scenario, seed: int | None = None,
              progress: Callable[[float], None] | None = None, *, shards: int | None = None,
-             workers: int | None = None, client: Any = None) -> Result:
+             workers: int | None = None, client: Any = None, record: str | None = None,
+             spool_dir: str | Path | None = None) -> Result:
     """Run ``scenario`` once. ``seed`` defaults to the scenario's; ``progress(fraction)`` is
     called as simulated time advances (a hundred times per run).
 
     ``shards``: simulate groups of districts as independent shards in parallel (on ``workers``
     local processes, or on a Dask ``client``); the result is identical to the unsharded run.
     Only scenarios whose districts share no capacity can be sharded (see ``shard_reason``).
+
+    ``record``: ``"issues"`` or ``"kpis"``, overriding ``scenario.record.level`` (``kpis``
+    ignores ``record.stream``). ``spool_dir``: where a streamed run creates the temporary
+    folder of its Parquet files (default: the system's temporary folder); the folder belongs
+    to the result and is removed with it; :meth:`Result.write` moves the files out of it. With
+    Dask workers on other machines it must be a folder they share.
     """
     seed = scenario.seed if seed is None else int(seed)
+    level = record or scenario.record.level
+    if level not in LEVELS:
+        raise ValueError(f"record level {level!r} is not one of {', '.join(LEVELS)}")
+    stream = level == "issues" and scenario.record.stream
     started = datetime.now(UTC)
     t0 = time.perf_counter()
-    if shards and shards > 1:
-        raw = run_sharded(scenario, seed, shards, workers, client)
-    else:
-        raw = run_model(scenario, seed, progress)
-    report_deadline = scenario.policy.report_deadline.hours
-    issues = issues_frame(raw, report_deadline)
-    kpis = compute_kpis(issues, scenario.warmup.hours, scenario.horizon.hours, report_deadline)
-    load = load_frame(raw, scenario.record.load_interval.hours)
+    spool = None
+    if stream:
+        if spool_dir is not None:
+            Path(spool_dir).mkdir(parents=True, exist_ok=True)
+        spool = Path(tempfile.mkdtemp(prefix=".gridsim-issues-", dir=spool_dir))
+    try:
+        sharded = bool(shards and shards > 1)
+        if sharded:
+            raw, acc, paths = run_sharded(scenario, seed, shards, workers, client, level, spool)
+        else:
+            raw, acc, paths = _run(scenario, seed, progress, None, level, spool)
+        report_deadline = scenario.policy.report_deadline.hours
+        issues = None
+        if acc is None:  # rows in memory: the KPIs from them, as one chunk
+            issues = issues_frame(raw, report_deadline)
+            acc = _accumulator(scenario, RunNames(raw.categories, raw.leads, raw.grids))
+            acc.add(raw.issues)
+            raw.issues = None
+        kpis = acc.kpis()
+        load = load_frame(raw, scenario.record.load_interval.hours)
+        files = None
+        if stream:
+            files = IssueFiles(paths, "parts" if sharded else "file", raw.categories,
+                               district_names(scenario), [g[0] for g in raw.grids])
+    except BaseException:
+        if spool is not None:
+            shutil.rmtree(spool, ignore_errors=True)
+        raise
     wall = time.perf_counter() - t0
     manifest = make_manifest(scenario, seed, started, wall, raw.created, raw.events)
-    return Result(scenario, seed, issues, kpis, load, backlog_frame(raw), manifest)
+    rec = {"level": level, "stream": stream}
+    manifest["record"] = {
+        **rec, "chunk": scenario.record.chunk,
+        "issues_file": "issues.parquet" if level == "issues" else None,
+        "issues_layout": None if level == "kpis" else (
+            "folder of part files, one per shard (rows in closing order, issue_id empty)"
+            if files is not None and files.layout == "parts" else
+            "file (rows in closing order, issue_id empty)" if files is not None else
+            "file (rows in issue_id order)"),
+    }
+    return Result(scenario, seed, issues, kpis, load, backlog_frame(raw), manifest,
+                  accumulator=acc, issue_files=files, spool=spool, record=rec)
+
+
+def _accumulator(scenario: Scenario, names: RunNames | None = None) -> KpiAccumulator:
+    return KpiAccumulator(scenario.warmup.hours, scenario.horizon.hours,
+                          scenario.policy.report_deadline.hours, names)
+
+
+def _run(scenario: Scenario, seed: int, progress: Callable[[float], None] | None,
+         districts: set[str] | None, level: str, spool: Path | None,
+         part: int | None = None) -> tuple[RawRun, KpiAccumulator | None, list[Path]]:
+    """One run (or shard) recorded at ``level``: the raw run, its KPI accumulator (None when
+    the rows were kept: the caller counts them once numbered) and the streamed files."""
+    if level == "kpis":
+        acc = _accumulator(scenario)
+        return run_model(scenario, seed, progress, districts, keep=False, sinks=[acc]), acc, []
+    if spool is not None:
+        path = spool / ("issues.parquet" if part is None else f"part-{part:03d}.parquet")
+        writer = IssueWriter(path, scenario.policy.report_deadline.hours)
+        raw = run_model(scenario, seed, progress, districts, keep=False, sinks=[writer])
+        acc = accumulate_files([path], _accumulator(scenario, writer.names))
+        return raw, acc, [path]
+    return run_model(scenario, seed, progress, districts), None, []
 
 
 class ShardingError(ValueError):
     """The scenario's districts are coupled and cannot run as independent shards."""
 
 
-def _run_shard(args: tuple[int, dict, int, list[str]]):
+def _run_shard(args: tuple[int, dict, int, list[str], str, str | None]):
     from .scenario.loader import validate_data
 
-    index, data, seed, names = args
-    return index, run_model(validate_data(data, "<shard>"), seed, None, set(names))
+    index, data, seed, names, level, spool = args
+    scenario = validate_data(data, "<shard>")
+    raw, acc, paths = _run(scenario, seed, None, set(names), level,
+                           Path(spool) if spool else None, index)
+    return index, (raw, acc, paths)
 
 
 def run_sharded(scenario: Scenario, seed: int, shards: int, workers: int | None = None,
-                client: Any = None):
-    """The raw run of ``scenario``, its districts split into ``shards`` contiguous groups."""
+                client: Any = None, level: str = "issues", spool: Path | None = None,
+                ) -> tuple[RawRun, KpiAccumulator | None, list[Path]]:
+    """The raw run of ``scenario``, its districts split into ``shards`` contiguous groups.
+
+    At level ``issues`` (not streamed) the shards send their rows back to be numbered
+    together; otherwise each shard sends only its KPI accumulator (and writes its part file
+    into ``spool``), merged here in district order.
+    """
     reason = shard_reason(scenario)
     if reason:
         raise ShardingError(f"cannot shard {scenario.name!r}: {reason}")
@@ -65,6 +158,15 @@ def run_sharded(scenario: Scenario, seed: int, shards: int, workers: int | None 
     names = district_names(scenario)
     groups = [list(g) for g in np.array_split(np.array(names, dtype=object), shards) if len(g)]
     data = scenario.to_data()
+    tasks = [(i, data, seed, g, level, str(spool) if spool else None)
+             for i, g in enumerate(groups)]
     with Executor(workers or len(groups), client, fn=_run_shard) as ex:
-        raws = dict(ex.run([(i, data, seed, g) for i, g in enumerate(groups)]))
-    return combine([raws[i] for i in range(len(groups))], scenario)
+        outs = dict(ex.run(tasks))
+    parts = [outs[i] for i in range(len(groups))]
+    raw = combine([p[0] for p in parts], scenario)
+    if parts[0][1] is None:
+        return raw, None, []
+    acc = _accumulator(scenario)
+    for _, part_acc, _ in parts:
+        acc.merge(part_acc)
+    return raw, acc, [path for p in parts for path in p[2]]

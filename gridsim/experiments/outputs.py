@@ -1,5 +1,7 @@
 """What one replication keeps: small tables, so thousands of replications fit in memory and on
-disk. The full issue table of a replication is not kept (rerun its seed to get it)."""
+disk. The full issue table of a replication is not kept (rerun its seed to get it): replications
+run at record level ``kpis`` whatever the scenario says, and every table here comes from the KPI
+accumulator (counts per unit, resolution times) and the load samples."""
 
 from __future__ import annotations
 
@@ -30,25 +32,21 @@ def unit_load(result: Result) -> pd.DataFrame:
     Levels: ``grid``, ``community``, ``street`` (cases arising there) and ``department``
     (cases of categories it leads that reached the departments); ``pool`` rows carry the
     utilisation of every staff pool (grid workers and community staff are metered per street).
+    The case counts come from the run's KPI accumulator, so they need no issue table (any
+    record level).
     """
-    df = result.issues
-    horizon = result.scenario.horizon.hours
-    open_ = df["state"] != "closed"
-    overdue = open_ & (df["deadline"] < horizon)
+    acc = result.accumulator
+    grids = acc.grid_counts()
     frames = []
     for level in ("grid", "community", "street"):
-        g = pd.DataFrame({"unit": df[level].astype(str), "open": open_, "overdue": overdue})
-        agg = g.groupby("unit", sort=True).agg(cases=("open", "size"), open_end=("open", "sum"),
-                                               overdue_end=("overdue", "sum"))
+        agg = grids.groupby(grids[level].astype(str).rename("unit"), sort=True)[
+            ["cases", "open_end", "overdue_end"]].sum()
         frames.append(agg.reset_index().assign(level=level))
     cats = result.scenario.categories
-    lead_dept = df["category"].astype(str).map({k: c.departments[0] for k, c in cats.items()})
-    district = df["district"].astype(str)
-    called = df["t_dept_called"].notna()
-    g = pd.DataFrame({"unit": district + "/" + lead_dept, "open": open_ & called,
-                      "overdue": overdue & called})[called]
-    agg = g.groupby("unit", sort=True).agg(cases=("open", "size"), open_end=("open", "sum"),
-                                           overdue_end=("overdue", "sum"))
+    called = acc.called_counts()
+    lead_dept = called["category"].map({k: c.departments[0] for k, c in cats.items()})
+    unit = (called["district"].astype(str) + "/" + lead_dept.astype(str)).rename("unit")
+    agg = called.groupby(unit, sort=True)[["cases", "open_end", "overdue_end"]].sum()
     frames.append(agg.reset_index().assign(level="department"))
     out = pd.concat(frames, ignore_index=True)
     pools = result.pools()
@@ -65,8 +63,7 @@ def unit_load(result: Result) -> pd.DataFrame:
 
 def resolution_histogram(result: Result) -> pd.DataFrame:
     """Counts of resolution times (warm-up excluded) per lead on :data:`HIST_EDGES`."""
-    df = result.issues
-    done = df[(df["state"] == "closed") & (df["t_created"] >= result.scenario.warmup.hours)]
+    done = result.resolution_times()
     rows = []
     for lead in ("street", "department"):
         t = done.loc[done["lead"] == lead, "resolution_time"].to_numpy()

@@ -1,19 +1,25 @@
-"""Columnar record buffers: one row per case, one row per load sample.
+"""Columnar record buffers: one row per case.
 
-Rows are appended as tuples and packed into NumPy column chunks every ``chunk`` rows, so memory
-stays proportional to what is recorded and no pandas object exists inside the event loop.
-:mod:`gridsim.results` turns the chunks into DataFrames.
+Rows are appended as tuples and packed into NumPy column chunks every ``chunk`` rows, so no
+pandas object exists inside the event loop. Each packed chunk (a dict of equal-length arrays,
+one per :data:`ISSUE_COLUMNS` entry) is handed to every sink (a KPI accumulator, a Parquet
+writer: see :mod:`gridsim.results`) and kept only when the run keeps its rows in memory
+(``keep``), so memory is bounded by one chunk when it does not.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 
 from ..policies import TIERS
 
-ISSUE_COLUMNS: tuple[tuple[str, str], ...] = (  # issue_id: the number within its district
-    # until :func:`gridsim.model.simulation.number_issues` numbers cases across the run
-    ("issue_id", "i8"), ("category", "i4"), ("source", "i1"), ("grid", "i4"),
+ISSUE_COLUMNS: tuple[tuple[str, str], ...] = (
+    # district_seq: the case's number within its district, in order of creation (with the
+    # district it identifies a case whether the run was sharded or not)
+    ("district_seq", "i8"), ("category", "i4"), ("source", "i1"), ("grid", "i4"),
     ("start_tier", "i1"), ("t_created", "f8"), ("t_discovered", "f8"), ("t_reported", "f8"),
     *((f"t_enter_{t}", "f8") for t in TIERS), *((f"t_leave_{t}", "f8") for t in TIERS),
     ("t_dept_called", "f8"), ("t_dept_onsite", "f8"), ("departments_reported", "i2"),
@@ -23,14 +29,37 @@ ISSUE_COLUMNS: tuple[tuple[str, str], ...] = (  # issue_id: the number within it
 )
 STATES = ("closed", "in_progress", "waiting")
 
+Chunk = dict[str, np.ndarray]
+
+
+@dataclass(frozen=True)
+class RunNames:
+    """What the codes in a chunk stand for: category names and leads (by ``category`` code)
+    and ``(grid, community, street, district)`` names (by ``grid`` code)."""
+
+    categories: list[str]
+    leads: list[str]
+    grids: list[tuple[str, str, str, str]]
+
+
+def empty_chunk() -> Chunk:
+    return {name: np.empty(0, dtype=dt) for name, dt in ISSUE_COLUMNS}
+
 
 class Recorder:
-    """Accumulates issue rows and load samples in chunked columns."""
+    """Accumulates issue rows in chunked columns.
 
-    def __init__(self, chunk: int = 65536):
+    ``keep``: keep every chunk (:meth:`columns` gives them all); otherwise chunks only go to
+    the ``sinks`` (callables taking a chunk) and are dropped.
+    """
+
+    def __init__(self, chunk: int = 65536, keep: bool = True,
+                 sinks: list[Callable[[Chunk], None]] | None = None):
         self.chunk = chunk
+        self.keep = keep
+        self.sinks: list[Callable[[Chunk], None]] = list(sinks or [])
         self._rows: list[tuple] = []
-        self.chunks: list[dict[str, np.ndarray]] = []
+        self.chunks: list[Chunk] = []
         self.n = 0
 
     def write(self, issue, now: float, state: int) -> None:
@@ -46,16 +75,27 @@ class Recorder:
             self.flush()
 
     def flush(self) -> None:
+        """Pack the pending rows into a chunk and hand it on."""
         if not self._rows:
             return
         cols = list(zip(*self._rows, strict=True))
-        self.chunks.append({name: np.asarray(col, dtype=dt)
-                            for (name, dt), col in zip(ISSUE_COLUMNS, cols, strict=True)})
+        chunk = {name: np.asarray(col, dtype=dt)
+                 for (name, dt), col in zip(ISSUE_COLUMNS, cols, strict=True)}
         self._rows = []
+        for sink in self.sinks:
+            sink(chunk)
+        if self.keep:
+            self.chunks.append(chunk)
 
-    def columns(self) -> dict[str, np.ndarray]:
-        """All rows so far as one array per column."""
+    def columns(self) -> Chunk:
+        """All rows so far as one array per column (only when ``keep``)."""
+        if not self.keep:
+            raise RuntimeError("this recorder does not keep its rows (record.level or stream)")
         self.flush()
         if not self.chunks:
-            return {name: np.empty(0, dtype=dt) for name, dt in ISSUE_COLUMNS}
-        return {name: np.concatenate([c[name] for c in self.chunks]) for name, _ in ISSUE_COLUMNS}
+            return empty_chunk()
+        if len(self.chunks) == 1:
+            return self.chunks[0]
+        out = {name: np.concatenate([c[name] for c in self.chunks]) for name, _ in ISSUE_COLUMNS}
+        self.chunks = [out]
+        return out

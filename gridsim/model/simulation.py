@@ -6,8 +6,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import simpy
@@ -22,14 +23,23 @@ from .calendar import Calendars
 from .lifecycle import LATENT, RETRY, SOURCES, Lifecycle
 from .org import TIER_INDEX, Organisation, build
 from .pools import Meeting, Pool
-from .records import Recorder
+from .records import Chunk, Recorder, RunNames
+
+
+class ChunkSink(Protocol):
+    """Where packed record chunks go as the clock runs (a KPI accumulator, a Parquet writer)."""
+
+    def begin(self, names: RunNames) -> None: ...
+    def add(self, chunk: Chunk) -> None: ...
+    def end(self) -> None: ...
 
 
 @dataclass
 class RawRun:
-    """What a run produced, as arrays and name lists."""
+    """What a run produced, as arrays and name lists (``issues`` is None when the rows were
+    only handed to sinks)."""
 
-    issues: dict[str, np.ndarray]
+    issues: dict[str, np.ndarray] | None
     load: dict[str, np.ndarray]
     backlog: dict[str, np.ndarray]
     meters: list[tuple[str, str, str, int]]
@@ -105,21 +115,32 @@ def _load_backlog(scenario: Scenario, life: Lifecycle, org: Organisation) -> Non
 
 def run_model(scenario: Scenario, seed: int | None = None,
               progress: Callable[[float], None] | None = None,
-              districts: set[str] | None = None) -> RawRun:
+              districts: set[str] | None = None, *, keep: bool = True,
+              sinks: Sequence[ChunkSink] = ()) -> RawRun:
     """Simulate ``scenario`` once with ``seed`` (default: the scenario's own); with
-    ``districts``, only those (a shard: see :func:`shard_reason`; its cases keep their numbers
-    within their district until :func:`combine` numbers them)."""
+    ``districts``, only those (a shard: see :func:`shard_reason`; its cases are not numbered
+    until :func:`combine` numbers them).
+
+    Every chunk of ``scenario.record.chunk`` case rows goes to each of ``sinks`` as it is
+    packed; with ``keep`` the rows are also kept and returned in ``RawRun.issues``.
+    """
     seed = scenario.seed if seed is None else seed
     horizon = scenario.horizon.hours
     env = simpy.Environment()
     calendars = Calendars(scenario.calendar, horizon)
     policy_cls = REGISTRY[scenario.policy.name]
     policy = policy_cls(getattr(scenario.policy, scenario.policy.name), scenario.policy)
-    recorder = Recorder()
+    recorder = Recorder(scenario.record.chunk, keep=keep)
     life = Lifecycle(env, scenario, policy, calendars, recorder, seed)
     org = build(env, scenario, calendars, life.decide_at_meeting, life.decide_at_meeting,
                 districts)
     life.attach(org)
+    grids = [(g.name, g.community.name, g.community.street.name, g.community.street.district.name)
+             for g in org.grids]
+    names = RunNames([c.name for c in life.cats], [c.spec.lead for c in life.cats], grids)
+    for sink in sinks:
+        sink.begin(names)
+        recorder.sinks.append(sink.add)
     weekday0 = scenario.calendar.start.weekday()
     for street in org.streets:
         for source in range(len(SOURCES)):
@@ -139,6 +160,9 @@ def run_model(scenario: Scenario, seed: int | None = None,
         w = issue.waiting
         waiting = isinstance(w, Pool | Meeting) or w in (LATENT, RETRY)
         recorder.write(issue, horizon, 2 if waiting else 1)
+    recorder.flush()
+    for sink in sinks:
+        sink.end()
     k = sampler.k
     meters = [(m.name, m.kind, m.unit, m.capacity) for m in org.meters]
     n_m = len(meters)
@@ -150,13 +174,10 @@ def run_model(scenario: Scenario, seed: int | None = None,
         "queue": sampler.queue[:k].ravel(),
         "on_shift": sampler.on_shift().ravel(),
     }
-    grids = [(g.name, g.community.name, g.community.street.name, g.community.street.district.name)
-             for g in org.grids]
     raw = RawRun(
-        issues=recorder.columns(), load=load,
+        issues=recorder.columns() if keep else None, load=load,
         backlog={"time": np.arange(1, k + 1) * sampler.interval, "open": sampler.open[:k]},
-        meters=meters, categories=[c.name for c in life.cats],
-        leads=[c.spec.lead for c in life.cats], grids=grids,
+        meters=meters, categories=names.categories, leads=names.leads, grids=grids,
         created=life.next_id, events=next(env._eid), horizon=horizon)
     return raw if districts is not None else number_issues(raw, scenario)
 
@@ -167,19 +188,22 @@ def district_names(scenario: Scenario) -> list[str]:
 
 
 def number_issues(raw: RawRun, scenario: Scenario) -> RawRun:
-    """Number cases 0.. by creation time, then district, then their number within it.
+    """Number cases 0.. (``issue_id``) by creation time, then district (in scenario order),
+    then their number within it (``district_seq``), and put the rows in that order.
 
     Cases are numbered within their district while the clock runs; this gives the same ids
     whether the districts ran together or as separate shards.
     """
+    c = raw.issues
+    if c is None:
+        return raw
     order_of = {name: i for i, name in enumerate(district_names(scenario))}
     grid_district = np.array([order_of[g[3]] for g in raw.grids], dtype=np.int64)
-    c = raw.issues
-    if len(c["issue_id"]):
+    if len(c["district_seq"]):
         district = grid_district[c["grid"]]
-        order = np.lexsort((c["issue_id"], district, c["t_created"]))
+        order = np.lexsort((c["district_seq"], district, c["t_created"]))
         c = {name: col[order] for name, col in c.items()}
-        c["issue_id"] = np.arange(len(order), dtype=np.int64)
+    c["issue_id"] = np.arange(len(c["district_seq"]), dtype=np.int64)
     raw.issues = c
     return raw
 
@@ -195,18 +219,24 @@ def shard_reason(scenario: Scenario) -> str | None:
 
 
 def combine(raws: list[RawRun], scenario: Scenario) -> RawRun:
-    """One run from shards that each simulated some districts (in district order)."""
+    """One run from shards that each simulated some districts (in district order).
+
+    Shards that kept no rows (``issues`` None) give a run without rows; their KPIs come from
+    the accumulators the caller merges.
+    """
     issues, load_parts, grids, meters = [], [], [], []
     for raw in raws:
-        part = dict(raw.issues)
-        part["grid"] = part["grid"] + len(grids)
-        issues.append(part)
+        if raw.issues is not None:
+            part = dict(raw.issues)
+            part["grid"] = part["grid"] + len(grids)
+            issues.append(part)
         load = dict(raw.load)
         load["meter"] = load["meter"] + len(meters)
         load_parts.append(load)
         grids += raw.grids
         meters += raw.meters
-    cols = {name: np.concatenate([p[name] for p in issues]) for name in issues[0]}
+    cols = ({name: np.concatenate([p[name] for p in issues]) for name in issues[0]}
+            if len(issues) == len(raws) else None)
     load = {name: np.concatenate([p[name] for p in load_parts]) for name in load_parts[0]}
     order = np.lexsort((load["meter"], load["time"]))  # time-major, as an unsharded run
     load = {name: col[order] for name, col in load.items()}

@@ -3,21 +3,340 @@
 Cases created during the warm-up (and an initial backlog) are excluded from every KPI except
 ``backlog_end``, which counts all cases still open when the clock stops. Resolution time runs
 from discovery (found on patrol, or the resident's call) to closure, the span a resident waits.
+
+There is one implementation, :class:`KpiAccumulator`: it is fed the record chunks of a run
+(dicts of NumPy columns, see :mod:`gridsim.model.records`) one at a time, in any order and in
+any number of pieces, and pieces of one run merge. Counts are kept as integers; only the values
+exact means and quantiles need are kept per case (the resolution time of each closed case with
+its category and source codes, about a dozen bytes, and each department report time). Means and
+quantiles are computed from the *sorted* values, so the KPIs are bit-identical however the rows
+were chunked, streamed or sharded.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+
 import numpy as np
 import pandas as pd
 
+from ..model.lifecycle import SOURCES
+from ..model.records import STATES, Chunk, RunNames
 from ..policies import TIERS
 
 SOLVED_TIERS = TIERS
 GROUPS = ("category", "source", "lead")
+LEADS = ("street", "department")
+WHISTLE_RANGE = ("street", "district", "joint", "city")
+"""Bazhong's "whistle range": cases that went to tier 2 (the street) or above."""
+KPI_COLUMNS = ("category", "source", "grid", "state", "t_created", "t_discovered", "t_closed",
+               "deadline", "solved_tier", *(f"t_enter_{t}" for t in TIERS[1:]), "whistles",
+               "escalations", "bounces", "reopens", "two_way", "t_dept_called", "t_dept_onsite")
+"""The record columns the accumulator reads."""
+
+# per-scope counters (rows of KpiAccumulator._scope)
+_CASES, _CLOSED, _DUE, _ON_TIME = range(4)
+# per-unit counters (last axis of KpiAccumulator._grid / _called)
+_U_CASES, _U_OPEN, _U_OVERDUE = range(3)
 
 
-def _time_stats(rt: pd.Series) -> list[tuple[str, float, str]]:
-    v = rt.to_numpy(dtype=float)
+class KpiAccumulator:
+    """Mergeable, chunk-wise KPIs of one run.
+
+    ``add(chunk)`` counts a chunk of record rows; ``merge(other)`` adds another accumulator of
+    the same run (other chunks, or other districts: a shard); ``kpis()`` gives the KPI table.
+    The category names, leads and grids come from ``names`` (or :meth:`begin`, so an
+    accumulator can be a sink of :func:`gridsim.model.simulation.run_model`).
+
+    It also counts, per grid, the cases, the cases open at the end and those overdue then (and
+    the same for cases that reached the departments, per grid and category), so per-unit load
+    tables need no issue table (:meth:`grid_counts`, :meth:`called_counts`).
+    """
+
+    def __init__(self, warmup: float, horizon: float, report_deadline: float,
+                 names: RunNames | None = None):
+        self.warmup, self.horizon, self.report_deadline = warmup, horizon, report_deadline
+        self.names: RunNames | None = None
+        self._scope = np.zeros((4, 0), dtype=np.int64)
+        self._solved = np.zeros(len(TIERS), dtype=np.int64)
+        self._entered = np.zeros(len(TIERS), dtype=np.int64)
+        self._in_range = 0
+        self._in_range_closed = 0
+        self._sums = {"whistles": 0, "escalations": 0, "bounces": 0, "two_way": 0}
+        self._reopened = 0
+        self._report_on_time = 0
+        self._states = np.zeros(len(STATES), dtype=np.int64)
+        self._rt: list[np.ndarray] = []
+        self._rt_cat: list[np.ndarray] = []
+        self._rt_src: list[np.ndarray] = []
+        self._report: list[np.ndarray] = []
+        self._grid = np.zeros((0, 3), dtype=np.int64)
+        self._called = np.zeros((0, 0, 3), dtype=np.int64)
+        self._sorted: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
+        if names is not None:
+            self.begin(names)
+
+    # ------------------------------------------------------------------ feeding
+    def begin(self, names: RunNames) -> None:
+        """Set what the codes stand for (before the first chunk)."""
+        self.names = names
+        n_cat, n_grid = len(names.categories), len(names.grids)
+        self._lead = np.array([LEADS.index(x) for x in names.leads], dtype=np.int64)
+        self._scope = np.zeros((4, 1 + n_cat + len(SOURCES) + len(LEADS)), dtype=np.int64)
+        self._grid = np.zeros((n_grid, 3), dtype=np.int64)
+        self._called = np.zeros((n_grid, n_cat, 3), dtype=np.int64)
+
+    def end(self) -> None:
+        """Nothing to finish (the sink protocol of ``run_model``)."""
+
+    def add(self, c: Chunk) -> None:
+        """Count one chunk of record rows."""
+        if self.names is None:
+            raise RuntimeError("KpiAccumulator.add before begin(names)")
+        self._sorted = None
+        n_cat = len(self.names.categories)
+        cat = c["category"].astype(np.int64)
+        src = c["source"].astype(np.int64)
+        state = c["state"]
+        closed = state == 0
+        deadline, t_closed = c["deadline"], c["t_closed"]
+        with np.errstate(invalid="ignore"):
+            due = deadline <= self.horizon
+            on_time = t_closed <= deadline
+        cohort = c["t_created"] >= self.warmup
+        done = cohort & closed
+
+        # per scope: all, each category, each source, each lead
+        lead = self._lead[cat]
+        for row, mask in ((_CASES, cohort), (_CLOSED, done), (_DUE, cohort & due),
+                          (_ON_TIME, cohort & due & on_time)):
+            self._scope[row] += np.concatenate([
+                [np.count_nonzero(mask)], np.bincount(cat[mask], minlength=n_cat),
+                np.bincount(src[mask], minlength=len(SOURCES)),
+                np.bincount(lead[mask], minlength=len(LEADS))])
+
+        solved = c["solved_tier"][done].astype(np.int64)
+        self._solved += np.bincount(solved[solved >= 0], minlength=len(TIERS))
+        in_range = np.zeros(len(cat), dtype=bool)
+        for i, tier in enumerate(TIERS[1:], start=1):
+            entered = ~np.isnan(c[f"t_enter_{tier}"]) & cohort
+            self._entered[i] += np.count_nonzero(entered)
+            if tier in WHISTLE_RANGE:
+                in_range |= entered
+        self._in_range += np.count_nonzero(in_range)
+        self._in_range_closed += np.count_nonzero(in_range & closed)
+        for col in ("whistles", "escalations", "bounces"):
+            self._sums[col] += int(c[col][cohort].sum(dtype=np.int64))
+        self._sums["two_way"] += np.count_nonzero(c["two_way"][cohort])
+        self._reopened += np.count_nonzero(c["reopens"][done] > 0)
+        self._states += np.bincount(state.astype(np.int64), minlength=len(STATES))
+
+        self._rt.append(t_closed[done] - c["t_discovered"][done])
+        self._rt_cat.append(cat[done].astype(np.int16))
+        self._rt_src.append(src[done].astype(np.int8))
+        report = (c["t_dept_onsite"] - c["t_dept_called"])[cohort]
+        report = report[~np.isnan(report)]
+        self._report.append(report)
+        self._report_on_time += np.count_nonzero(report <= self.report_deadline + 1e-9)
+
+        # per unit (every case, warm-up included: load and fairness at the end)
+        grid = c["grid"].astype(np.int64)
+        open_ = ~closed
+        with np.errstate(invalid="ignore"):
+            overdue = open_ & (deadline < self.horizon)
+        n_grid = len(self._grid)
+        for k, mask in ((_U_CASES, None), (_U_OPEN, open_), (_U_OVERDUE, overdue)):
+            g = grid if mask is None else grid[mask]
+            self._grid[:, k] += np.bincount(g, minlength=n_grid)
+        called = ~np.isnan(c["t_dept_called"])
+        key = grid * n_cat + cat
+        for k, mask in ((_U_CASES, called), (_U_OPEN, called & open_),
+                        (_U_OVERDUE, called & overdue)):
+            self._called[:, :, k] += np.bincount(key[mask], minlength=n_grid * n_cat).reshape(
+                n_grid, n_cat)
+
+    def add_all(self, chunks: Iterable[Chunk]) -> KpiAccumulator:
+        for chunk in chunks:
+            self.add(chunk)
+        return self
+
+    def merge(self, other: KpiAccumulator) -> KpiAccumulator:
+        """Add ``other``'s counts to this one (in place; returns self).
+
+        Both must count the same run (same categories). If they count the same grids (chunks
+        of one run) the per-grid counts add up; if not, ``other`` is another shard and its
+        grids are appended after this one's (merge shards in district order).
+        """
+        if other.names is None:
+            return self
+        if self.names is None:
+            self.begin(RunNames(other.names.categories, other.names.leads, []))
+        if other.names.categories != self.names.categories:
+            raise ValueError("cannot merge KPIs of runs with different categories")
+        self._sorted = None
+        self._scope += other._scope
+        self._solved += other._solved
+        self._entered += other._entered
+        self._in_range += other._in_range
+        self._in_range_closed += other._in_range_closed
+        for k, v in other._sums.items():
+            self._sums[k] += v
+        self._reopened += other._reopened
+        self._report_on_time += other._report_on_time
+        self._states += other._states
+        self._rt += other._rt
+        self._rt_cat += other._rt_cat
+        self._rt_src += other._rt_src
+        self._report += other._report
+        if other.names.grids == self.names.grids:
+            self._grid += other._grid
+            self._called += other._called
+        else:
+            self.names = RunNames(self.names.categories, self.names.leads,
+                                  [*self.names.grids, *other.names.grids])
+            self._grid = np.concatenate([self._grid, other._grid])
+            self._called = np.concatenate([self._called, other._called])
+        return self
+
+    # ------------------------------------------------------------------ reading
+    def _values(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Resolution times of closed cohort cases, sorted, with their category and source
+        codes; and the sorted department report times."""
+        if self._sorted is None:
+            rt = np.concatenate(self._rt) if self._rt else np.empty(0)
+            cat = np.concatenate(self._rt_cat) if self._rt_cat else np.empty(0, np.int16)
+            src = np.concatenate(self._rt_src) if self._rt_src else np.empty(0, np.int8)
+            order = np.argsort(rt, kind="stable")
+            report = np.sort(np.concatenate(self._report)) if self._report else np.empty(0)
+            self._rt, self._rt_cat, self._rt_src = [rt[order]], [cat[order]], [src[order]]
+            self._report = [report]
+            self._sorted = (self._rt[0], self._rt_cat[0], self._rt_src[0], report)
+        return self._sorted
+
+    @property
+    def cases(self) -> int:
+        """Every case recorded (warm-up included)."""
+        return int(self._states.sum())
+
+    def states(self) -> dict[str, int]:
+        """Cases per state at the end, most frequent first."""
+        pairs = sorted(zip(STATES, self._states.tolist(), strict=True), key=lambda p: -p[1])
+        return dict(pairs)
+
+    def resolution_times(self) -> pd.DataFrame:
+        """Resolution time (hours) and lead of every closed case created after the warm-up,
+        sorted by resolution time."""
+        rt, cat, _, _ = self._values()
+        lead = np.asarray(LEADS, dtype=object)[self._lead[cat.astype(np.int64)]] \
+            if len(cat) else np.empty(0, dtype=object)
+        return pd.DataFrame({"lead": pd.Categorical(lead, categories=list(LEADS)),
+                             "resolution_time": rt})
+
+    def grid_counts(self) -> pd.DataFrame:
+        """Per grid with cases: its community, street and district, the cases created there,
+        and how many were open and overdue (deadline passed) at the end."""
+        grids = pd.DataFrame(self.names.grids if self.names else [],
+                             columns=["grid", "community", "street", "district"])
+        counts = pd.DataFrame(self._grid, columns=["cases", "open_end", "overdue_end"])
+        out = pd.concat([grids, counts], axis=1)
+        return out[out["cases"] > 0].reset_index(drop=True)
+
+    def called_counts(self) -> pd.DataFrame:
+        """Per district and category: cases that reached the departments, and how many of
+        them were open and overdue at the end."""
+        names = self.names
+        if names is None or not len(self._called):
+            return pd.DataFrame({"district": [], "category": [], "cases": [], "open_end": [],
+                                 "overdue_end": []})
+        district = pd.Series([g[3] for g in names.grids])
+        codes, uniques = pd.factorize(district)
+        n_d, n_cat = len(uniques), len(names.categories)
+        per = np.zeros((n_d, n_cat, 3), dtype=np.int64)
+        np.add.at(per, codes, self._called)
+        flat = per.reshape(n_d * n_cat, 3)
+        out = pd.DataFrame({
+            "district": np.repeat(np.asarray(uniques, dtype=object), n_cat),
+            "category": np.tile(np.asarray(names.categories, dtype=object), n_d),
+            "cases": flat[:, 0], "open_end": flat[:, 1], "overdue_end": flat[:, 2]})
+        return out[out["cases"] > 0].reset_index(drop=True)
+
+    def kpis(self) -> pd.DataFrame:
+        """All KPIs; ``scope`` is ``all`` or ``<group>=<value>``."""
+        names = self.names or RunNames([], [], [])
+        rt, rt_cat, rt_src, report = self._values()
+        scope = self._scope if self._scope.shape[1] else np.zeros((4, 7), dtype=np.int64)
+        n_cat = len(names.categories)
+        rows: list[tuple[str, str, float, str]] = []
+        rows += [(m, "all", v, u) for m, v, u in self._block(scope[:, 0], rt)]
+
+        n, n_closed = int(scope[_CASES, 0]), int(scope[_CLOSED, 0])
+        for i, tier in enumerate(SOLVED_TIERS):
+            share = int(self._solved[i]) / n_closed if n_closed else np.nan
+            rows.append((f"solved_share_{tier}", "all", share, "share"))
+        for i, tier in enumerate(SOLVED_TIERS):
+            rows.append((f"solved_count_{tier}", "all", float(self._solved[i]), "cases"))
+        # the funnel: how far up the tiers cases went (Bazhong's "whistle range" is tiers 2-4,
+        # i.e. the street and above)
+        for i, tier in enumerate(SOLVED_TIERS[1:], start=1):
+            rows.append((f"entered_share_{tier}", "all",
+                         int(self._entered[i]) / n if n else np.nan, "share"))
+        in_range = self._in_range
+        rows += [
+            ("whistle_range_count", "all", float(in_range), "cases"),
+            ("whistle_range_share", "all", in_range / n if n else np.nan, "share"),
+            ("whistle_range_solved_share", "all",
+             self._in_range_closed / in_range if in_range else np.nan, "share"),
+        ]
+
+        def per_issue(col: str) -> float:
+            return self._sums[col] / n if n else np.nan
+
+        rows += [
+            ("whistles", "all", float(self._sums["whistles"]), "count"),
+            ("whistles_per_issue", "all", per_issue("whistles"), "per case"),
+            ("escalations_per_issue", "all", per_issue("escalations"), "per case"),
+            ("reroutes_per_issue", "all", per_issue("bounces"), "per case"),
+            ("reopen_rate", "all", self._reopened / n_closed if n_closed else np.nan, "share"),
+            ("two_way_dispatch_share", "all", per_issue("two_way"), "share"),
+        ]
+        rows += [
+            ("dept_report_time_mean", "all", float(report.mean()) if len(report) else np.nan,
+             "h"),
+            ("dept_report_on_time_rate", "all",
+             self._report_on_time / len(report) if len(report) else np.nan, "share"),
+        ]
+        states = self._states
+        rows += [
+            ("backlog_end", "all", float(states[1] + states[2]), "cases"),
+            ("backlog_end_waiting", "all", float(states[2]), "cases"),
+            ("backlog_end_in_progress", "all", float(states[1]), "cases"),
+        ]
+        groups = (("category", names.categories, rt_cat, 1),
+                  ("source", SOURCES, rt_src, 1 + n_cat),
+                  ("lead", LEADS, self._lead[rt_cat.astype(np.int64)] if n_cat else rt_cat,
+                   1 + n_cat + len(SOURCES)))
+        for group, values, codes, first in groups:
+            for k, value in enumerate(values):
+                col = scope[:, first + k]
+                if col[_CASES]:
+                    rows += [(m, f"{group}={value}", v, u)
+                             for m, v, u in self._block(col, rt[codes == k])]
+        out = pd.DataFrame(rows, columns=["metric", "scope", "value", "unit"])
+        out["value"] = out["value"].astype(float)
+        return out
+
+    @staticmethod
+    def _block(col: np.ndarray, rt: np.ndarray) -> list[tuple[str, float, str]]:
+        """The KPIs that make sense for any subset of cases (``rt`` sorted)."""
+        n, closed, due, on_time = (int(x) for x in col)
+        rows: list[tuple[str, float, str]] = [("issues", float(n), "cases")]
+        rows += _time_stats(rt)
+        rows.append(("on_time_rate", on_time / due if due else np.nan, "share"))
+        rows.append(("resolution_rate", closed / n if n else np.nan, "share"))
+        return rows
+
+
+def _time_stats(v: np.ndarray) -> list[tuple[str, float, str]]:
     if len(v) == 0:
         return [(f"resolution_time_{k}", np.nan, "h") for k in ("mean", "median", "p90", "p95")]
     q50, q90, q95 = np.quantile(v, [0.5, 0.9, 0.95])
@@ -27,90 +346,56 @@ def _time_stats(rt: pd.Series) -> list[tuple[str, float, str]]:
             ("resolution_time_p95", float(q95), "h")]
 
 
-def _rate(mask: pd.Series | np.ndarray, of: pd.Series | np.ndarray) -> float:
-    n = int(np.sum(of))
-    return float(np.sum(np.asarray(mask) & np.asarray(of)) / n) if n else np.nan
+# ---------------------------------------------------------------------- from tables
+def _codes(values: pd.Series, categories: Sequence[str]) -> np.ndarray:
+    """Codes of ``values`` (categorical or strings) in ``categories`` (-1 for missing)."""
+    if isinstance(values.dtype, pd.CategoricalDtype) and \
+            list(values.cat.categories) == list(categories):
+        return values.cat.codes.to_numpy()
+    return pd.Categorical(values.astype(object), categories=list(categories)).codes
 
 
-def _block(df: pd.DataFrame, horizon: float) -> list[tuple[str, float, str]]:
-    """The KPIs that make sense for any subset of cases."""
-    closed = (df["state"] == "closed").to_numpy()
-    n = len(df)
-    rows: list[tuple[str, float, str]] = [("issues", float(n), "cases")]
-    rows += _time_stats(df.loc[closed, "resolution_time"])
-    due = (df["deadline"] <= horizon).to_numpy()
-    on_time = (df["t_closed"] <= df["deadline"]).to_numpy()
-    rows.append(("on_time_rate", _rate(on_time, due), "share"))
-    rows.append(("resolution_rate", closed.mean() if n else np.nan, "share"))
-    return rows
+def chunk_from_frame(df: pd.DataFrame, names: RunNames) -> Chunk:
+    """The record columns the accumulator needs, from a table of issue rows (``issues``, a
+    Parquet batch of it: categoricals or strings)."""
+    c: Chunk = {
+        "category": _codes(df["category"], names.categories).astype(np.int32),
+        "source": _codes(df["source"], SOURCES).astype(np.int8),
+        "grid": _codes(df["grid"], [g[0] for g in names.grids]).astype(np.int32),
+        "state": _codes(df["state"], STATES).astype(np.int8),
+        "solved_tier": _codes(df["solved_tier"], TIERS).astype(np.int8),
+        "two_way": df["two_way"].to_numpy(dtype=np.int8, na_value=0),
+    }
+    for col in ("whistles", "escalations", "bounces", "reopens"):
+        c[col] = df[col].to_numpy(dtype=np.int64)
+    for col in KPI_COLUMNS:
+        if col not in c:
+            c[col] = df[col].to_numpy(dtype=np.float64, na_value=np.nan)
+    if (c["category"] < 0).any() or (c["grid"] < 0).any():
+        raise ValueError("issue rows name categories or grids this run does not have")
+    return c
+
+
+def names_of(issues: pd.DataFrame) -> RunNames:
+    """Category names, leads and grids as they appear in an issue table."""
+    cat = issues["category"]
+    categories = (list(cat.cat.categories) if isinstance(cat.dtype, pd.CategoricalDtype)
+                  else sorted(cat.dropna().astype(str).unique()))
+    lead_of = dict(zip(cat.astype(str), issues["lead"].astype(str), strict=True))
+    leads = [lead_of.get(c, "street") for c in categories]
+    units = issues[["grid", "community", "street", "district"]].astype(str)
+    units = units.drop_duplicates("grid")
+    return RunNames(categories, leads, list(units.itertuples(index=False, name=None)))
 
 
 def compute_kpis(issues: pd.DataFrame, warmup: float, horizon: float,
                  report_deadline: float) -> pd.DataFrame:
-    """All KPIs of one run; ``scope`` is ``all`` or ``<group>=<value>``."""
-    rows: list[tuple[str, str, float, str]] = []
-    cohort = issues[issues["t_created"] >= warmup]
-    rows += [(m, "all", v, u) for m, v, u in _block(cohort, horizon)]
-
-    closed = cohort[cohort["state"] == "closed"]
-    n_closed = len(closed)
-    counts = closed["solved_tier"].value_counts()
-    for tier in SOLVED_TIERS:
-        share = counts.get(tier, 0) / n_closed if n_closed else np.nan
-        rows.append((f"solved_share_{tier}", "all", float(share), "share"))
-    for tier in SOLVED_TIERS:
-        rows.append((f"solved_count_{tier}", "all", float(counts.get(tier, 0)), "cases"))
-    n = len(cohort)
-    # the funnel: how far up the tiers cases went (Bazhong's "whistle range" is tiers 2-4,
-    # i.e. the street and above)
-    for tier in SOLVED_TIERS[1:]:
-        entered = cohort[f"t_enter_{tier}"].notna()
-        rows.append((f"entered_share_{tier}", "all", float(entered.mean()) if n else np.nan,
-                     "share"))
-    whistle_range = np.zeros(n, dtype=bool)
-    for tier in ("street", "district", "joint", "city"):
-        whistle_range |= cohort[f"t_enter_{tier}"].notna().to_numpy()
-    in_range = int(whistle_range.sum())
-    rows += [
-        ("whistle_range_count", "all", float(in_range), "cases"),
-        ("whistle_range_share", "all", in_range / n if n else np.nan, "share"),
-        ("whistle_range_solved_share", "all",
-         float((cohort["state"].to_numpy()[whistle_range] == "closed").mean())
-         if in_range else np.nan, "share"),
-    ]
-
-    def per_issue(col: str) -> float:
-        return float(cohort[col].sum() / n) if n else np.nan
-
-    rows += [
-        ("whistles", "all", float(cohort["whistles"].sum()), "count"),
-        ("whistles_per_issue", "all", per_issue("whistles"), "per case"),
-        ("escalations_per_issue", "all", per_issue("escalations"), "per case"),
-        ("reroutes_per_issue", "all", per_issue("bounces"), "per case"),
-        ("reopen_rate", "all",
-         float((closed["reopens"] > 0).mean()) if n_closed else np.nan, "share"),
-        ("two_way_dispatch_share", "all", float(cohort["two_way"].mean()) if n else np.nan,
-         "share"),
-    ]
-    called = cohort["report_time"].dropna()
-    rows += [
-        ("dept_report_time_mean", "all", float(called.mean()) if len(called) else np.nan, "h"),
-        ("dept_report_on_time_rate", "all",
-         float((called <= report_deadline + 1e-9).mean()) if len(called) else np.nan, "share"),
-    ]
-    still_open = issues["state"] != "closed"
-    rows += [
-        ("backlog_end", "all", float(still_open.sum()), "cases"),
-        ("backlog_end_waiting", "all", float((issues["state"] == "waiting").sum()), "cases"),
-        ("backlog_end_in_progress", "all", float((issues["state"] == "in_progress").sum()),
-         "cases"),
-    ]
-    for group in GROUPS:
-        for value, sub in cohort.groupby(group, observed=True, sort=True):
-            rows += [(m, f"{group}={value}", v, u) for m, v, u in _block(sub, horizon)]
-    out = pd.DataFrame(rows, columns=["metric", "scope", "value", "unit"])
-    out["value"] = out["value"].astype(float)
-    return out
+    """All KPIs of an issue table (``result.issues`` or a read ``issues.parquet``), e.g. with
+    another warm-up. Runs use :class:`KpiAccumulator` directly."""
+    names = names_of(issues)
+    acc = KpiAccumulator(warmup, horizon, report_deadline, names)
+    acc.add(chunk_from_frame(issues, names))
+    return acc.kpis()
 
 
 def kpi(kpis: pd.DataFrame, metric: str, scope: str = "all") -> float:

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ..model.lifecycle import SOURCES
-from ..model.records import STATES
+from ..model.records import ISSUE_COLUMNS, STATES, RunNames
 from ..model.simulation import RawRun
 from ..policies import TIERS
 
@@ -18,25 +18,72 @@ def _cat(codes: np.ndarray, names: list[str] | tuple[str, ...]) -> pd.Categorica
     return pd.Categorical.from_codes(codes.astype(np.int32), categories=list(names))
 
 
+ISSUE_ORDER = ("t_created", "district", "district_seq")
+"""How in-memory issue tables are ordered and numbered (``issue_id``): creation time, then
+district in scenario order, then number within the district."""
+
+
 def issues_frame(raw: RawRun, report_deadline: float) -> pd.DataFrame:
-    """One row per case created, whatever its state at the end."""
-    c = raw.issues
-    grid_names = [g[0] for g in raw.grids]
-    units = pd.DataFrame(raw.grids, columns=["grid", "community", "street", "district"])
+    """One row per case created, whatever its state at the end, in ``issue_id`` order."""
+    names = RunNames(raw.categories, raw.leads, raw.grids)
+    return issue_rows(raw.issues, names, report_deadline).sort_values("issue_id",
+                                                                      ignore_index=True)
+
+
+UnitCodes = dict[str, tuple[np.ndarray, list[str]]]
+
+
+def unit_codes(names: RunNames) -> UnitCodes:
+    """Per level (``district``, ``street``, ``community``): each grid's code in the sorted
+    list of that level's units, and the list (see :func:`issue_rows`)."""
+    out: UnitCodes = {}
+    for i, level in ((3, "district"), (2, "street"), (1, "community")):
+        values = np.asarray([g[i] for g in names.grids], dtype=object)
+        cats = sorted(set(values))
+        out[level] = (pd.Categorical(values, categories=cats).codes, cats)
+    return out
+
+
+def issue_rows(c: dict[str, np.ndarray], names: RunNames, report_deadline: float,
+               units: UnitCodes | None = None) -> pd.DataFrame:
+    """The user-facing rows of a record chunk, in the chunk's order.
+
+    A chunk not yet numbered (streamed: :func:`gridsim.model.simulation.number_issues` needs
+    every row) gets an empty ``issue_id`` (nullable ``Int64``). With ``units`` (from
+    :func:`unit_codes`) the ``district``, ``street`` and ``community`` categoricals list every
+    unit of the run rather than those present, so every chunk of a stream has the same
+    dictionaries.
+    """
+    grid_names = [g[0] for g in names.grids]
     g = c["grid"]
+    n = len(g)
+    if "issue_id" in c:
+        issue_id = c["issue_id"]
+    else:
+        issue_id = pd.array(np.full(n, pd.NA, dtype=object), dtype="Int64")
+    level_index = {"district": 3, "street": 2, "community": 1}
+
+    def unit(level: str) -> pd.Categorical:
+        if units is not None:
+            codes, cats = units[level]
+            return pd.Categorical.from_codes(codes[g], categories=cats)
+        values = np.asarray([t[level_index[level]] for t in names.grids], dtype=object)
+        return pd.Categorical(values[g])
+
     df = pd.DataFrame({
-        "issue_id": c["issue_id"],
-        "category": _cat(c["category"], raw.categories),
-        "lead": pd.Categorical(np.asarray(raw.leads, dtype=object)[c["category"]],
+        "issue_id": issue_id,
+        "district_seq": c["district_seq"],
+        "category": _cat(c["category"], names.categories),
+        "lead": pd.Categorical(np.asarray(names.leads, dtype=object)[c["category"]],
                                categories=["street", "department"]),
         "source": _cat(c["source"], SOURCES),
-        "district": pd.Categorical(units["district"].to_numpy()[g]),
-        "street": pd.Categorical(units["street"].to_numpy()[g]),
-        "community": pd.Categorical(units["community"].to_numpy()[g]),
+        "district": unit("district"),
+        "street": unit("street"),
+        "community": unit("community"),
         "grid": _cat(g, grid_names),
         "start_tier": _cat(c["start_tier"], TIERS),
     })
-    for name in c:
+    for name, _ in ISSUE_COLUMNS:
         if name.startswith("t_") or name in ("departments_reported", "escalations", "bounces",
                                              "reopens", "whistles", "deadline"):
             df[name] = c[name]
@@ -53,7 +100,7 @@ def issues_frame(raw: RawRun, report_deadline: float) -> pd.DataFrame:
     df["report_on_time"] = pd.array(
         np.where(df["report_time"].notna(), df["report_time"] <= report_deadline + 1e-9, pd.NA),
         dtype="boolean")
-    return df.sort_values("issue_id", ignore_index=True)
+    return df
 
 
 def load_frame(raw: RawRun, interval: float) -> pd.DataFrame:

@@ -1,0 +1,130 @@
+"""Streamed issue tables: case rows written to Parquet chunk by chunk as the clock runs.
+
+With ``record.stream: true`` a run keeps no case rows in memory: :class:`IssueWriter` turns
+every record chunk into the user-facing rows (:func:`gridsim.results.tables.issue_rows`) and
+writes them as one row group. The KPIs are then computed from the file(s), reading one row
+group at a time and only the columns they need (:func:`accumulate_files`), and
+:func:`read_issues` loads the table when it is asked for.
+
+Layout: an unsharded run writes one file; a sharded run writes one part file per shard
+(``part-000.parquet``, ...), and its results folder holds them in a folder named
+``issues.parquet``; ``pandas.read_parquet`` reads both. Rows are in the order cases were
+closed (then the cases still open at the end), per part; ``issue_id`` is empty (``<NA>``)
+because numbering needs every row sorted by creation time: ``(district, district_seq)``
+identifies a case, and :func:`read_issues` numbers and orders the rows exactly as an in-memory
+run does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from ..model.lifecycle import SOURCES
+from ..model.records import STATES, Chunk, RunNames, empty_chunk
+from ..policies import TIERS
+from .kpis import KPI_COLUMNS, LEADS, KpiAccumulator, chunk_from_frame
+from .tables import issue_rows, unit_codes
+
+
+class IssueWriter:
+    """A sink of :func:`gridsim.model.simulation.run_model`: each record chunk becomes one row
+    group of the Parquet file ``path``."""
+
+    def __init__(self, path: str | Path, report_deadline: float):
+        self.path = Path(path)
+        self.report_deadline = report_deadline
+        self.names: RunNames | None = None
+        self.rows = 0
+        self._writer: pq.ParquetWriter | None = None
+        self._schema: pa.Schema | None = None
+
+    def begin(self, names: RunNames) -> None:
+        self.names = names
+        self._units = unit_codes(names)
+
+    def add(self, chunk: Chunk) -> None:
+        df = issue_rows(chunk, self.names, self.report_deadline, self._units)
+        if self._writer is None:
+            table = pa.Table.from_pandas(df, preserve_index=False)
+            self._schema = table.schema
+            self._writer = pq.ParquetWriter(self.path, self._schema)
+        else:
+            table = pa.Table.from_pandas(df, schema=self._schema, preserve_index=False)
+        self._writer.write_table(table, row_group_size=max(len(df), 1))
+        self.rows += len(df)
+
+    def end(self) -> None:
+        if self._writer is None:  # no case at all: an empty file with the columns
+            self.add(empty_chunk())
+        self._writer.close()
+
+
+def accumulate_files(paths: Sequence[str | Path], acc: KpiAccumulator) -> KpiAccumulator:
+    """Feed ``acc`` the issue rows of Parquet ``paths``, one row group at a time, reading only
+    the columns the KPIs need."""
+    for path in paths:
+        pf = pq.ParquetFile(path)
+        for i in range(pf.num_row_groups):
+            batch = pf.read_row_group(i, columns=list(KPI_COLUMNS)).to_pandas()
+            acc.add(chunk_from_frame(batch, acc.names))
+    return acc
+
+
+@dataclass
+class IssueFiles:
+    """Where a streamed run's issue rows are, and what :func:`read_issues` needs to give the
+    in-memory table back: category names, districts in scenario order, grids in run order."""
+
+    paths: list[Path]
+    layout: str  # "file" (one file) or "parts" (one per shard)
+    categories: list[str]
+    districts: list[str]
+    grids: list[str]
+
+
+def _as_categorical(s: pd.Series, categories: Sequence) -> pd.Series:
+    categories = list(categories)
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        if list(s.cat.categories) == categories:
+            return s
+        return s.cat.set_categories(categories)
+    return pd.Series(pd.Categorical(s.astype(object), categories=categories), index=s.index,
+                     name=s.name)
+
+
+def read_issues(files: IssueFiles) -> pd.DataFrame:
+    """The streamed issue table, numbered and ordered as an in-memory run's ``issues``.
+
+    Loads every row: use it when the table fits in memory.
+    """
+    frames = [pd.read_parquet(p) for p in files.paths]
+    fixed = {"category": files.categories, "lead": LEADS, "source": SOURCES,
+             "grid": files.grids, "start_tier": TIERS, "solved_tier": TIERS, "state": STATES}
+    for level in ("district", "street", "community"):  # the units present, sorted
+        present: set = set()
+        for i, f in enumerate(frames):
+            col = f[level]
+            if isinstance(col.dtype, pd.CategoricalDtype):
+                col = frames[i][level] = col.cat.remove_unused_categories()
+                present.update(col.cat.categories)
+            else:
+                present.update(col.dropna().unique())
+        fixed[level] = sorted(present)
+    for f in frames:
+        for col, cats in fixed.items():
+            f[col] = _as_categorical(f[col], cats)
+    df = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+    order_of = {name: i for i, name in enumerate(files.districts)}
+    d = df["district"]
+    district = np.array([order_of[c] for c in d.cat.categories], dtype=np.int64)[d.cat.codes]
+    order = np.lexsort((df["district_seq"].to_numpy(), district, df["t_created"].to_numpy()))
+    df = df.take(order).reset_index(drop=True)
+    df["issue_id"] = np.arange(len(df), dtype=np.int64)
+    return df
