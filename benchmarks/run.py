@@ -24,6 +24,7 @@ compare them between commits on the same machine only, with nothing else running
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import multiprocessing as mp
@@ -46,8 +47,12 @@ DEFAULT_JSON = ROOT / "results" / "bench" / "latest.json"
 POLICIES = ("baseline", "whistle", "four_tier")
 LAM, MU, C = 9.0, 1.0, 10
 SEED = 1
+SCALING_RECORD: dict[str, Any] = {}
+"""Recording overrides of the scaling runs."""
 MEMORY_METHOD = ("peak RSS: getrusage(RUSAGE_SELF).ru_maxrss of a fresh spawned process per "
-                 "measurement (interpreter and imports included)")
+                 "measurement (interpreter and imports included); for scaling runs also the "
+                 "peak of the summed RSS of that process and its shard workers (psutil, "
+                 "sampled every 50 ms)")
 
 
 # --------------------------------------------------------------------------- in the child
@@ -76,19 +81,59 @@ def _lifecycle(policy: str, horizon: str | None, warmup: str | None, seed: int) 
             "rss_before_run_mib": rss_before, "peak_rss_mib": _peak_rss_mib()}
 
 
+class _TreeMemory:
+    """Peak resident memory of this process and all its children (shard workers) together,
+    sampled every ``every`` seconds on a background thread (psutil)."""
+
+    def __init__(self, every: float = 0.05):
+        import threading
+
+        import psutil
+
+        self._me = psutil.Process()
+        self._psutil = psutil
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, args=(every,), daemon=True)
+
+    def _sample(self) -> int:
+        total = 0
+        for p in [self._me, *self._me.children(recursive=True)]:
+            with contextlib.suppress(self._psutil.Error):  # a worker that just exited
+                total += p.memory_info().rss
+        return total
+
+    def _run(self, every: float) -> None:
+        while not self._stop.wait(every):
+            self.peak = max(self.peak, self._sample())
+
+    def __enter__(self) -> _TreeMemory:
+        self.peak = self._sample()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, self._sample())
+
+
 def _scaling(name: str, horizon: str, shards: int, seed: int) -> dict[str, Any]:
     import gridsim
 
-    scenario = gridsim.load_scenario(ROOT / "scenarios" / "bench" / f"{name}.yaml",
-                                     {"horizon": horizon, "warmup": "0d"})
+    overrides = {"horizon": horizon, "warmup": "0d", **SCALING_RECORD}
+    scenario = gridsim.load_scenario(ROOT / "scenarios" / "bench" / f"{name}.yaml", overrides)
     rss_before = _peak_rss_mib()
-    t0 = time.perf_counter()
-    result = gridsim.simulate(scenario, seed=seed, shards=shards if shards > 1 else None,
-                              workers=shards)
-    wall = time.perf_counter() - t0
-    return {"issues": len(result.issues), "events": int(result.manifest["events"]),
-            "wall_s": wall, "horizon": str(scenario.horizon), "shards": shards,
-            "rss_before_run_mib": rss_before, "peak_rss_mib": _peak_rss_mib()}
+    with _TreeMemory() as tree:
+        t0 = time.perf_counter()
+        result = gridsim.simulate(scenario, seed=seed, shards=shards if shards > 1 else None,
+                                  workers=shards)
+        wall = time.perf_counter() - t0
+    m = result.manifest
+    return {"issues": int(m["issues_created"]), "events": int(m["events"]), "wall_s": wall,
+            "horizon": str(scenario.horizon), "shards": shards,
+            "rss_before_run_mib": rss_before, "peak_rss_mib": _peak_rss_mib(),
+            "peak_rss_tree_mib": tree.peak / 2**20}
 
 
 def _gridsim_mmc(customers: int, seed: int) -> dict[str, Any]:
@@ -252,7 +297,9 @@ def render(report: dict[str, Any]) -> Table:
         table.add_row(row["benchmark"], row["name"], workload,
                       _fmt(row["wall_s"], ".2f"), _fmt(row["issues"], ",d"),
                       _fmt(row.get("issues_per_s"), ",.0f"), _fmt(row.get("events"), ",d"),
-                      _rss(row), _fmt(row.get("mean_wait_h"), ".3f"))
+                      _rss(row) + (f"; all processes {row['peak_rss_tree_mib']:,.0f}"
+                                   if "peak_rss_tree_mib" in row else ""),
+                      _fmt(row.get("mean_wait_h"), ".3f"))
     ratio = report["engine_ratio_gridsim_over_simpy"]
     table.add_row("engine", "ratio gridsim / SimPy",
                   "wall time per customer; Erlang C Wq = "

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -9,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import gridsim
+from gridsim.model.simulation import run_model
 from gridsim.scenario.loader import validate_data
 
 STATES = {"closed", "in_progress", "waiting"}
@@ -227,3 +230,27 @@ def test_hotline_calls_follow_the_hour_of_week_profile(default_scenario):
     mean = sum(c.rates["hotline"].per_hour * households for c in s.categories.values()
                if "hotline" in c.rates) * 84 * 24
     assert abs(len(calls) - mean) < 3 * np.sqrt(mean)
+
+
+def test_cases_make_no_reference_cycles(default_scenario):
+    """Runs pause the cyclic garbage collector, so cases must be freed by reference counting:
+    the cyclic garbage a run leaves (its organisation, open cases, pending events) must not
+    grow with the number of cases it simulated."""
+    def garbage(horizon: str) -> tuple[int, int]:
+        s = default_scenario.with_overrides({"horizon": horizon, "warmup": "0d"})
+        gc.collect()
+        gc.disable()
+        try:
+            raw = run_model(s, 1)
+            created = raw.created
+            del raw
+            return created, gc.collect()
+        finally:
+            gc.enable()
+
+    short_cases, short_garbage = garbage("20d")
+    long_cases, long_garbage = garbage("80d")
+    assert long_cases > 3 * short_cases
+    # one leaked cycle per case would add over 13,000 objects here
+    assert long_garbage - short_garbage < 0.25 * (long_cases - short_cases)
+    assert gc.isenabled()

@@ -57,7 +57,8 @@ class Issue:
                  "t_reported", "enter", "leave", "t_called", "t_onsite", "n_depts", "t_solved",
                  "solved_tier", "escalations", "bounces", "reopens", "whistles", "two_way",
                  "deadline", "tier", "visit", "waiting", "held", "work", "u", "tried",
-                 "pending", "holding", "arrive_max", "cur", "seq", "street", "district")
+                 "pending", "holding", "arrive_max", "cur", "seq", "street", "district", "due",
+                 "watched")
 
     def __init__(self, iid: int, cat: Any, source: int, grid: Grid, now: float):
         self.id, self.cat, self.source, self.grid = iid, cat, source, grid
@@ -77,6 +78,8 @@ class Issue:
         self.waiting: Any = None
         self.held = 0
         self.tried = 0
+        self.due: float | None = None
+        self.watched = 0
         # pending, holding, arrive_max and cur are set when departments are called
 
 
@@ -232,21 +235,34 @@ class Lifecycle:
         if issue.enter[tier] != issue.enter[tier]:  # first time here (NaN)
             issue.enter[tier] = now
         limit = self.deadlines[tier]
-        if limit is not None:
-            t = self.cal.after(now, limit)
-            Timeout(self.env, t - now, (issue, issue.visit)).callbacks.append(self._deadline)
+        issue.due = None if limit is None else self.cal.after(now, limit)
         if tier == COMMUNITY:
-            issue.grid.community.pool.serve(issue, self._work(issue, tier), self._attempted)
+            if issue.grid.community.pool.serve(issue, self._work(issue, tier), self._attempted):
+                self._watch(issue)
         elif tier == STREET:
             street = issue.street
             pool = street.enforcement if issue.cat.street_unit == "enforcement" else street.office
-            pool.serve(issue, self._work(issue, tier), self._attempted)
+            if pool.serve(issue, self._work(issue, tier), self._attempted):
+                self._watch(issue)
         elif tier == DISTRICT:
             self._district(issue)
         elif tier == JOINT:
             issue.district.joint.submit(issue)
+            self._watch(issue)
         else:
             issue.district.city.submit(issue)
+            self._watch(issue)
+
+    def _watch(self, issue: Issue) -> None:
+        """``issue`` waits in a queue at its tier: escalate it if it still waits at the tier's
+        deadline. Only waiting cases get a deadline event (one per visit), not every entry."""
+        due = issue.due
+        if due is not None and issue.watched != issue.visit and issue.held == 0:
+            now = self.env._now
+            if due > now:
+                issue.watched = issue.visit
+                Timeout(self.env, due - now, (issue, issue.visit)).callbacks.append(
+                    self._deadline)
 
     def _work(self, issue: Issue, tier: int) -> float:
         bit = 1 << (tier + 8)
@@ -305,7 +321,8 @@ class Lifecycle:
         if issue.cat.lead and self.two_way and issue.u[7] < self.two_way:
             issue.two_way = 1  # 双向派单: the department dispatches the field work down
             street = issue.street
-            street.enforcement.serve(issue, self._work(issue, DISTRICT), self._attempted)
+            if street.enforcement.serve(issue, self._work(issue, DISTRICT), self._attempted):
+                self._watch(issue)
         elif self.joint_mode:
             issue.whistles += 1
             self._call_jointly(issue, district, self._work(issue, DISTRICT), self._attempted)
@@ -328,7 +345,8 @@ class Lifecycle:
             return
         dept = issue.pending[-1]
         issue.cur = district.departments[dept]
-        issue.cur.seize(issue, self._dept_seized)
+        if issue.cur.seize(issue, self._dept_seized):
+            self._watch(issue)
 
     def _bounced(self, ev: Timeout) -> None:
         self._forward(ev._value)
@@ -371,7 +389,8 @@ class Lifecycle:
             dept = issue.pending.pop()
             pool = district.departments[dept]
             issue.holding.append((dept, pool))
-            pool.seize(issue, self._joint_seized)
+            if pool.seize(issue, self._joint_seized):
+                self._watch(issue)
             return
         now = self.env._now
         if issue.t_onsite != issue.t_onsite:
@@ -421,6 +440,7 @@ class Lifecycle:
         issue.t_solved = now
         issue.solved_tier = issue.tier
         issue.leave[issue.tier] = now
+        issue.visit += 1  # the tier's deadline no longer applies while it waits to be verified
         district = issue.district
         issue.grid.pool.serve(issue, district.verify(), self._verified)
 

@@ -60,13 +60,16 @@ class Pool:
         self.busy = 0
         self.queue: deque = deque()
 
-    def serve(self, issue: Any, work: float, then: Callable[[Any], None]) -> None:
-        """Do ``work`` hours of on-shift effort on ``issue``, then call ``then(issue)``."""
+    def serve(self, issue: Any, work: float, then: Callable[[Any], None]) -> bool:
+        """Do ``work`` hours of on-shift effort on ``issue``, then call ``then(issue)``.
+
+        Returns True when ``issue`` has to wait in the queue (no one is free).
+        """
         if self.busy < self.capacity:
             if work == 0.0:  # instant: no event, no load
                 issue.waiting = None
                 then(issue)
-                return
+                return False
             self.busy += 1
             env = self.env
             now = env._now
@@ -80,10 +83,11 @@ class Pool:
             issue.waiting = None
             if work < 0:  # seized
                 then(issue)
-                return
+                return False
             cal = self.calendar
             delay = work if cal.always else cal.advance(now, work) - now
             Timeout(env, delay, (issue, then)).callbacks.append(self._finish)
+            return False
         else:
             issue.waiting = self
             self.queue.append((issue, issue.visit, work, then))
@@ -95,10 +99,12 @@ class Pool:
                 m.area_queue += m.queue * dt
                 m.last = now
             m.queue += 1
+            return True
 
-    def seize(self, issue: Any, then: Callable[[Any], None]) -> None:
-        """Give one staff member to ``issue`` (now or when one is free); ``release`` returns it."""
-        self.serve(issue, -1.0, then)
+    def seize(self, issue: Any, then: Callable[[Any], None]) -> bool:
+        """Give one staff member to ``issue`` (now or when one is free); ``release`` returns it.
+        Returns True when ``issue`` has to wait for them."""
+        return self.serve(issue, -1.0, then)
 
     def _start(self, issue: Any, work: float, then: Callable[[Any], None]) -> None:
         issue.waiting = None
