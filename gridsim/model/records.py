@@ -78,9 +78,10 @@ class Recorder:
         """Pack the pending rows into a chunk and hand it on."""
         if not self._rows:
             return
-        cols = list(zip(*self._rows, strict=True))
-        chunk = {name: np.asarray(col, dtype=dt)
-                 for (name, dt), col in zip(ISSUE_COLUMNS, cols, strict=True)}
+        # one C-level conversion of the rows (every value is exact as a float64: codes, counts
+        # and case numbers are far below 2**53), then one contiguous typed copy per column
+        table = np.array(self._rows, dtype=np.float64)
+        chunk = {name: table[:, k].astype(dt) for k, (name, dt) in enumerate(ISSUE_COLUMNS)}
         self._rows = []
         for sink in self.sinks:
             sink(chunk)
