@@ -91,14 +91,7 @@ class Pool:
         else:
             issue.waiting = self
             self.queue.append((issue, issue.visit, work, then))
-            m = self.meter  # Meter.update(now, 0, 1)
-            now = self.env._now
-            dt = now - m.last
-            if dt:
-                m.area_busy += m.busy * dt
-                m.area_queue += m.queue * dt
-                m.last = now
-            m.queue += 1
+            self.meter.update(self.env._now, 0, 1)
             return True
 
     def seize(self, issue: Any, then: Callable[[Any], None]) -> bool:
