@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-import simpy
 import yaml
 
 import gridsim
 from gridsim.model.calendar import Calendars
+from gridsim.model.clock import Clock
 from gridsim.model.org import build
 from gridsim.scenario.loader import bundled_scenario
 from gridsim.validation import load_checks, run_checks, select
@@ -32,8 +32,7 @@ def scenario(name: str) -> gridsim.Scenario:
 
 
 def organisation(s: gridsim.Scenario):
-    env = simpy.Environment()
-    return build(env, s, Calendars(s.calendar, s.horizon.hours), None, None)
+    return build(Clock(), s, Calendars(s.calendar, s.horizon.hours), None, None)
 
 
 # ---------------------------------------------------------------- the table and its sources

@@ -19,10 +19,9 @@ import math
 from bisect import bisect_right
 
 import numpy as np
-import simpy
-from simpy.events import Timeout
 
 from ..scenario.schema import Scenario
+from .clock import Clock
 from .lifecycle import PATROL, SOURCES, Lifecycle
 from .org import Street
 from .streams import Buffered, stream
@@ -31,9 +30,10 @@ from .streams import Buffered, stream
 class ArrivalStream:
     """Cases of one source arising in one street."""
 
-    def __init__(self, env: simpy.Environment, life: Lifecycle, street: Street, source: int,
+    def __init__(self, clock: Clock, life: Lifecycle, street: Street, source: int,
                  scenario: Scenario, seed: int, weekday0: int):
-        self.env, self.life, self.street, self.source = env, life, street, source
+        self.clock, self.env = clock, clock.env
+        self.life, self.street, self.source = life, street, source
         name = SOURCES[source]
         n_grids = len(street.grids)
         n_comm = len(street.communities)
@@ -75,11 +75,11 @@ class ArrivalStream:
     def _next(self) -> None:
         u = self.draw()
         e = -math.log1p(-u[0])  # a unit-rate exponential
+        now = self.env._now
         if self.profile is None:
-            gap = e / self.rate
+            self.clock.at(now + e / self.rate, self._arrive, u)
         else:
-            gap = self._inverse(self._cumulative(self.env._now) + e) - self.env._now
-        Timeout(self.env, gap, u).callbacks.append(self._arrive)
+            self.clock.at(self._inverse(self._cumulative(now) + e), self._arrive, u)
 
     def _cumulative(self, t: float) -> float:
         """Expected arrivals in [0, t) under the weekly profile."""
@@ -93,8 +93,7 @@ class ArrivalStream:
         h = min(bisect_right(self.cum_week, rest) - 1, 167)
         return weeks * 168.0 + h + (rest - self.cum_week[h]) / self.hourly[h]
 
-    def _arrive(self, ev: Timeout) -> None:
-        u = ev._value
+    def _arrive(self, u: list[float]) -> None:
         env = self.env
         cum = self.cum
         cat = self.life.cats[min(bisect_right(cum, u[2]), len(cum) - 1) if len(cum) > 1 else 0]

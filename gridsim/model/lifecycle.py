@@ -18,13 +18,11 @@ from __future__ import annotations
 from bisect import bisect_right
 from typing import Any
 
-import simpy
-from simpy.events import Timeout
-
 from ..policies import TIERS, Policy
 from ..scenario.distributions import Fixed
 from ..scenario.schema import Scenario
 from .calendar import Calendars
+from .clock import Clock
 from .org import TIER_INDEX, District, Grid, Organisation
 from .pools import Meeting, Pool
 from .records import Recorder
@@ -109,9 +107,9 @@ class CategoryRuntime:
 class Lifecycle:
     """Moves cases through the organisation; owns the per-district random streams."""
 
-    def __init__(self, env: simpy.Environment, scenario: Scenario, policy: Policy,
+    def __init__(self, clock: Clock, scenario: Scenario, policy: Policy,
                  calendars: Calendars, recorder: Recorder, seed: int):
-        self.env, self.s, self.policy = env, scenario, policy
+        self.clock, self.env, self.s, self.policy = clock, clock.env, scenario, policy
         self.cal, self.rec = calendars, recorder
         self.seed = seed
         self.cats = [CategoryRuntime(i, n, c, scenario, calendars)
@@ -181,21 +179,20 @@ class Lifecycle:
         if src == PATROL:
             issue.waiting = LATENT
             if patrol_delay is not None:
-                t = self.grid_cal.advance(self.env._now, patrol_delay)
-                Timeout(self.env, t - self.env._now, issue).callbacks.append(self._found)
+                self.clock.at(self.grid_cal.advance(self.env._now, patrol_delay), self._found,
+                              issue)
         elif src == HOTLINE:
             issue.t_discovered = self.env._now
             delay = issue.district.dispatch()
             if delay > 0:
-                Timeout(self.env, delay, issue).callbacks.append(self._to_centre)
+                self.clock.after(delay, self._upload, issue)
             else:
                 self._upload(issue)
         else:
             issue.t_discovered = self.env._now
             self._upload(issue)
 
-    def _found(self, ev: Timeout) -> None:
-        issue = ev._value
+    def _found(self, issue: Issue) -> None:
         issue.waiting = None
         issue.t_discovered = self.env._now
         if issue.u[1] < issue.cat.on_spot:
@@ -212,9 +209,6 @@ class Lifecycle:
         issue.leave[GRID] = issue.t_solved = now
         issue.solved_tier = GRID
         self._close(issue)
-
-    def _to_centre(self, ev: Timeout) -> None:
-        self._upload(ev._value)
 
     def _upload(self, issue: Issue) -> None:
         now = self.env._now
@@ -261,8 +255,7 @@ class Lifecycle:
             now = self.env._now
             if due > now:
                 issue.watched = issue.visit
-                Timeout(self.env, due - now, (issue, issue.visit)).callbacks.append(
-                    self._deadline)
+                self.clock.at(due, self._deadline, (issue, issue.visit))
 
     def _work(self, issue: Issue, tier: int) -> float:
         bit = 1 << (tier + 8)
@@ -288,8 +281,8 @@ class Lifecycle:
         else:
             self._escalate(issue)
 
-    def _deadline(self, ev: Timeout) -> None:
-        issue, visit = ev._value
+    def _deadline(self, watched: tuple[Issue, int]) -> None:
+        issue, visit = watched
         w = issue.waiting
         if issue.visit == visit and issue.held == 0 and isinstance(w, Pool | Meeting):
             w.withdraw(issue)
@@ -305,11 +298,9 @@ class Lifecycle:
         else:
             issue.waiting = RETRY
             issue.visit += 1
-            Timeout(self.env, self.cal.after(self.env._now, self.retry_delay) - self.env._now,
-                    issue).callbacks.append(self._retry)
+            self.clock.at(self.cal.after(self.env._now, self.retry_delay), self._retry, issue)
 
-    def _retry(self, ev: Timeout) -> None:
-        issue = ev._value
+    def _retry(self, issue: Issue) -> None:
         issue.waiting = None
         self.enter(issue, issue.tier)
 
@@ -334,22 +325,18 @@ class Lifecycle:
     def _forward(self, issue: Issue) -> None:
         district = issue.district
         delay = district.forward() if district.forward else 0.0
-        Timeout(self.env, delay, issue).callbacks.append(self._forwarded)
+        self.clock.after(delay, self._forwarded, issue)
 
-    def _forwarded(self, ev: Timeout) -> None:
-        issue = ev._value
+    def _forwarded(self, issue: Issue) -> None:
         district = issue.district
         if district.bounce and district.rework() < self.misroute:
             issue.bounces += 1
-            Timeout(self.env, district.bounce(), issue).callbacks.append(self._bounced)
+            self.clock.after(district.bounce(), self._forward, issue)
             return
         dept = issue.pending[-1]
         issue.cur = district.departments[dept]
         if issue.cur.seize(issue, self._dept_seized):
             self._watch(issue)
-
-    def _bounced(self, ev: Timeout) -> None:
-        self._forward(ev._value)
 
     def _dept_seized(self, issue: Issue) -> None:
         district = issue.district
@@ -363,10 +350,9 @@ class Lifecycle:
         work = self._work(issue, DISTRICT) if issue.n_depts == 1 else \
             issue.cat.dists[DISTRICT].mean_hours * (0.5 + district.rework())
         end = pool.calendar.advance(self.env._now + travel, work)
-        Timeout(self.env, end - self.env._now, issue).callbacks.append(self._dept_done)
+        self.clock.at(end, self._dept_done, issue)
 
-    def _dept_done(self, ev: Timeout) -> None:
-        issue = ev._value
+    def _dept_done(self, issue: Issue) -> None:
         issue.held -= 1
         issue.cur.release()
         issue.pending.pop()
@@ -392,11 +378,10 @@ class Lifecycle:
             if pool.seize(issue, self._joint_seized):
                 self._watch(issue)
             return
-        now = self.env._now
         if issue.t_onsite != issue.t_onsite:
             issue.t_onsite = issue.arrive_max
         issue.n_depts += len(issue.holding)
-        Timeout(self.env, issue.arrive_max - now, issue).callbacks.append(self._joint_work)
+        self.clock.at(issue.arrive_max, self._joint_work, issue)
 
     def _joint_seized(self, issue: Issue) -> None:
         district = issue.district
@@ -407,15 +392,13 @@ class Lifecycle:
             issue.arrive_max = arrive
         self._seize_next(issue)
 
-    def _joint_work(self, ev: Timeout) -> None:
-        issue = ev._value
+    def _joint_work(self, issue: Issue) -> None:
         work, _then = issue.cur
         lead_pool = issue.holding[0][1]
         end = lead_pool.calendar.advance(self.env._now, work)
-        Timeout(self.env, end - self.env._now, issue).callbacks.append(self._joint_done)
+        self.clock.at(end, self._joint_done, issue)
 
-    def _joint_done(self, ev: Timeout) -> None:
-        issue = ev._value
+    def _joint_done(self, issue: Issue) -> None:
         for _, pool in issue.holding:
             pool.release()
         issue.held = 0

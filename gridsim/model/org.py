@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import simpy
-
 from ..policies import TIERS
 from ..scenario.expand import DistrictPlan, expand
 from ..scenario.schema import Scenario
 from .calendar import Calendars
+from .clock import Clock
 from .pools import Meeting, Meter, Pool
 
 KINDS = ("grid_worker", "community", "centre", "enforcement", "office", "department", "joint",
@@ -84,7 +83,7 @@ def _sunk(plan: DistrictPlan, share: float) -> tuple[dict[str, int], int]:
     return kept, moved
 
 
-def build(env: simpy.Environment, s: Scenario, cal: Calendars,
+def build(clock: Clock, s: Scenario, cal: Calendars,
           decide_joint, decide_city, only: set[str] | None = None) -> Organisation:
     """Create every unit and pool of the scenario (or of the districts named in ``only``)."""
     roles = {r: cal.shifts[name] for r, name in s.roles.model_dump().items()}
@@ -98,24 +97,24 @@ def build(env: simpy.Environment, s: Scenario, cal: Calendars,
 
     shared_city = None
     if not s.city.per_district:
-        shared_city = Meeting(env, "city", s.city.every.hours, s.city.offset.hours,
+        shared_city = Meeting(clock, "city", s.city.every.hours, s.city.offset.hours,
                               s.city.agenda, Meter("city", "city", "city", None), cal.office,
                               decide_city)
     for plan in expand(s):
         if only is not None and plan.name not in only:
             continue
         kept, moved = _sunk(plan, sinking.share)
-        depts = {n: Pool(env, f"{plan.name}/{n}", kept[n], cal.shifts[d.shift],
+        depts = {n: Pool(clock, f"{plan.name}/{n}", kept[n], cal.shifts[d.shift],
                          meter(f"{plan.name}/{n}", "department", plan.name, cal.shifts[d.shift]))
                  for n, d in plan.departments.items()}
         district = District(len(districts), plan.name, depts,
                             {n: d.report_time for n, d in plan.departments.items()})
         jc = plan.joint_consultation
-        district.joint = Meeting(env, f"{plan.name}/joint", jc.every.hours, jc.offset.hours,
+        district.joint = Meeting(clock, f"{plan.name}/joint", jc.every.hours, jc.offset.hours,
                                  jc.agenda, meter(f"{plan.name}/joint", "joint", plan.name, None),
                                  cal.office, decide_joint)
         district.city = shared_city or Meeting(
-            env, f"{plan.name}/city", s.city.every.hours, s.city.offset.hours, s.city.agenda,
+            clock, f"{plan.name}/city", s.city.every.hours, s.city.offset.hours, s.city.agenda,
             meter(f"{plan.name}/city", "city", plan.name, None), cal.office, decide_city)
         districts.append(district)
         n_streets = len(plan.streets)
@@ -126,7 +125,7 @@ def build(env: simpy.Environment, s: Scenario, cal: Calendars,
             staff[sinking.to] += extra
 
             def pool(role: str, count: int, unit_name: str, m: Meter) -> Pool:
-                return Pool(env, unit_name, count, roles[role], m)
+                return Pool(clock, unit_name, count, roles[role], m)
 
             street = Street(
                 len(streets), name, district,

@@ -3,8 +3,8 @@
 A :class:`Pool` is a group of interchangeable staff on one shift: a street's enforcement team,
 a community's staff, a department's field crew. A case asks for one of them (``serve`` for a job
 of known effort, ``seize``/``release`` when the case holds them across several steps, as in a
-joint visit). Waiting cases form a FIFO queue. Jobs are SimPy ``Timeout`` events with callbacks:
-no process per case, which keeps SimPy's clock and event order at a fraction of the cost.
+joint visit). Waiting cases form a FIFO queue. A job's end is a call scheduled on the
+:class:`~gridsim.model.clock.Clock`: no process per case, no event object per job.
 
 A :class:`Meeting` is a tier that does not serve continuously: the district joint consultation
 (联席会议) meets weekly and the city monthly, each deciding up to ``agenda`` cases per meeting.
@@ -19,10 +19,8 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-import simpy
-from simpy.events import Timeout
-
 from .calendar import ShiftCalendar
+from .clock import Clock
 
 
 class Meter:
@@ -50,11 +48,12 @@ class Meter:
 class Pool:
     """``capacity`` interchangeable staff on one shift, serving cases first come first served."""
 
-    __slots__ = ("env", "capacity", "busy", "queue", "calendar", "meter", "name")
+    __slots__ = ("clock", "env", "capacity", "busy", "queue", "calendar", "meter", "name")
 
-    def __init__(self, env: simpy.Environment, name: str, capacity: int,
+    def __init__(self, clock: Clock, name: str, capacity: int,
                  calendar: ShiftCalendar, meter: Meter):
-        self.env, self.name, self.capacity, self.calendar = env, name, capacity, calendar
+        self.clock, self.env = clock, clock.env
+        self.name, self.capacity, self.calendar = name, capacity, calendar
         self.meter = meter
         meter.capacity += capacity
         self.busy = 0
@@ -71,8 +70,7 @@ class Pool:
                 then(issue)
                 return False
             self.busy += 1
-            env = self.env
-            now = env._now
+            now = self.env._now
             m = self.meter  # Meter.update(now, 1, 0), inlined on the hot path
             dt = now - m.last
             if dt:
@@ -85,8 +83,8 @@ class Pool:
                 then(issue)
                 return False
             cal = self.calendar
-            delay = work if cal.always else cal.advance(now, work) - now
-            Timeout(env, delay, (issue, then)).callbacks.append(self._finish)
+            self.clock.at(now + work if cal.always else cal.advance(now, work), self._finish,
+                          (issue, then))
             return False
         else:
             issue.waiting = self
@@ -104,13 +102,13 @@ class Pool:
         if work < 0:
             then(issue)
             return
-        env = self.env
+        now = self.env._now
         cal = self.calendar
-        delay = work if cal.always else cal.advance(env._now, work) - env._now
-        Timeout(env, delay, (issue, then)).callbacks.append(self._finish)
+        self.clock.at(now + work if cal.always else cal.advance(now, work), self._finish,
+                      (issue, then))
 
-    def _finish(self, event: Timeout) -> None:
-        issue, then = event._value
+    def _finish(self, job: tuple[Any, Callable[[Any], None]]) -> None:
+        issue, then = job
         self.release()
         then(issue)
 
@@ -143,13 +141,14 @@ class Pool:
 class Meeting:
     """A tier that meets every ``every`` hours and decides up to ``agenda`` waiting cases."""
 
-    __slots__ = ("env", "name", "agenda", "every", "queue", "meter", "decide", "next_at",
+    __slots__ = ("clock", "env", "name", "agenda", "every", "queue", "meter", "decide", "next_at",
                  "_calendar")
 
-    def __init__(self, env: simpy.Environment, name: str, every: float, first: float,
+    def __init__(self, clock: Clock, name: str, every: float, first: float,
                  agenda: int, meter: Meter, office: ShiftCalendar,
                  decide: Callable[[Any], None]):
-        self.env, self.name, self.agenda, self.every = env, name, agenda, every
+        self.clock, self.env = clock, clock.env
+        self.name, self.agenda, self.every = name, agenda, every
         self.queue: deque = deque()
         self.meter = meter
         meter.capacity += 1
@@ -160,7 +159,7 @@ class Meeting:
 
     def _schedule(self) -> None:
         at = self._calendar.advance(self.next_at, 1e-9)  # move to a working moment
-        Timeout(self.env, max(0.0, at - self.env._now)).callbacks.append(self._meet)
+        self.clock.at(max(at, self.env._now), self._meet)
         self.next_at += self.every
 
     def submit(self, issue: Any) -> None:
@@ -172,7 +171,7 @@ class Meeting:
         issue.waiting = None
         self.meter.update(self.env._now, 0, -1)
 
-    def _meet(self, _event: Timeout) -> None:
+    def _meet(self, _arg: None) -> None:
         taken = []
         q = self.queue
         while q and len(taken) < self.agenda:

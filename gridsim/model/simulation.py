@@ -13,8 +13,6 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import numpy as np
-import simpy
-from simpy.events import Timeout
 
 from ..policies import REGISTRY
 from ..scenario.backlog import read_backlog
@@ -22,6 +20,7 @@ from ..scenario.expand import expand
 from ..scenario.schema import Scenario
 from .arrivals import ArrivalStream
 from .calendar import Calendars
+from .clock import Clock
 from .lifecycle import LATENT, RETRY, SOURCES, Lifecycle
 from .org import TIER_INDEX, Organisation, build
 from .pools import Meeting, Pool
@@ -56,9 +55,9 @@ class RawRun:
 class _Sampler:
     """Every ``interval`` hours: load per meter and the number of open cases."""
 
-    def __init__(self, env: simpy.Environment, org: Organisation, life: Lifecycle,
+    def __init__(self, clock: Clock, org: Organisation, life: Lifecycle,
                  interval: float, horizon: float):
-        self.env, self.org, self.life, self.interval = env, org, life, interval
+        self.clock, self.org, self.life, self.interval = clock, org, life, interval
         n = int(horizon // interval) + 1
         m = len(org.meters)
         self.busy = np.zeros((n, m))
@@ -67,7 +66,7 @@ class _Sampler:
         self.k = 0
         self._prev_b = np.zeros(m)
         self._prev_q = np.zeros(m)
-        Timeout(env, interval).callbacks.append(self._sample)
+        clock.after(interval, self._sample)
 
     def on_shift(self) -> np.ndarray:
         """On-shift hours of each meter in each sampled interval, ``[k, meter]``."""
@@ -83,7 +82,7 @@ class _Sampler:
         return out
 
     def _sample(self, _ev) -> None:
-        now, k = self.env._now, self.k
+        now, k = self.clock.now, self.k
         if k >= len(self.open):
             return
         meters = self.org.meters
@@ -96,7 +95,7 @@ class _Sampler:
         self._prev_b, self._prev_q = b, q
         self.open[k] = len(self.life.live)
         self.k += 1
-        Timeout(self.env, self.interval).callbacks.append(self._sample)
+        self.clock.after(self.interval, self._sample)
 
 
 def _load_backlog(scenario: Scenario, life: Lifecycle, org: Organisation) -> None:
@@ -146,13 +145,13 @@ def run_model(scenario: Scenario, seed: int | None = None,
     """
     seed = scenario.seed if seed is None else seed
     horizon = scenario.horizon.hours
-    env = simpy.Environment()
+    clock = Clock()
     calendars = Calendars(scenario.calendar, horizon)
     policy_cls = REGISTRY[scenario.policy.name]
     policy = policy_cls(getattr(scenario.policy, scenario.policy.name), scenario.policy)
     recorder = Recorder(scenario.record.chunk, keep=keep)
-    life = Lifecycle(env, scenario, policy, calendars, recorder, seed)
-    org = build(env, scenario, calendars, life.decide_at_meeting, life.decide_at_meeting,
+    life = Lifecycle(clock, scenario, policy, calendars, recorder, seed)
+    org = build(clock, scenario, calendars, life.decide_at_meeting, life.decide_at_meeting,
                 districts)
     life.attach(org)
     grids = [(g.name, g.community.name, g.community.street.name, g.community.street.district.name)
@@ -164,14 +163,14 @@ def run_model(scenario: Scenario, seed: int | None = None,
     weekday0 = scenario.calendar.start.weekday()
     for street in org.streets:
         for source in range(len(SOURCES)):
-            ArrivalStream(env, life, street, source, scenario, seed, weekday0)
+            ArrivalStream(clock, life, street, source, scenario, seed, weekday0)
     _load_backlog(scenario, life, org)
-    sampler = _Sampler(env, org, life, scenario.record.load_interval.hours, horizon)
+    sampler = _Sampler(clock, org, life, scenario.record.load_interval.hours, horizon)
 
     steps = 100 if progress else 1
     with _no_cyclic_gc():
         for i in range(1, steps + 1):
-            env.run(until=horizon * i / steps)
+            clock.run(horizon * i / steps)
             if progress:
                 progress(i / steps)
 
@@ -199,7 +198,7 @@ def run_model(scenario: Scenario, seed: int | None = None,
         issues=recorder.columns() if keep else None, load=load,
         backlog={"time": np.arange(1, k + 1) * sampler.interval, "open": sampler.open[:k]},
         meters=meters, categories=names.categories, leads=names.leads, grids=grids,
-        created=life.next_id, events=next(env._eid), horizon=horizon)
+        created=life.next_id, events=next(clock.env._eid), horizon=horizon)
     return raw if districts is not None else number_issues(raw, scenario)
 
 

@@ -1,0 +1,82 @@
+"""The clock: scheduled calls keep SimPy's ordering and share the heap with SimPy events."""
+
+from __future__ import annotations
+
+import pytest
+import simpy
+
+from gridsim.model.clock import Clock
+
+
+def test_calls_run_in_time_order_and_first_scheduled_first_on_ties():
+    clock = Clock()
+    seen: list[tuple[float, str]] = []
+    for t, name in [(3.0, "c"), (1.0, "a"), (2.0, "b1"), (2.0, "b2"), (0.5, "first")]:
+        clock.at(t, lambda n: seen.append((clock.now, n)), name)
+    clock.after(1.5, lambda n: seen.append((clock.now, n)), "after")
+    clock.run(10.0)
+    assert seen == [(0.5, "first"), (1.0, "a"), (1.5, "after"), (2.0, "b1"), (2.0, "b2"),
+                    (3.0, "c")]
+    assert clock.now == 10.0
+
+
+def test_run_stops_before_until_and_resumes_there():
+    clock = Clock()
+    seen: list[float] = []
+    for t in (1.0, 2.0, 3.0):
+        clock.at(t, lambda _: seen.append(clock.now))
+    clock.run(2.0)
+    assert seen == [1.0]  # an entry due exactly at ``until`` waits, as with env.run(until)
+    assert clock.now == 2.0
+    clock.run(5.0)
+    assert seen == [1.0, 2.0, 3.0]
+    with pytest.raises(ValueError):
+        clock.run(5.0)
+
+
+def test_a_simpy_process_shares_the_clock_and_orders_as_with_env_run():
+    """The same schedule of calls and a SimPy process, once with Clock.run and once with
+    SimPy's own env.run over the equivalent Timeouts, gives the same order of happenings."""
+
+    def scenario(clock_run: bool) -> list[tuple[float, str]]:
+        env = simpy.Environment()
+        clock = Clock(env)
+        seen: list[tuple[float, str]] = []
+        res = simpy.Resource(env, capacity=1)
+
+        def customer(name: str, service: float):
+            with res.request() as req:
+                yield req
+                seen.append((env.now, f"{name} starts"))
+                yield env.timeout(service)
+                seen.append((env.now, f"{name} ends"))
+
+        def call(label: str) -> None:
+            seen.append((env.now, label))
+
+        env.process(customer("p1", 2.0))
+        env.process(customer("p2", 1.0))
+        for t in (0.0, 1.0, 2.0, 3.0, 3.5):
+            if clock_run:
+                clock.at(t, call, f"call@{t}")
+            else:
+                simpy.events.Timeout(env, t, f"call@{t}").callbacks.append(
+                    lambda ev: call(ev.value))
+        if clock_run:
+            clock.run(10.0)
+        else:
+            env.run(until=10.0)
+        return seen
+
+    ours = scenario(True)
+    assert ours == scenario(False)
+    assert (3.0, "p2 ends") in ours and (2.0, "p1 ends") in ours
+
+
+def test_a_failed_simpy_event_is_raised():
+    env = simpy.Environment()
+    clock = Clock(env)
+    ev = env.event()
+    ev.fail(RuntimeError("broken"))
+    with pytest.raises(RuntimeError, match="broken"):
+        clock.run(1.0)
