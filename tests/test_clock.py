@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 import simpy
 
@@ -80,3 +82,45 @@ def test_a_failed_simpy_event_is_raised():
     ev.fail(RuntimeError("broken"))
     with pytest.raises(RuntimeError, match="broken"):
         clock.run(1.0)
+
+
+def test_hourly_buckets_keep_the_order_of_a_single_heap():
+    """Calls scheduled days ahead, within the hour, at exact hours and in ties, some scheduled
+    from inside other calls, beside SimPy timeouts: the order is that of sorting every entry
+    by (time, scheduling order), as one heap would give, across several run() calls."""
+    rng = random.Random(7)
+    env = simpy.Environment()
+    clock = Clock(env)
+    seen: list[tuple[float, int]] = []
+    expected: list[tuple[float, int]] = []
+    counter = iter(range(10**9))
+
+    def schedule(t: float) -> None:
+        n = next(counter)
+        expected.append((t, n))
+        clock.at(t, fire, (t, n))
+
+    def fire(key: tuple[float, int]) -> None:
+        assert clock.now == key[0]
+        seen.append(key)
+        for _ in range(rng.choice([0, 1, 1, 2])):
+            if len(expected) < 3000:
+                schedule(clock.now + rng.choice([0.0, 0.25, 1.0, rng.random(),
+                                                 rng.expovariate(0.05), 24.0 * 3]))
+
+    for _ in range(300):
+        schedule(rng.choice([rng.uniform(0, 200), float(rng.randrange(200))]))
+    ticks: list[float] = []
+
+    def ticker():
+        while True:
+            yield env.timeout(0.7)
+            ticks.append(env.now)
+
+    env.process(ticker())
+    for until in (3.0, 50.5, 51.0, 400.0, 2000.0):
+        clock.run(until)
+        assert all(t < until for t, _ in seen)
+    assert seen == sorted(expected)
+    assert len(seen) == len(expected) > 1000
+    assert len(ticks) == int(2000.0 / 0.7) and clock.pending() == 1

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from bisect import bisect_left, bisect_right
+from collections.abc import Callable
 
 import numpy as np
 
@@ -47,6 +48,11 @@ class Days:
         if e >= self.n_days:
             return t + n * 24 * 7 / 5
         return t + 24 * (e - day) if e > day else t
+
+    def offsets(self, n: float) -> list[float]:
+        """Hours that :meth:`add_working_days` adds to a time on each day, for ``n`` working
+        days: the same arithmetic, done once per day instead of once per case."""
+        return [self.add_working_days(24.0 * d, n) - 24.0 * d for d in range(self.n_days)]
 
 
 class ShiftCalendar:
@@ -136,10 +142,39 @@ class Calendars:
         self.office = self.shifts.get("office") or ShiftCalendar(
             Shift(days="workdays", hours=["08:30-12:00", "13:30-17:30"]), self.days)
 
+        self._later: dict[tuple[float, str], Callable[[float], float]] = {}
+
     def after(self, t: float, d: Duration) -> float:
         """Clock time ``d`` after ``t``: working days/hours follow the calendar."""
-        if d.unit == "wd":
-            return self.days.add_working_days(t, d.value)
-        if d.unit == "wh":
-            return self.office.advance(t, d.value)
-        return t + d.hours
+        return self.later(d)(t)
+
+    def later(self, d: Duration) -> Callable[[float], float]:
+        """``t -> after(t, d)``, built once per duration for the hot path (working days are a
+        lookup of the day's offset, clock time an addition)."""
+        key = (d.value, d.unit)
+        fn = self._later.get(key)
+        if fn is None:
+            if d.unit == "wd":
+                fn = _working_days(self.days, d.value)
+            elif d.unit == "wh":
+                advance, work = self.office.advance, d.value
+                fn = lambda t: advance(t, work)  # noqa: E731
+            else:
+                hours = d.hours
+                fn = lambda t: t + hours  # noqa: E731
+            self._later[key] = fn
+        return fn
+
+
+def _working_days(days: Days, n: float) -> Callable[[float], float]:
+    offsets = days.offsets(n)
+    last = days.n_days - 1
+    beyond = n * 24 * 7 / 5  # past the calendar: five working days a week, as add_working_days
+
+    def after(t: float) -> float:
+        day = int(t // 24)
+        if day > last:
+            return t + beyond
+        return t + offsets[day if day > 0 else 0]
+
+    return after

@@ -101,6 +101,7 @@ class CategoryRuntime:
         self.departments = list(spec.departments)
         self.street_unit = spec.street_unit
         self.deadline = spec.deadline
+        self.deadline_at = calendars.later(spec.deadline)
         self.dists = [getattr(spec.work, t) for t in TIERS]
 
 
@@ -120,8 +121,9 @@ class Lifecycle:
         common = scenario.policy
         self.two_way = common.two_way_dispatch
         self.report_deadline = common.report_deadline.hours
-        self.deadlines = [policy.tier_deadline(t) for t in TIERS]
-        self.retry_delay = policy.retry_delay
+        self.due_at = [None if (d := policy.tier_deadline(t)) is None else calendars.later(d)
+                       for t in TIERS]
+        self.retry_at = calendars.later(policy.retry_delay)
         self.joint_mode = policy.joint_departments
         self.misroute = policy.misroute_prob
         self.grid_cal = calendars.shifts[scenario.roles.grid_worker]
@@ -205,7 +207,7 @@ class Lifecycle:
     def _fixed_on_spot(self, issue: Issue) -> None:
         now = self.env._now
         issue.t_reported = now
-        issue.deadline = self.cal.after(issue.t_discovered, issue.cat.deadline)
+        issue.deadline = issue.cat.deadline_at(issue.t_discovered)
         issue.leave[GRID] = issue.t_solved = now
         issue.solved_tier = GRID
         self._close(issue)
@@ -213,7 +215,7 @@ class Lifecycle:
     def _upload(self, issue: Issue) -> None:
         now = self.env._now
         issue.t_reported = now
-        issue.deadline = self.cal.after(now, issue.cat.deadline)
+        issue.deadline = issue.cat.deadline_at(now)
         street = issue.street
         street.centre.serve(issue, street.district.triage(), self._triaged)
 
@@ -228,8 +230,8 @@ class Lifecycle:
         issue.visit += 1
         if issue.enter[tier] != issue.enter[tier]:  # first time here (NaN)
             issue.enter[tier] = now
-        limit = self.deadlines[tier]
-        issue.due = None if limit is None else self.cal.after(now, limit)
+        due_at = self.due_at[tier]
+        issue.due = None if due_at is None else due_at(now)
         if tier == COMMUNITY:
             if issue.grid.community.pool.serve(issue, self._work(issue, tier), self._attempted):
                 self._watch(issue)
@@ -298,7 +300,7 @@ class Lifecycle:
         else:
             issue.waiting = RETRY
             issue.visit += 1
-            self.clock.at(self.cal.after(self.env._now, self.retry_delay), self._retry, issue)
+            self.clock.at(self.retry_at(self.env._now), self._retry, issue)
 
     def _retry(self, issue: Issue) -> None:
         issue.waiting = None
