@@ -50,14 +50,14 @@ class IssueWriter:
         self.names = names
         self._units = unit_codes(names)
 
-    def rows(self, chunk: Chunk) -> pd.DataFrame:
+    def frame(self, chunk: Chunk) -> pd.DataFrame:
         return issue_rows(chunk, self.names, self.report_deadline, self._units)
 
     def empty(self) -> Chunk:
         return empty_chunk()
 
     def add(self, chunk: Chunk) -> None:
-        df = self.rows(chunk)
+        df = self.frame(chunk)
         if self._writer is None:
             table = pa.Table.from_pandas(df, preserve_index=False)
             self._schema = table.schema
@@ -81,7 +81,7 @@ class EventWriter(IssueWriter):
     def __init__(self, path: str | Path):
         super().__init__(path, float("nan"))
 
-    def rows(self, chunk: Chunk) -> pd.DataFrame:
+    def frame(self, chunk: Chunk) -> pd.DataFrame:
         return event_rows(chunk, self.names, self._units)
 
     def empty(self) -> Chunk:
