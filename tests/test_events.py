@@ -296,3 +296,18 @@ def test_cli_record_events(run_cli, tmp_path, capsys):
         main(["run", "--help"])
     assert exit_.value.code == 0
     assert "events (the case rows plus an event log" in " ".join(capsys.readouterr().out.split())
+
+
+def test_tracing_overrides_exist_in_the_engine():
+    """The tracing classes override engine methods by name: a renamed or removed method in
+    lifecycle.py or pools.py must fail here, not silently stop logging a transition."""
+    from gridsim.model.lifecycle import Lifecycle
+    from gridsim.model.pools import Meeting, Pool
+    from gridsim.model.trace import TracingLifecycle, TracingMeeting, TracingPool
+
+    own = {"__init__", "__module__", "__doc__", "__slots__", "backlog", "_remembered", "_take",
+           "log", "code", "_then", "__static_attributes__", "__firstlineno__"}
+    for sub, base in ((TracingLifecycle, Lifecycle), (TracingPool, Pool),
+                      (TracingMeeting, Meeting)):
+        for name in set(vars(sub)) - own:
+            assert callable(getattr(base, name, None)), f"{base.__name__}.{name} is gone"
