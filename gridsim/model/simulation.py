@@ -9,7 +9,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from typing import Protocol
 
@@ -55,7 +55,7 @@ class RawRun:
     events: int
     horizon: float
     trace: dict[str, np.ndarray] | None = None
-    units: list[str] | None = field(default=None)
+    units: list[str] | None = None
 
 
 class _Sampler:
