@@ -419,11 +419,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--dask", metavar="ADDRESS", help="run the shards on a Dask cluster")
     run.add_argument("--record", metavar="LEVEL",
                      help="what to keep of each case: issues (one row per case, "
-                          "issues.parquet; the default) or kpis (KPIs and per-unit counts "
-                          "only, bounded memory); same as --set record.level=LEVEL")
+                          "issues.parquet; the default), events (the case rows plus an event "
+                          "log, one row per state change of a case: events.parquet) or kpis "
+                          "(KPIs and per-unit counts only, bounded memory); same as --set "
+                          "record.level=LEVEL")
     run.add_argument("--stream", action="store_true",
-                     help="write the case rows to issues.parquet chunk by chunk instead of "
-                          "keeping them in memory; same as --set record.stream=true")
+                     help="write the case rows to issues.parquet (and the event log to "
+                          "events.parquet) chunk by chunk instead of keeping them in memory; "
+                          "same as --set record.stream=true")
     run.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     run.add_argument("--quiet", "-q", action="store_true", help="no progress bar or table")
     run.set_defaults(func=cmd_run)

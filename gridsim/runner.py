@@ -7,7 +7,10 @@ How the cases are recorded (``scenario.record``):
 - level ``issues`` with ``stream``: the rows are written to Parquet chunk by chunk
   (:mod:`gridsim.results.stream`) and the KPIs computed by reading the file back a row group
   at a time; ``result.issues`` reads the file when first used;
-- level ``kpis``: every chunk goes into the accumulator and is dropped; no issue table.
+- level ``kpis``: every chunk goes into the accumulator and is dropped; no issue table;
+- level ``events``: as ``issues`` (in memory or streamed), plus the event log, one row per state
+  change of a case (:mod:`gridsim.model.trace`): ``result.events`` and ``events.parquet``,
+  in memory or streamed chunk by chunk alongside the case rows.
 
 Memory then holds one chunk of rows, the values exact quantiles need (about a dozen bytes per
 closed case), the open cases and the load samples, however long the run.
@@ -30,11 +33,13 @@ from .model.simulation import RawRun, combine, district_names, run_model, shard_
 from .results.kpis import KpiAccumulator
 from .results.manifest import make_manifest
 from .results.result import Result
-from .results.stream import IssueFiles, IssueWriter, accumulate_files
-from .results.tables import backlog_frame, issues_frame, load_frame
+from .results.stream import EventFiles, EventWriter, IssueFiles, IssueWriter, accumulate_files
+from .results.tables import backlog_frame, events_frame, issues_frame, load_frame
 from .scenario import Scenario
 
-LEVELS = ("issues", "kpis")
+LEVELS = ("issues", "events", "kpis")
+ROWS = ("issues", "events")
+"""The levels that record case rows (and can stream them)."""
 
 
 def simulate(scenario: Scenario, seed: int | None = None,
@@ -48,17 +53,18 @@ def simulate(scenario: Scenario, seed: int | None = None,
     local processes, or on a Dask ``client``); the result is identical to the unsharded run.
     Only scenarios whose districts share no capacity can be sharded (see ``shard_reason``).
 
-    ``record``: ``"issues"`` or ``"kpis"``, overriding ``scenario.record.level`` (``kpis``
-    ignores ``record.stream``). ``spool_dir``: where a streamed run creates the temporary
-    folder of its Parquet files (default: the system's temporary folder); the folder belongs
-    to the result and is removed with it; :meth:`Result.write` moves the files out of it. With
-    Dask workers on other machines it must be a folder they share.
+    ``record``: ``"issues"``, ``"events"`` or ``"kpis"``, overriding
+    ``scenario.record.level`` (``kpis`` ignores ``record.stream``). ``spool_dir``: where a
+    streamed run creates the temporary folder of its Parquet files (default: the system's
+    temporary folder); the folder belongs to the result and is removed with it;
+    :meth:`Result.write` moves the files out of it. With Dask workers on other machines it must
+    be a folder they share.
     """
     seed = scenario.seed if seed is None else int(seed)
     level = record or scenario.record.level
     if level not in LEVELS:
         raise ValueError(f"record level {level!r} is not one of {', '.join(LEVELS)}")
-    stream = level == "issues" and scenario.record.stream
+    stream = level in ROWS and scenario.record.stream
     started = datetime.now(UTC)
     t0 = time.perf_counter()
     spool = None
@@ -73,18 +79,25 @@ def simulate(scenario: Scenario, seed: int | None = None,
         else:
             raw, acc, paths = _run(scenario, seed, progress, None, level, spool)
         report_deadline = scenario.policy.report_deadline.hours
-        issues = None
+        issues = events = None
         if acc is None:  # rows in memory: the KPIs from them, as one chunk
             issues = issues_frame(raw, report_deadline)
+            if raw.trace is not None:
+                events = events_frame(raw)
+                raw.trace = None
             acc = _accumulator(scenario, RunNames(raw.categories, raw.leads, raw.grids))
             acc.add(raw.issues)
             raw.issues = None
         kpis = acc.kpis()
         load = load_frame(raw, scenario.record.load_interval.hours)
-        files = None
+        files = event_files = None
         if stream:
-            files = IssueFiles(paths, "parts" if sharded else "file", raw.categories,
+            layout = "parts" if sharded else "file"
+            files = IssueFiles(paths["issues"], layout, raw.categories,
                                district_names(scenario), [g[0] for g in raw.grids])
+            if level == "events":
+                event_files = EventFiles(paths["events"], layout, district_names(scenario),
+                                         raw.units or [])
     except BaseException:
         if spool is not None:
             shutil.rmtree(spool, ignore_errors=True)
@@ -94,15 +107,22 @@ def simulate(scenario: Scenario, seed: int | None = None,
     rec = {"level": level, "stream": stream}
     manifest["record"] = {
         **rec, "chunk": scenario.record.chunk,
-        "issues_file": "issues.parquet" if level == "issues" else None,
+        "issues_file": "issues.parquet" if level in ROWS else None,
         "issues_layout": None if level == "kpis" else (
             "folder of part files, one per shard (rows in closing order, issue_id empty)"
             if files is not None and files.layout == "parts" else
             "file (rows in closing order, issue_id empty)" if files is not None else
             "file (rows in issue_id order)"),
+        "events_file": "events.parquet" if level == "events" else None,
+        "events_layout": None if level != "events" else (
+            "folder of part files, one per shard (rows in logging order, issue_id empty)"
+            if files is not None and files.layout == "parts" else
+            "file (rows in logging order, issue_id empty)" if files is not None else
+            "file (rows in time, district, district_seq, step order)"),
     }
     return Result(scenario, seed, issues, kpis, load, backlog_frame(raw), manifest,
-                  accumulator=acc, issue_files=files, spool=spool, record=rec)
+                  accumulator=acc, issue_files=files, spool=spool, record=rec, events=events,
+                  event_files=event_files)
 
 
 def _accumulator(scenario: Scenario, names: RunNames | None = None) -> KpiAccumulator:
@@ -112,19 +132,34 @@ def _accumulator(scenario: Scenario, names: RunNames | None = None) -> KpiAccumu
 
 def _run(scenario: Scenario, seed: int, progress: Callable[[float], None] | None,
          districts: set[str] | None, level: str, spool: Path | None,
-         part: int | None = None) -> tuple[RawRun, KpiAccumulator | None, list[Path]]:
+         part: int | None = None) -> tuple[RawRun, KpiAccumulator | None, Paths]:
     """One run (or shard) recorded at ``level``: the raw run, its KPI accumulator (None when
-    the rows were kept: the caller counts them once numbered) and the streamed files."""
+    the rows were kept: the caller counts them once numbered) and the streamed files
+    (``issues`` and ``events``)."""
     if level == "kpis":
         acc = _accumulator(scenario)
-        return run_model(scenario, seed, progress, districts, keep=False, sinks=[acc]), acc, []
+        raw = run_model(scenario, seed, progress, districts, keep=False, sinks=[acc])
+        return raw, acc, {"issues": [], "events": []}
+    trace = level == "events"
     if spool is not None:
         path = spool / ("issues.parquet" if part is None else f"part-{part:03d}.parquet")
         writer = IssueWriter(path, scenario.policy.report_deadline.hours)
-        raw = run_model(scenario, seed, progress, districts, keep=False, sinks=[writer])
+        trace_sinks, paths = [], {"issues": [path], "events": []}
+        if trace:  # the event log's parts go in a folder of their own, named as the issues'
+            folder = spool / "events" if part is not None else spool
+            folder.mkdir(exist_ok=True)
+            event_path = folder / ("events.parquet" if part is None else path.name)
+            trace_sinks.append(EventWriter(event_path))
+            paths["events"].append(event_path)
+        raw = run_model(scenario, seed, progress, districts, keep=False, sinks=[writer],
+                        trace=trace, trace_sinks=trace_sinks)
         acc = accumulate_files([path], _accumulator(scenario, writer.names))
-        return raw, acc, [path]
-    return run_model(scenario, seed, progress, districts), None, []
+        return raw, acc, paths
+    return run_model(scenario, seed, progress, districts, trace=trace), None, \
+        {"issues": [], "events": []}
+
+
+Paths = dict[str, list[Path]]
 
 
 class ShardingError(ValueError):
@@ -143,12 +178,12 @@ def _run_shard(args: tuple[int, dict, int, list[str], str, str | None]):
 
 def run_sharded(scenario: Scenario, seed: int, shards: int, workers: int | None = None,
                 client: Any = None, level: str = "issues", spool: Path | None = None,
-                ) -> tuple[RawRun, KpiAccumulator | None, list[Path]]:
+                ) -> tuple[RawRun, KpiAccumulator | None, Paths]:
     """The raw run of ``scenario``, its districts split into ``shards`` contiguous groups.
 
-    At level ``issues`` (not streamed) the shards send their rows back to be numbered
-    together; otherwise each shard sends only its KPI accumulator (and writes its part file
-    into ``spool``), merged here in district order.
+    At levels ``issues`` and ``events`` (not streamed) the shards send their rows (and event
+    logs) back to be numbered together; otherwise each shard sends only its KPI accumulator
+    (and writes its part files into ``spool``), merged here in district order.
     """
     reason = shard_reason(scenario)
     if reason:
@@ -165,8 +200,9 @@ def run_sharded(scenario: Scenario, seed: int, shards: int, workers: int | None 
     parts = [outs[i] for i in range(len(groups))]
     raw = combine([p[0] for p in parts], scenario)
     if parts[0][1] is None:
-        return raw, None, []
+        return raw, None, {"issues": [], "events": []}
     acc = _accumulator(scenario)
     for _, part_acc, _ in parts:
         acc.merge(part_acc)
-    return raw, acc, [path for p in parts for path in p[2]]
+    return raw, acc, {kind: [path for p in parts for path in p[2][kind]]
+                      for kind in ("issues", "events")}

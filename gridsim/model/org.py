@@ -7,6 +7,7 @@ Resource sinking (力量下沉) is applied here, when pools are sized.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ..policies import TIERS
@@ -84,8 +85,14 @@ def _sunk(plan: DistrictPlan, share: float) -> tuple[dict[str, int], int]:
 
 
 def build(clock: Clock, s: Scenario, cal: Calendars,
-          decide_joint, decide_city, only: set[str] | None = None) -> Organisation:
-    """Create every unit and pool of the scenario (or of the districts named in ``only``)."""
+          decide_joint, decide_city, only: set[str] | None = None, *,
+          pool_cls: Callable[..., Pool] = Pool,
+          meeting_cls: Callable[..., Meeting] = Meeting) -> Organisation:
+    """Create every unit and pool of the scenario (or of the districts named in ``only``).
+
+    ``pool_cls`` and ``meeting_cls`` make the pools and meetings (called as :class:`Pool` and
+    :class:`Meeting` are; the event log passes its tracing subclasses).
+    """
     roles = {r: cal.shifts[name] for r, name in s.roles.model_dump().items()}
     sinking = s.policy.resource_sinking
     districts, streets, communities, grids, meters = [], [], [], [], []
@@ -97,23 +104,23 @@ def build(clock: Clock, s: Scenario, cal: Calendars,
 
     shared_city = None
     if not s.city.per_district:
-        shared_city = Meeting(clock, "city", s.city.every.hours, s.city.offset.hours,
-                              s.city.agenda, Meter("city", "city", "city", None), cal.office,
-                              decide_city)
+        shared_city = meeting_cls(clock, "city", s.city.every.hours, s.city.offset.hours,
+                                  s.city.agenda, Meter("city", "city", "city", None),
+                                  cal.office, decide_city)
     for plan in expand(s):
         if only is not None and plan.name not in only:
             continue
         kept, moved = _sunk(plan, sinking.share)
-        depts = {n: Pool(clock, f"{plan.name}/{n}", kept[n], cal.shifts[d.shift],
+        depts = {n: pool_cls(clock, f"{plan.name}/{n}", kept[n], cal.shifts[d.shift],
                          meter(f"{plan.name}/{n}", "department", plan.name, cal.shifts[d.shift]))
                  for n, d in plan.departments.items()}
         district = District(len(districts), plan.name, depts,
                             {n: d.report_time for n, d in plan.departments.items()})
         jc = plan.joint_consultation
-        district.joint = Meeting(clock, f"{plan.name}/joint", jc.every.hours, jc.offset.hours,
-                                 jc.agenda, meter(f"{plan.name}/joint", "joint", plan.name, None),
-                                 cal.office, decide_joint)
-        district.city = shared_city or Meeting(
+        district.joint = meeting_cls(
+            clock, f"{plan.name}/joint", jc.every.hours, jc.offset.hours, jc.agenda,
+            meter(f"{plan.name}/joint", "joint", plan.name, None), cal.office, decide_joint)
+        district.city = shared_city or meeting_cls(
             clock, f"{plan.name}/city", s.city.every.hours, s.city.offset.hours, s.city.agenda,
             meter(f"{plan.name}/city", "city", plan.name, None), cal.office, decide_city)
         districts.append(district)
@@ -125,7 +132,7 @@ def build(clock: Clock, s: Scenario, cal: Calendars,
             staff[sinking.to] += extra
 
             def pool(role: str, count: int, unit_name: str, m: Meter) -> Pool:
-                return Pool(clock, unit_name, count, roles[role], m)
+                return pool_cls(clock, unit_name, count, roles[role], m)
 
             street = Street(
                 len(streets), name, district,

@@ -10,7 +10,7 @@ writer: see :mod:`gridsim.results`) and kept only when the run keeps its rows in
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -34,12 +34,14 @@ Chunk = dict[str, np.ndarray]
 
 @dataclass(frozen=True)
 class RunNames:
-    """What the codes in a chunk stand for: category names and leads (by ``category`` code)
-    and ``(grid, community, street, district)`` names (by ``grid`` code)."""
+    """What the codes in a chunk stand for: category names and leads (by ``category`` code),
+    ``(grid, community, street, district)`` names (by ``grid`` code) and unit names."""
 
     categories: list[str]
     leads: list[str]
     grids: list[tuple[str, str, str, str]]
+    units: list[str] = field(default_factory=list)
+    """Pools and meetings by ``unit`` code of the event log (record level ``events`` only)."""
 
 
 def empty_chunk() -> Chunk:

@@ -10,6 +10,7 @@ import gc
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from typing import Protocol
 
 import numpy as np
@@ -25,6 +26,7 @@ from .lifecycle import LATENT, RETRY, SOURCES, Lifecycle
 from .org import TIER_INDEX, Organisation, build
 from .pools import Meeting, Pool
 from .records import Chunk, Recorder, RunNames
+from .trace import EventLog, TracingLifecycle, TracingMeeting, TracingPool
 
 
 class ChunkSink(Protocol):
@@ -38,7 +40,9 @@ class ChunkSink(Protocol):
 @dataclass
 class RawRun:
     """What a run produced, as arrays and name lists (``issues`` is None when the rows were
-    only handed to sinks)."""
+    only handed to sinks). At record level ``events``, ``trace`` holds the event log's columns
+    (None when streamed) and ``units`` the names of its ``unit`` codes; ``events`` is the
+    number of clock events, whatever the level."""
 
     issues: dict[str, np.ndarray] | None
     load: dict[str, np.ndarray]
@@ -50,6 +54,8 @@ class RawRun:
     created: int
     events: int
     horizon: float
+    trace: dict[str, np.ndarray] | None = None
+    units: list[str] | None = None
 
 
 class _Sampler:
@@ -111,6 +117,8 @@ def _load_backlog(scenario: Scenario, life: Lifecycle, org: Organisation) -> Non
         issue = life.create(cats[case.category], SOURCES.index("above"), grid, -case.age_hours)
         issue.t_discovered = issue.t_reported = -case.age_hours
         issue.deadline = life.cal.after(0.0, issue.cat.deadline)
+        if isinstance(life, TracingLifecycle):
+            life.backlog(issue)
         life.enter(issue, TIER_INDEX[case.tier])
 
 
@@ -135,13 +143,18 @@ def _no_cyclic_gc() -> Iterator[None]:
 def run_model(scenario: Scenario, seed: int | None = None,
               progress: Callable[[float], None] | None = None,
               districts: set[str] | None = None, *, keep: bool = True,
-              sinks: Sequence[ChunkSink] = ()) -> RawRun:
+              sinks: Sequence[ChunkSink] = (), trace: bool = False,
+              trace_sinks: Sequence[ChunkSink] = ()) -> RawRun:
     """Simulate ``scenario`` once with ``seed`` (default: the scenario's own); with
     ``districts``, only those (a shard: see :func:`shard_reason`; its cases are not numbered
     until :func:`combine` numbers them).
 
     Every chunk of ``scenario.record.chunk`` case rows goes to each of ``sinks`` as it is
     packed; with ``keep`` the rows are also kept and returned in ``RawRun.issues``.
+
+    ``trace`` (record level ``events``): also log every state change of every case
+    (:mod:`gridsim.model.trace`); its chunks go to ``trace_sinks`` and, with ``keep``, are
+    returned in ``RawRun.trace``. Without it the engine's own classes run, untouched.
     """
     seed = scenario.seed if seed is None else seed
     horizon = scenario.horizon.hours
@@ -150,16 +163,29 @@ def run_model(scenario: Scenario, seed: int | None = None,
     policy_cls = REGISTRY[scenario.policy.name]
     policy = policy_cls(getattr(scenario.policy, scenario.policy.name), scenario.policy)
     recorder = Recorder(scenario.record.chunk, keep=keep)
-    life = Lifecycle(clock, scenario, policy, calendars, recorder, seed)
-    org = build(clock, scenario, calendars, life.decide_at_meeting, life.decide_at_meeting,
-                districts)
+    if trace:
+        log = EventLog(scenario.record.chunk, keep=keep)
+        life: Lifecycle = TracingLifecycle(clock, scenario, policy, calendars, recorder, seed,
+                                           log=log)
+        org = build(clock, scenario, calendars, life.decide_at_meeting, life.decide_at_meeting,
+                    districts, pool_cls=partial(TracingPool, log),
+                    meeting_cls=partial(TracingMeeting, log))
+    else:
+        log = None
+        life = Lifecycle(clock, scenario, policy, calendars, recorder, seed)
+        org = build(clock, scenario, calendars, life.decide_at_meeting,
+                    life.decide_at_meeting, districts)
     life.attach(org)
     grids = [(g.name, g.community.name, g.community.street.name, g.community.street.district.name)
              for g in org.grids]
-    names = RunNames([c.name for c in life.cats], [c.spec.lead for c in life.cats], grids)
+    names = RunNames([c.name for c in life.cats], [c.spec.lead for c in life.cats], grids,
+                     log.units if log is not None else [])
     for sink in sinks:
         sink.begin(names)
         recorder.sinks.append(sink.add)
+    for sink in trace_sinks if log is not None else ():
+        sink.begin(names)
+        log.sinks.append(sink.add)
     weekday0 = scenario.calendar.start.weekday()
     for street in org.streets:
         for source in range(len(SOURCES)):
@@ -183,6 +209,10 @@ def run_model(scenario: Scenario, seed: int | None = None,
     recorder.flush()
     for sink in sinks:
         sink.end()
+    if log is not None:
+        log.flush()
+        for sink in trace_sinks:
+            sink.end()
     k = sampler.k
     meters = [(m.name, m.kind, m.unit, m.capacity) for m in org.meters]
     n_m = len(meters)
@@ -198,7 +228,9 @@ def run_model(scenario: Scenario, seed: int | None = None,
         issues=recorder.columns() if keep else None, load=load,
         backlog={"time": np.arange(1, k + 1) * sampler.interval, "open": sampler.open[:k]},
         meters=meters, categories=names.categories, leads=names.leads, grids=grids,
-        created=life.next_id, events=next(clock.env._eid), horizon=horizon)
+        created=life.next_id, events=next(clock.env._eid), horizon=horizon,
+        trace=log.columns() if log is not None and keep else None,
+        units=names.units if log is not None else None)
     return raw if districts is not None else number_issues(raw, scenario)
 
 
@@ -225,7 +257,29 @@ def number_issues(raw: RawRun, scenario: Scenario) -> RawRun:
         c = {name: col[order] for name, col in c.items()}
     c["issue_id"] = np.arange(len(c["district_seq"]), dtype=np.int64)
     raw.issues = c
+    if raw.trace is not None:
+        raw.trace = _number_events(raw.trace, c, grid_district)
     return raw
+
+
+EVENT_ORDER = ("time", "district", "district_seq", "step")
+"""How in-memory event logs are ordered: time, then district in scenario order, then the case's
+number within it, then the row's number within the case."""
+
+
+def _number_events(tr: dict[str, np.ndarray], issues: dict[str, np.ndarray],
+                   grid_district: np.ndarray) -> dict[str, np.ndarray]:
+    """The event rows in :data:`EVENT_ORDER`, each with its case's ``issue_id``."""
+    case_district = grid_district[issues["grid"]]
+    counts = np.bincount(case_district, minlength=int(grid_district.max(initial=-1)) + 1)
+    first = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+    ids = np.empty(len(case_district), dtype=np.int64)  # by (district, district_seq)
+    ids[first[case_district] + issues["district_seq"]] = issues["issue_id"]
+    district = grid_district[tr["grid"]]
+    order = np.lexsort((tr["step"], tr["district_seq"], district, tr["time"]))
+    out = {name: col[order] for name, col in tr.items()}
+    out["issue_id"] = ids[first[district[order]] + out["district_seq"]]
+    return out
 
 
 def shard_reason(scenario: Scenario) -> str | None:
@@ -245,11 +299,20 @@ def combine(raws: list[RawRun], scenario: Scenario) -> RawRun:
     the accumulators the caller merges.
     """
     issues, load_parts, grids, meters = [], [], [], []
+    traces: list[dict[str, np.ndarray]] = []
+    units: list[str] = []
     for raw in raws:
         if raw.issues is not None:
             part = dict(raw.issues)
             part["grid"] = part["grid"] + len(grids)
             issues.append(part)
+        if raw.trace is not None:
+            part = dict(raw.trace)
+            part["grid"] = part["grid"] + len(grids)
+            part["unit"] = np.where(part["unit"] >= 0, part["unit"] + len(units), -1).astype(
+                part["unit"].dtype)
+            traces.append(part)
+        units += raw.units or []
         load = dict(raw.load)
         load["meter"] = load["meter"] + len(meters)
         load_parts.append(load)
@@ -266,5 +329,8 @@ def combine(raws: list[RawRun], scenario: Scenario) -> RawRun:
                           "open": np.sum([r.backlog["open"] for r in raws], axis=0)},
                  meters=meters, categories=first.categories, leads=first.leads, grids=grids,
                  created=sum(r.created for r in raws), events=sum(r.events for r in raws),
-                 horizon=first.horizon)
+                 horizon=first.horizon,
+                 trace=({name: np.concatenate([p[name] for p in traces]) for name in traces[0]}
+                        if traces and len(traces) == len(raws) else None),
+                 units=units if first.units is not None else None)
     return number_issues(raw, scenario)

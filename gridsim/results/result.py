@@ -14,7 +14,7 @@ from ..scenario import Scenario
 from . import plots
 from .io import atomic_dir, write_json
 from .kpis import KpiAccumulator, kpi
-from .stream import IssueFiles, read_issues
+from .stream import EventFiles, IssueFiles, read_events, read_issues
 
 
 class Result:
@@ -26,16 +26,21 @@ class Result:
     interval; ``backlog``: open cases over time; ``manifest``: provenance (see
     :mod:`gridsim.results.manifest`); ``record``: how the cases were recorded (``level``,
     ``stream``); ``accumulator``: the run's :class:`~gridsim.results.kpis.KpiAccumulator`
-    (resolution times and per-unit counts, whatever the level).
+    (resolution times and per-unit counts, whatever the level); ``events``: the event log, one
+    row per state change of a case (record level ``events`` only, else ``None``; see
+    :mod:`gridsim.model.trace`).
     """
 
     def __init__(self, scenario: Scenario, seed: int, issues: pd.DataFrame | None,
                  kpis: pd.DataFrame, load: pd.DataFrame, backlog: pd.DataFrame,
                  manifest: dict[str, Any], *, accumulator: KpiAccumulator | None = None,
                  issue_files: IssueFiles | None = None, spool: Path | None = None,
-                 record: dict[str, Any] | None = None):
+                 record: dict[str, Any] | None = None, events: pd.DataFrame | None = None,
+                 event_files: EventFiles | None = None):
         self.scenario, self.seed = scenario, seed
         self._issues = issues
+        self._events = events
+        self.event_files = event_files
         self.kpis, self.load, self.backlog, self.manifest = kpis, load, backlog, manifest
         self.accumulator = accumulator
         self.issue_files = issue_files
@@ -54,6 +59,15 @@ class Result:
         if self._issues is None and self.issue_files is not None:
             self._issues = read_issues(self.issue_files)
         return self._issues
+
+    @property
+    def events(self) -> pd.DataFrame | None:
+        """One row per state change of a case (``None`` unless record level ``events``),
+        ordered by ``time``, then district, ``district_seq`` and ``step``; a streamed run reads
+        its Parquet file(s) when ``events`` is first used."""
+        if self._events is None and self.event_files is not None:
+            self._events = read_events(self.event_files)
+        return self._events
 
     def kpi(self, metric: str, scope: str = "all") -> float:
         """One KPI value, e.g. ``result.kpi("resolution_time_mean", "lead=department")``."""
@@ -114,17 +128,22 @@ class Result:
     def write(self, out: str | Path, plot: bool = True) -> Path:
         """Write tables, plots, ``summary.json`` and ``manifest.json`` into ``out``, atomically.
 
-        ``issues.parquet`` is written at record level ``issues`` only. A streamed run's file
-        (or folder of part files) is moved there from its temporary folder (hard-linked or
-        copied when it cannot be moved), and ``issues`` reads it from there afterwards.
+        ``issues.parquet`` is written at record levels ``issues`` and ``events``, and
+        ``events.parquet`` at level ``events``. A streamed run's files (or folders of part
+        files) are moved there from its temporary folder (hard-linked or copied when they cannot
+        be moved), and ``issues`` and ``events`` read them from there afterwards.
         """
         out = Path(out)
-        placed: list[Path] = []
+        placed: dict[str, list[Path]] = {}
         with atomic_dir(out) as tmp:
             if self.issue_files is not None:
-                placed = self._place_issues(tmp)
+                placed["issues"] = _place(self.issue_files, tmp / "issues.parquet")
             elif self._issues is not None:
                 self._issues.to_parquet(tmp / "issues.parquet", index=False)
+            if self.event_files is not None:
+                placed["events"] = _place(self.event_files, tmp / "events.parquet")
+            elif self._events is not None:
+                self._events.to_parquet(tmp / "events.parquet", index=False)
             self.kpis.to_csv(tmp / "kpis.csv", index=False)
             self.load.to_parquet(tmp / "load.parquet", index=False)
             self.backlog.to_csv(tmp / "backlog.csv", index=False)
@@ -134,8 +153,11 @@ class Result:
             if plot:
                 plots.write_all(self, tmp / "plots")
         if placed:
-            old = self.issue_files.paths
-            self.issue_files.paths = [out / p.relative_to(tmp) for p in placed]
+            old = []
+            for kind, files in (("issues", self.issue_files), ("events", self.event_files)):
+                if kind in placed:
+                    old += files.paths
+                    files.paths = [out / p.relative_to(tmp) for p in placed[kind]]
             if self._spool is not None:  # moved out of the temporary folder: drop it there
                 for p in old:
                     Path(p).unlink(missing_ok=True)
@@ -143,16 +165,17 @@ class Result:
                 self._spool = None
         return out
 
-    def _place_issues(self, tmp: Path) -> list[Path]:
-        files = self.issue_files
-        if files.layout == "file":
-            dest = [tmp / "issues.parquet"]
-        else:
-            (tmp / "issues.parquet").mkdir()
-            dest = [tmp / "issues.parquet" / Path(p).name for p in files.paths]
-        for src, dst in zip(files.paths, dest, strict=True):
-            try:
-                os.link(src, dst)  # same file system: no copy
-            except OSError:
-                shutil.copyfile(src, dst)
-        return dest
+
+def _place(files: IssueFiles | EventFiles, dest: Path) -> list[Path]:
+    """Link (or copy) streamed ``files`` to ``dest``: the file, or a folder of the parts."""
+    if files.layout == "file":
+        targets = [dest]
+    else:
+        dest.mkdir()
+        targets = [dest / Path(p).name for p in files.paths]
+    for src, dst in zip(files.paths, targets, strict=True):
+        try:
+            os.link(src, dst)  # same file system: no copy
+        except OSError:
+            shutil.copyfile(src, dst)
+    return targets

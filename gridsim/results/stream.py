@@ -28,9 +28,10 @@ import pyarrow.parquet as pq
 
 from ..model.lifecycle import SOURCES
 from ..model.records import STATES, Chunk, RunNames, empty_chunk
+from ..model.trace import EVENTS, empty_events
 from ..policies import TIERS
 from .kpis import KPI_COLUMNS, LEADS, KpiAccumulator, chunk_from_frame
-from .tables import issue_rows, unit_codes
+from .tables import event_rows, issue_rows, unit_codes
 
 
 class IssueWriter:
@@ -49,8 +50,14 @@ class IssueWriter:
         self.names = names
         self._units = unit_codes(names)
 
+    def frame(self, chunk: Chunk) -> pd.DataFrame:
+        return issue_rows(chunk, self.names, self.report_deadline, self._units)
+
+    def empty(self) -> Chunk:
+        return empty_chunk()
+
     def add(self, chunk: Chunk) -> None:
-        df = issue_rows(chunk, self.names, self.report_deadline, self._units)
+        df = self.frame(chunk)
         if self._writer is None:
             table = pa.Table.from_pandas(df, preserve_index=False)
             self._schema = table.schema
@@ -62,8 +69,23 @@ class IssueWriter:
 
     def end(self) -> None:
         if self._writer is None:  # no case at all: an empty file with the columns
-            self.add(empty_chunk())
+            self.add(self.empty())
         self._writer.close()
+
+
+class EventWriter(IssueWriter):
+    """A trace sink of :func:`gridsim.model.simulation.run_model` (record level ``events``):
+    each chunk of the event log becomes one row group of the Parquet file ``path``, rows in the
+    order they were logged, ``issue_id`` empty."""
+
+    def __init__(self, path: str | Path):
+        super().__init__(path, float("nan"))
+
+    def frame(self, chunk: Chunk) -> pd.DataFrame:
+        return event_rows(chunk, self.names, self._units)
+
+    def empty(self) -> Chunk:
+        return empty_events()
 
 
 def accumulate_files(paths: Sequence[str | Path], acc: KpiAccumulator) -> KpiAccumulator:
@@ -127,4 +149,53 @@ def read_issues(files: IssueFiles) -> pd.DataFrame:
     order = np.lexsort((df["district_seq"].to_numpy(), district, df["t_created"].to_numpy()))
     df = df.take(order).reset_index(drop=True)
     df["issue_id"] = np.arange(len(df), dtype=np.int64)
+    return df
+
+
+@dataclass
+class EventFiles:
+    """Where a streamed run's event log is (record level ``events``), and what
+    :func:`read_events` needs: districts in scenario order, unit names by code."""
+
+    paths: list[Path]
+    layout: str  # "file" (one file) or "parts" (one per shard)
+    districts: list[str]
+    units: list[str]
+
+
+def read_events(files: EventFiles) -> pd.DataFrame:
+    """The streamed event log, numbered and ordered as an in-memory run's ``events``.
+
+    Cases are numbered from their ``created`` rows exactly as :func:`read_issues` numbers the
+    issue table (creation time, district, ``district_seq``). Loads every row.
+    """
+    frames = [pd.read_parquet(p) for p in files.paths]
+    present: set = set()
+    for i, f in enumerate(frames):
+        col = f["district"]
+        if isinstance(col.dtype, pd.CategoricalDtype):
+            col = frames[i]["district"] = col.cat.remove_unused_categories()
+            present.update(col.cat.categories)
+        else:
+            present.update(col.dropna().unique())
+    fixed = {"district": sorted(present), "event": EVENTS, "tier": TIERS, "unit": files.units}
+    for f in frames:
+        for col, cats in fixed.items():
+            f[col] = _as_categorical(f[col], cats)
+    df = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+    order_of = {name: i for i, name in enumerate(files.districts)}
+    d = df["district"]
+    district = np.array([order_of[c] for c in d.cat.categories], dtype=np.int64)[d.cat.codes]
+    seq = df["district_seq"].to_numpy()
+    time = df["time"].to_numpy()
+    # number the cases from their creation rows: by (time, district, district_seq)
+    made = np.flatnonzero((df["event"] == "created").to_numpy())
+    counts = np.bincount(district[made], minlength=len(files.districts))
+    first = np.concatenate([[0], np.cumsum(counts)[:-1]]).astype(np.int64)
+    ids = np.empty(len(made), dtype=np.int64)
+    numbered = made[np.lexsort((seq[made], district[made], time[made]))]
+    ids[first[district[numbered]] + seq[numbered]] = np.arange(len(made), dtype=np.int64)
+    order = np.lexsort((df["step"].to_numpy(), seq, district, time))
+    df = df.take(order).reset_index(drop=True)
+    df["issue_id"] = ids[first[district[order]] + seq[order]]
     return df

@@ -11,6 +11,7 @@ import pandas as pd
 from ..model.lifecycle import SOURCES
 from ..model.records import ISSUE_COLUMNS, STATES, RunNames
 from ..model.simulation import RawRun
+from ..model.trace import EVENTS
 from ..policies import TIERS
 
 
@@ -101,6 +102,43 @@ def issue_rows(c: dict[str, np.ndarray], names: RunNames, report_deadline: float
         np.where(df["report_time"].notna(), df["report_time"] <= report_deadline + 1e-9, pd.NA),
         dtype="boolean")
     return df
+
+
+def events_frame(raw: RawRun) -> pd.DataFrame:
+    """The event log (record level ``events``): one row per state change of a case, ordered
+    by time, district (scenario order), ``district_seq`` and ``step``."""
+    names = RunNames(raw.categories, raw.leads, raw.grids, raw.units or [])
+    return event_rows(raw.trace, names)
+
+
+def event_rows(c: dict[str, np.ndarray], names: RunNames,
+               units: UnitCodes | None = None) -> pd.DataFrame:
+    """The user-facing rows of an event chunk (see :mod:`gridsim.model.trace`), in its order.
+
+    As for :func:`issue_rows`: ``issue_id`` is empty (``<NA>``) in a chunk not yet numbered,
+    and with ``units`` the ``district`` categorical lists every district of the run.
+    """
+    g = c["grid"]
+    n = len(g)
+    if "issue_id" in c:
+        issue_id = c["issue_id"]
+    else:
+        issue_id = pd.array(np.full(n, pd.NA, dtype=object), dtype="Int64")
+    if units is not None:
+        codes, cats = units["district"]
+        district = pd.Categorical.from_codes(codes[g], categories=cats)
+    else:
+        district = pd.Categorical(np.asarray([t[3] for t in names.grids], dtype=object)[g])
+    return pd.DataFrame({
+        "issue_id": issue_id,
+        "district": district,
+        "district_seq": c["district_seq"],
+        "step": c["step"],
+        "time": c["time"],
+        "event": _cat(c["event"], EVENTS),
+        "tier": _cat(c["tier"], TIERS),
+        "unit": _cat(c["unit"], names.units),
+    })
 
 
 def load_frame(raw: RawRun, interval: float) -> pd.DataFrame:

@@ -325,21 +325,24 @@ class Recording(Strict):
     """What a run keeps of its cases (the load samples are always kept)."""
 
     load_interval: ClockDuration = Field(Duration(1, "h"), description="load sampling interval")
-    level: Literal["issues", "kpis"] = Field(
-        "issues", description="issues: one row per case (result.issues, issues.parquet); kpis: "
-        "only the KPIs and per-unit counts, computed chunk by chunk as the clock runs "
-        "(bounded memory, no issue table)")
+    level: Literal["issues", "events", "kpis"] = Field(
+        "issues", description="issues: one row per case (result.issues, issues.parquet); "
+        "events: the case rows plus one row per state change of a case (result.events, "
+        "events.parquet); kpis: only the KPIs and per-unit counts, computed chunk by chunk as "
+        "the clock runs (bounded memory, no issue table)")
     stream: bool = Field(
-        False, description="with level issues: write the case rows to Parquet chunk by chunk "
-        "instead of keeping them in memory (KPIs are computed from the files)")
-    chunk: PosInt = Field(65536, description="case rows packed per chunk (and per Parquet row "
-                          "group when streaming)")
+        False, description="with level issues or events: write the case rows (and the event "
+        "log) to Parquet chunk by chunk instead of keeping them in memory (KPIs are computed "
+        "from the files)")
+    chunk: PosInt = Field(65536, description="case (and event) rows packed per chunk (and per "
+                          "Parquet row group when streaming)")
 
     @model_validator(mode="after")
     def _stream_needs_rows(self) -> Recording:
-        if self.stream and self.level != "issues":
-            raise ValueError(f"stream writes the case rows, so it needs level 'issues' "
-                             f"(got level '{self.level}'); drop stream or use level issues")
+        if self.stream and self.level not in ("issues", "events"):
+            raise ValueError(f"stream writes the case rows, so it needs level 'issues' or "
+                             f"'events' (got level '{self.level}'); drop stream or use level "
+                             f"issues or events")
         return self
 
 
