@@ -10,6 +10,7 @@ import argparse
 import json
 import os
 import sys
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -93,14 +94,15 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     out = Path(args.out) if args.out else Path("results") / scenario.name
     # streamed rows are spooled beside the results folder, so writing it moves them
     kw: dict[str, Any] = {"seed": args.seed, "spool_dir": out.parent}
-    if args.shards and args.shards > 1:
-        from .runner import ShardingError
+    from .runner import ShardingWarning, shard_count
 
-        try:
-            result = simulate(scenario, shards=args.shards, workers=args.workers,
-                              client=args.dask, **kw)
-        except ShardingError as e:
-            raise UsageError(str(e)) from None
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ShardingWarning)
+        shards = shard_count(scenario, args.shards)
+    for w in caught:
+        print(f"gridsim: note: {w.message}", file=sys.stderr)
+    if shards > 1:
+        result = simulate(scenario, shards=shards, workers=args.workers, client=args.dask, **kw)
     elif args.quiet:
         result = simulate(scenario, **kw)
     else:
@@ -118,7 +120,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
 
 
 # ---------------------------------------------------------------------- experiments
-def _replications(text: str) -> int | str:
+def _whole_or_auto(text: str) -> int | str:
     if text == "auto":
         return "auto"
     try:
@@ -413,8 +415,9 @@ def build_parser() -> argparse.ArgumentParser:
     scenario_args(run, optional=True)
     run.add_argument("--seed", type=int, help="random seed (default: the scenario's)")
     run.add_argument("--out", help="results folder (default: results/<scenario name>)")
-    run.add_argument("--shards", type=int, help="simulate groups of districts in parallel "
-                     "(identical results; needs districts that share no capacity)")
+    run.add_argument("--shards", type=_whole_or_auto, metavar="N|auto",
+                     help="simulate groups of districts in parallel, identical results ('auto': "
+                          "one per district); districts that share capacity run unsharded")
     run.add_argument("--workers", "-j", type=int, help="local processes for --shards")
     run.add_argument("--dask", metavar="ADDRESS", help="run the shards on a Dask cluster")
     run.add_argument("--record", metavar="LEVEL",
@@ -436,7 +439,7 @@ def build_parser() -> argparse.ArgumentParser:
     val.set_defaults(func=cmd_validate)
 
     def experiment_args(sp: argparse.ArgumentParser) -> None:
-        sp.add_argument("--replications", "-n", type=_replications, default=10,
+        sp.add_argument("--replications", "-n", type=_whole_or_auto, default=10,
                         help="replications per variant, or 'auto' (see --precision)")
         sp.add_argument("--precision", type=float, default=None,
                         help="with --replications auto: target relative CI half-width "

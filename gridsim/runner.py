@@ -21,10 +21,11 @@ from __future__ import annotations
 import shutil
 import tempfile
 import time
+import warnings
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -43,7 +44,8 @@ ROWS = ("issues", "events")
 
 
 def simulate(scenario: Scenario, seed: int | None = None,
-             progress: Callable[[float], None] | None = None, *, shards: int | None = None,
+             progress: Callable[[float], None] | None = None, *,
+             shards: int | Literal["auto"] | None = None,
              workers: int | None = None, client: Any = None, record: str | None = None,
              spool_dir: str | Path | None = None) -> Result:
     """Run ``scenario`` once. ``seed`` defaults to the scenario's; ``progress(fraction)`` is
@@ -51,7 +53,10 @@ def simulate(scenario: Scenario, seed: int | None = None,
 
     ``shards``: simulate groups of districts as independent shards in parallel (on ``workers``
     local processes, or on a Dask ``client``); the result is identical to the unsharded run.
-    Only scenarios whose districts share no capacity can be sharded (see ``shard_reason``).
+    ``"auto"``: one shard per district (the fastest split on one machine: per-case cost grows
+    with the number of cases live in one process). Only scenarios whose districts share no
+    capacity can be sharded (see ``shard_reason``); for any other scenario a
+    :class:`ShardingWarning` says why and the run is unsharded.
 
     ``record``: ``"issues"``, ``"events"`` or ``"kpis"``, overriding
     ``scenario.record.level`` (``kpis`` ignores ``record.stream``). ``spool_dir``: where a
@@ -73,9 +78,11 @@ def simulate(scenario: Scenario, seed: int | None = None,
             Path(spool_dir).mkdir(parents=True, exist_ok=True)
         spool = Path(tempfile.mkdtemp(prefix=".gridsim-issues-", dir=spool_dir))
     try:
-        sharded = bool(shards and shards > 1)
+        n_shards = shard_count(scenario, shards)
+        sharded = n_shards > 1
         if sharded:
-            raw, acc, paths = run_sharded(scenario, seed, shards, workers, client, level, spool)
+            raw, acc, paths = run_sharded(scenario, seed, n_shards, workers, client, level,
+                                          spool)
         else:
             raw, acc, paths = _run(scenario, seed, progress, None, level, spool)
         report_deadline = scenario.policy.report_deadline.hours
@@ -105,6 +112,7 @@ def simulate(scenario: Scenario, seed: int | None = None,
     wall = time.perf_counter() - t0
     manifest = make_manifest(scenario, seed, started, wall, raw.created, raw.events)
     rec = {"level": level, "stream": stream}
+    manifest["shards"] = n_shards
     manifest["record"] = {
         **rec, "chunk": scenario.record.chunk,
         "issues_file": "issues.parquet" if level in ROWS else None,
@@ -164,6 +172,30 @@ Paths = dict[str, list[Path]]
 
 class ShardingError(ValueError):
     """The scenario's districts are coupled and cannot run as independent shards."""
+
+
+class ShardingWarning(UserWarning):
+    """Shards were asked for, but the scenario runs unsharded (the message says why)."""
+
+
+def shard_count(scenario: Scenario, shards: int | Literal["auto"] | None) -> int:
+    """How many shards a run asking for ``shards`` uses: ``"auto"`` is one per district;
+    1 (with a :class:`ShardingWarning` naming the reason) when the districts share capacity."""
+    if shards is None:
+        return 1
+    n_districts = len(district_names(scenario))
+    if shards == "auto":
+        shards = n_districts
+    elif not isinstance(shards, int) or isinstance(shards, bool) or shards < 1:
+        raise ValueError(f"shards must be a positive whole number or 'auto', got {shards!r}")
+    if shards <= 1 or n_districts < 2:
+        return 1
+    reason = shard_reason(scenario)
+    if reason:
+        warnings.warn(f"{scenario.name!r} runs unsharded: {reason}", ShardingWarning,
+                      stacklevel=3)
+        return 1
+    return min(shards, n_districts)
 
 
 def _run_shard(args: tuple[int, dict, int, list[str], str, str | None]):

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import warnings
 
 import pandas as pd
 import pytest
 
 import gridsim
 from gridsim.model.simulation import shard_reason
-from gridsim.runner import ShardingError
+from gridsim.runner import ShardingError, ShardingWarning, run_sharded, shard_count
 
 
 @pytest.fixture(scope="module")
@@ -31,13 +32,33 @@ def test_sharded_and_unsharded_runs_give_identical_issue_tables(three):
         pd.testing.assert_frame_equal(parts.backlog, whole.backlog)
 
 
-def test_a_shared_city_tier_is_refused_with_the_reason(three):
+def test_auto_is_one_shard_per_district_with_identical_results(three):
+    whole = gridsim.simulate(three, seed=5, record="kpis")
+    auto = gridsim.simulate(three, seed=5, record="kpis", shards="auto", workers=2)
+    assert shard_count(three, "auto") == 3 and auto.manifest["shards"] == 3
+    assert whole.manifest["shards"] == 1
+    pd.testing.assert_frame_equal(auto.kpis, whole.kpis)
+    assert shard_count(three, 10) == 3  # never more shards than districts
+    with pytest.raises(ValueError, match="'auto'"):
+        shard_count(three, 0)
+
+
+def test_a_shared_city_tier_runs_unsharded_and_says_why(three, tmp_path):
     coupled = three.with_overrides({"city.per_district": False})
     assert "city" in shard_reason(coupled)
     with pytest.raises(ShardingError, match="per_district"):
-        gridsim.simulate(coupled, seed=1, shards=2, workers=1)
+        run_sharded(coupled, 1, 2, workers=1)
+    whole = gridsim.simulate(coupled, seed=1)
+    with pytest.warns(ShardingWarning, match="per_district"):
+        asked = gridsim.simulate(coupled, seed=1, shards=2, workers=1)
+    assert asked.manifest["shards"] == 1
+    pd.testing.assert_frame_equal(asked.issues, whole.issues)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # one district: nothing to say, nothing to shard
+        assert shard_count(coupled.with_overrides({"districts[0].count": 1}), "auto") == 1
     proc = subprocess.run([sys.executable, "-m", "gridsim", "run", "--set", "horizon=2d",
                            "--set", "warmup=0d", "--set", "districts[0].count=2",
-                           "--shards", "2", "-q"],
+                           "--shards", "2", "-q", "--no-plots", "--out", str(tmp_path / "run")],
                           capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 2 and "cannot shard" in proc.stderr
+    assert proc.returncode == 0, proc.stderr
+    assert "runs unsharded" in proc.stderr and "per_district" in proc.stderr

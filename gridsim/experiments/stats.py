@@ -10,7 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 
 @dataclass(frozen=True)
@@ -43,6 +42,8 @@ def t_interval(values, level: float = 0.95) -> Interval:
     if n == 1:
         return Interval(mean, np.nan, np.nan, 1)
     sd = float(x.std(ddof=1))
+    from scipy import stats  # imported when first needed: it takes a second to load
+
     h = float(stats.t.ppf(0.5 + level / 2, n - 1)) * sd / np.sqrt(n)
     return Interval(mean, mean - h, mean + h, n)
 

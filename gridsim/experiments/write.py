@@ -10,7 +10,6 @@ import pandas as pd
 
 from ..results.io import atomic_write_text, write_json
 from ..results.manifest import organisation
-from . import plots
 
 
 def _frame(df: pd.DataFrame, path: Path) -> None:
@@ -58,5 +57,7 @@ def write_experiment(exp, folder: Path, plot: bool = True) -> Path:
     })
     write_json(meta_path, meta)
     if plot:
+        from . import plots  # matplotlib only when plotting
+
         plots.write_all(exp, folder / "plots", exp.kpi_name)
     return folder

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from itertools import chain
 
 import numpy as np
 
@@ -42,6 +43,18 @@ class RunNames:
     grids: list[tuple[str, str, str, str]]
     units: list[str] = field(default_factory=list)
     """Pools and meetings by ``unit`` code of the event log (record level ``events`` only)."""
+
+
+def pack(rows: list[tuple], columns: tuple[tuple[str, str], ...]) -> Chunk:
+    """Row tuples as one typed array per column (``columns``: ``(name, dtype)`` pairs).
+
+    One C-level pass reads every value into a float64 table (codes, counts and case numbers
+    are far below 2**53, so exact), then each column is one contiguous typed copy.
+    """
+    n, width = len(rows), len(columns)
+    table = np.fromiter(chain.from_iterable(rows), dtype=np.float64, count=n * width)
+    table = table.reshape(n, width)
+    return {name: table[:, k].astype(dt) for k, (name, dt) in enumerate(columns)}
 
 
 def empty_chunk() -> Chunk:
@@ -80,10 +93,7 @@ class Recorder:
         """Pack the pending rows into a chunk and hand it on."""
         if not self._rows:
             return
-        # one C-level conversion of the rows (every value is exact as a float64: codes, counts
-        # and case numbers are far below 2**53), then one contiguous typed copy per column
-        table = np.array(self._rows, dtype=np.float64)
-        chunk = {name: table[:, k].astype(dt) for k, (name, dt) in enumerate(ISSUE_COLUMNS)}
+        chunk = pack(self._rows, ISSUE_COLUMNS)
         self._rows = []
         for sink in self.sinks:
             sink(chunk)

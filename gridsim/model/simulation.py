@@ -66,13 +66,22 @@ class _Sampler:
         self.clock, self.org, self.life, self.interval = clock, org, life, interval
         n = int(horizon // interval) + 1
         m = len(org.meters)
-        self.busy = np.zeros((n, m))
-        self.queue = np.zeros((n, m))
+        # time-integrated busy staff and queue of each meter at each sample (row 0: at 0)
+        self._area_busy = np.zeros((n + 1, m))
+        self._area_queue = np.zeros((n + 1, m))
         self.open = np.zeros(n, dtype=np.int64)
         self.k = 0
-        self._prev_b = np.zeros(m)
-        self._prev_q = np.zeros(m)
         clock.after(interval, self._sample)
+
+    @property
+    def busy(self) -> np.ndarray:
+        """Staff-hours busy of each meter in each sampled interval, ``[k, meter]``."""
+        return np.diff(self._area_busy[:self.k + 1], axis=0)
+
+    @property
+    def queue(self) -> np.ndarray:
+        """Case-hours waiting at each meter in each sampled interval, ``[k, meter]``."""
+        return np.diff(self._area_queue[:self.k + 1], axis=0)
 
     def on_shift(self) -> np.ndarray:
         """On-shift hours of each meter in each sampled interval, ``[k, meter]``."""
@@ -92,13 +101,9 @@ class _Sampler:
         if k >= len(self.open):
             return
         meters = self.org.meters
-        for m in meters:
-            m.update(now, 0, 0)
-        b = np.array([m.area_busy for m in meters])
-        q = np.array([m.area_queue for m in meters])
-        self.busy[k] = b - self._prev_b
-        self.queue[k] = q - self._prev_q
-        self._prev_b, self._prev_q = b, q
+        # each meter's areas integrated up to now (the meters themselves carry on unchanged)
+        self._area_busy[k + 1] = [m.area_busy + m.busy * (now - m.last) for m in meters]
+        self._area_queue[k + 1] = [m.area_queue + m.queue * (now - m.last) for m in meters]
         self.open[k] = len(self.life.live)
         self.k += 1
         self.clock.after(self.interval, self._sample)
@@ -220,8 +225,8 @@ def run_model(scenario: Scenario, seed: int | None = None,
     load = {
         "time": times,
         "meter": np.tile(np.arange(n_m), k),
-        "busy": sampler.busy[:k].ravel(),
-        "queue": sampler.queue[:k].ravel(),
+        "busy": sampler.busy.ravel(),
+        "queue": sampler.queue.ravel(),
         "on_shift": sampler.on_shift().ravel(),
     }
     raw = RawRun(

@@ -59,6 +59,7 @@ import numpy as np
 
 from .lifecycle import GRID, PATROL, Lifecycle
 from .pools import Meeting, Pool
+from .records import pack
 
 EVENTS: tuple[str, ...] = (
     "created", "discovered", "reported", "entered", "queued", "started", "escalated",
@@ -118,8 +119,7 @@ class EventLog:
         if not self._rows:
             return
         self.n += len(self._rows)
-        table = np.array(self._rows, dtype=np.float64)  # every value is exact as a float64
-        chunk = {name: table[:, k].astype(dt) for k, (name, dt) in enumerate(EVENT_COLUMNS)}
+        chunk = pack(self._rows, EVENT_COLUMNS)
         self._rows = []
         for sink in self.sinks:
             sink(chunk)

@@ -11,7 +11,6 @@ from typing import Any
 import pandas as pd
 
 from ..scenario import Scenario
-from . import plots
 from .io import atomic_dir, write_json
 from .kpis import KpiAccumulator, kpi
 from .stream import EventFiles, IssueFiles, read_events, read_issues
@@ -151,6 +150,8 @@ class Result:
             write_json(tmp / "summary.json", self.summary())
             write_json(tmp / "manifest.json", self.manifest)
             if plot:
+                from . import plots  # matplotlib only when plotting
+
                 plots.write_all(self, tmp / "plots")
         if placed:
             old = []
