@@ -70,6 +70,14 @@ class Clock:
         """Calls and events scheduled and not yet run."""
         return len(self._queue) + sum(len(b) for b in self._buckets.values())
 
+    def clear(self) -> None:
+        """Drop every pending entry (when a run is over). Pending calls hold bound methods of
+        the model's objects, which hold the clock: without this, a finished run's cases and
+        pools stay in memory until the cyclic garbage collector happens to run."""
+        self._queue.clear()
+        self._buckets.clear()
+        self._hours.clear()
+
     def run(self, until: float) -> None:
         """Process every entry due before ``until``, then set the clock to ``until``.
 

@@ -57,16 +57,19 @@ def pack(rows: list[tuple], columns: tuple[tuple[str, str], ...]) -> Chunk:
     return {name: table[:, k].astype(dt) for k, (name, dt) in enumerate(columns)}
 
 
-def empty_chunk() -> Chunk:
-    return {name: np.empty(0, dtype=dt) for name, dt in ISSUE_COLUMNS}
+def empty_chunk(columns: tuple[tuple[str, str], ...] = ISSUE_COLUMNS) -> Chunk:
+    return {name: np.empty(0, dtype=dt) for name, dt in columns}
 
 
 class Recorder:
     """Accumulates issue rows in chunked columns.
 
     ``keep``: keep every chunk (:meth:`columns` gives them all); otherwise chunks only go to
-    the ``sinks`` (callables taking a chunk) and are dropped.
+    the ``sinks`` (callables taking a chunk) and are dropped. Subclasses record other rows
+    (``COLUMNS``; the event log of :mod:`gridsim.model.trace`).
     """
+
+    COLUMNS: tuple[tuple[str, str], ...] = ISSUE_COLUMNS
 
     def __init__(self, chunk: int = 65536, keep: bool = True,
                  sinks: list[Callable[[Chunk], None]] | None = None):
@@ -93,7 +96,7 @@ class Recorder:
         """Pack the pending rows into a chunk and hand it on."""
         if not self._rows:
             return
-        chunk = pack(self._rows, ISSUE_COLUMNS)
+        chunk = pack(self._rows, self.COLUMNS)
         self._rows = []
         for sink in self.sinks:
             sink(chunk)
@@ -106,9 +109,9 @@ class Recorder:
             raise RuntimeError("this recorder does not keep its rows (record.level or stream)")
         self.flush()
         if not self.chunks:
-            return empty_chunk()
+            return empty_chunk(self.COLUMNS)
         if len(self.chunks) == 1:
             return self.chunks[0]
-        out = {name: np.concatenate([c[name] for c in self.chunks]) for name, _ in ISSUE_COLUMNS}
+        out = {name: np.concatenate([c[name] for c in self.chunks]) for name, _ in self.COLUMNS}
         self.chunks = [out]
         return out

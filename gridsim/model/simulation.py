@@ -129,12 +129,17 @@ def _load_backlog(scenario: Scenario, life: Lifecycle, org: Organisation) -> Non
 
 @contextmanager
 def _no_cyclic_gc() -> Iterator[None]:
-    """Pause CPython's cyclic garbage collector while the clock runs.
+    """Pause CPython's cyclic garbage collector during a run, and collect the run's own
+    cycles when it is over.
 
     Cases, events and records are freed by reference counting: the model makes no reference
     cycles per case (tests/test_model.py checks this). The collector would still rescan every
     live case and buffered row each time enough objects have been allocated, which cost a third
-    of the run time on large scenarios. The organisation's own cycles are collected afterwards.
+    of the run time on large scenarios. The model itself is one big cycle (pools and the
+    lifecycle hold the clock, whose pending calls hold them), so a finished run is collected
+    here: left to chance, it stayed in memory through the next run in the same process (a
+    shard worker, a replication) and slowed it by up to half. Everything the run allocated is
+    in the youngest generation (the collector was paused), so collecting that one suffices.
     """
     was = gc.isenabled()
     gc.disable()
@@ -143,6 +148,7 @@ def _no_cyclic_gc() -> Iterator[None]:
     finally:
         if was:
             gc.enable()
+        gc.collect(0)
 
 
 def run_model(scenario: Scenario, seed: int | None = None,
@@ -161,6 +167,15 @@ def run_model(scenario: Scenario, seed: int | None = None,
     (:mod:`gridsim.model.trace`); its chunks go to ``trace_sinks`` and, with ``keep``, are
     returned in ``RawRun.trace``. Without it the engine's own classes run, untouched.
     """
+    with _no_cyclic_gc():
+        raw = _run_model(scenario, seed, progress, districts, keep, sinks, trace, trace_sinks)
+    return raw if districts is not None else number_issues(raw, scenario)
+
+
+def _run_model(scenario: Scenario, seed: int | None,
+               progress: Callable[[float], None] | None, districts: set[str] | None,
+               keep: bool, sinks: Sequence[ChunkSink], trace: bool,
+               trace_sinks: Sequence[ChunkSink]) -> RawRun:
     seed = scenario.seed if seed is None else seed
     horizon = scenario.horizon.hours
     clock = Clock()
@@ -199,11 +214,10 @@ def run_model(scenario: Scenario, seed: int | None = None,
     sampler = _Sampler(clock, org, life, scenario.record.load_interval.hours, horizon)
 
     steps = 100 if progress else 1
-    with _no_cyclic_gc():
-        for i in range(1, steps + 1):
-            clock.run(horizon * i / steps)
-            if progress:
-                progress(i / steps)
+    for i in range(1, steps + 1):
+        clock.run(horizon * i / steps)
+        if progress:
+            progress(i / steps)
 
     if sampler.k < int(horizon // sampler.interval + 1e-9):
         sampler._sample(None)  # the sample due exactly at the horizon
@@ -229,14 +243,13 @@ def run_model(scenario: Scenario, seed: int | None = None,
         "queue": sampler.queue.ravel(),
         "on_shift": sampler.on_shift().ravel(),
     }
-    raw = RawRun(
+    return RawRun(
         issues=recorder.columns() if keep else None, load=load,
         backlog={"time": np.arange(1, k + 1) * sampler.interval, "open": sampler.open[:k]},
         meters=meters, categories=names.categories, leads=names.leads, grids=grids,
         created=life.next_id, events=next(clock.env._eid), horizon=horizon,
         trace=log.columns() if log is not None and keep else None,
         units=names.units if log is not None else None)
-    return raw if districts is not None else number_issues(raw, scenario)
 
 
 def district_names(scenario: Scenario) -> list[str]:

@@ -55,11 +55,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
-
 from .lifecycle import GRID, PATROL, Lifecycle
 from .pools import Meeting, Pool
-from .records import pack
+from .records import Chunk, Recorder, empty_chunk
 
 EVENTS: tuple[str, ...] = (
     "created", "discovered", "reported", "entered", "queued", "started", "escalated",
@@ -76,29 +74,25 @@ EVENT_COLUMNS: tuple[tuple[str, str], ...] = (
     ("tier", "i1"), ("unit", "i4"),
 )
 
-Chunk = dict[str, np.ndarray]
-
 
 def empty_events() -> Chunk:
-    return {name: np.empty(0, dtype=dt) for name, dt in EVENT_COLUMNS}
+    return empty_chunk(EVENT_COLUMNS)
 
 
-class EventLog:
-    """Event rows in chunked columns (see :class:`~gridsim.model.records.Recorder`).
+class EventLog(Recorder):
+    """Event rows in chunked columns, packed and handed on as a
+    :class:`~gridsim.model.records.Recorder` does with case rows.
 
     ``units``: the names of the traced pools and meetings, by their ``unit`` code.
     """
 
+    COLUMNS = EVENT_COLUMNS
+
     def __init__(self, chunk: int = 65536, keep: bool = True,
                  sinks: list[Callable[[Chunk], None]] | None = None):
-        self.chunk = chunk
-        self.keep = keep
-        self.sinks: list[Callable[[Chunk], None]] = list(sinks or [])
+        super().__init__(chunk, keep, sinks)
         self.units: list[str] = []
         self.steps: dict[int, int] = {}  # next step of every live case, by its run-local id
-        self._rows: list[tuple] = []
-        self.chunks: list[Chunk] = []
-        self.n = 0
 
     def unit(self, name: str) -> int:
         """Register a pool or meeting; its ``unit`` code."""
@@ -111,33 +105,9 @@ class EventLog:
         k = steps.get(iid, 0)
         steps[iid] = k + 1
         self._rows.append((issue.grid.id, issue.seq, k, time, event, tier, unit))
+        self.n += 1
         if len(self._rows) >= self.chunk:
             self.flush()
-
-    def flush(self) -> None:
-        """Pack the pending rows into a chunk and hand it on."""
-        if not self._rows:
-            return
-        self.n += len(self._rows)
-        chunk = pack(self._rows, EVENT_COLUMNS)
-        self._rows = []
-        for sink in self.sinks:
-            sink(chunk)
-        if self.keep:
-            self.chunks.append(chunk)
-
-    def columns(self) -> Chunk:
-        """All rows so far as one array per column (only when ``keep``)."""
-        if not self.keep:
-            raise RuntimeError("this event log does not keep its rows (record.stream)")
-        self.flush()
-        if not self.chunks:
-            return empty_events()
-        if len(self.chunks) == 1:
-            return self.chunks[0]
-        out = {name: np.concatenate([c[name] for c in self.chunks]) for name, _ in EVENT_COLUMNS}
-        self.chunks = [out]
-        return out
 
 
 def _stage_tier(issue: Any) -> int:

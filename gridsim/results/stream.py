@@ -129,16 +129,8 @@ def read_issues(files: IssueFiles) -> pd.DataFrame:
     frames = [pd.read_parquet(p) for p in files.paths]
     fixed = {"category": files.categories, "lead": LEADS, "source": SOURCES,
              "grid": files.grids, "start_tier": TIERS, "solved_tier": TIERS, "state": STATES}
-    for level in ("district", "street", "community"):  # the units present, sorted
-        present: set = set()
-        for i, f in enumerate(frames):
-            col = f[level]
-            if isinstance(col.dtype, pd.CategoricalDtype):
-                col = frames[i][level] = col.cat.remove_unused_categories()
-                present.update(col.cat.categories)
-            else:
-                present.update(col.dropna().unique())
-        fixed[level] = sorted(present)
+    for level in ("district", "street", "community"):
+        fixed[level] = _present(frames, level)
     for f in frames:
         for col, cats in fixed.items():
             f[col] = _as_categorical(f[col], cats)
@@ -150,6 +142,20 @@ def read_issues(files: IssueFiles) -> pd.DataFrame:
     df = df.take(order).reset_index(drop=True)
     df["issue_id"] = np.arange(len(df), dtype=np.int64)
     return df
+
+
+def _present(frames: list[pd.DataFrame], level: str) -> list[str]:
+    """The units of ``level`` present in the part frames, sorted (unused categories of a
+    part are dropped from it on the way)."""
+    present: set = set()
+    for f in frames:
+        col = f[level]
+        if isinstance(col.dtype, pd.CategoricalDtype):
+            col = f[level] = col.cat.remove_unused_categories()
+            present.update(col.cat.categories)
+        else:
+            present.update(col.dropna().unique())
+    return sorted(present)
 
 
 @dataclass
@@ -170,15 +176,8 @@ def read_events(files: EventFiles) -> pd.DataFrame:
     issue table (creation time, district, ``district_seq``). Loads every row.
     """
     frames = [pd.read_parquet(p) for p in files.paths]
-    present: set = set()
-    for i, f in enumerate(frames):
-        col = f["district"]
-        if isinstance(col.dtype, pd.CategoricalDtype):
-            col = frames[i]["district"] = col.cat.remove_unused_categories()
-            present.update(col.cat.categories)
-        else:
-            present.update(col.dropna().unique())
-    fixed = {"district": sorted(present), "event": EVENTS, "tier": TIERS, "unit": files.units}
+    fixed = {"district": _present(frames, "district"), "event": EVENTS, "tier": TIERS,
+             "unit": files.units}
     for f in frames:
         for col, cats in fixed.items():
             f[col] = _as_categorical(f[col], cats)
