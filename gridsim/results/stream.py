@@ -131,13 +131,7 @@ def read_issues(files: IssueFiles) -> pd.DataFrame:
              "grid": files.grids, "start_tier": TIERS, "solved_tier": TIERS, "state": STATES}
     for level in ("district", "street", "community"):
         fixed[level] = _present(frames, level)
-    for f in frames:
-        for col, cats in fixed.items():
-            f[col] = _as_categorical(f[col], cats)
-    df = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
-    order_of = {name: i for i, name in enumerate(files.districts)}
-    d = df["district"]
-    district = np.array([order_of[c] for c in d.cat.categories], dtype=np.int64)[d.cat.codes]
+    df, district = _combined(frames, fixed, files.districts)
     order = np.lexsort((df["district_seq"].to_numpy(), district, df["t_created"].to_numpy()))
     df = df.take(order).reset_index(drop=True)
     df["issue_id"] = np.arange(len(df), dtype=np.int64)
@@ -156,6 +150,19 @@ def _present(frames: list[pd.DataFrame], level: str) -> list[str]:
         else:
             present.update(col.dropna().unique())
     return sorted(present)
+
+
+def _combined(frames: list[pd.DataFrame], fixed: dict[str, Sequence[str]],
+              districts: list[str]) -> tuple[pd.DataFrame, np.ndarray]:
+    """The part frames as one, with the same categories in every part, and each row's
+    district by its place in ``districts`` (scenario order)."""
+    for f in frames:
+        for col, cats in fixed.items():
+            f[col] = _as_categorical(f[col], cats)
+    df = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+    order_of = {name: i for i, name in enumerate(districts)}
+    d = df["district"]
+    return df, np.array([order_of[c] for c in d.cat.categories], dtype=np.int64)[d.cat.codes]
 
 
 @dataclass
@@ -178,13 +185,7 @@ def read_events(files: EventFiles) -> pd.DataFrame:
     frames = [pd.read_parquet(p) for p in files.paths]
     fixed = {"district": _present(frames, "district"), "event": EVENTS, "tier": TIERS,
              "unit": files.units}
-    for f in frames:
-        for col, cats in fixed.items():
-            f[col] = _as_categorical(f[col], cats)
-    df = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
-    order_of = {name: i for i, name in enumerate(files.districts)}
-    d = df["district"]
-    district = np.array([order_of[c] for c in d.cat.categories], dtype=np.int64)[d.cat.codes]
+    df, district = _combined(frames, fixed, files.districts)
     seq = df["district_seq"].to_numpy()
     time = df["time"].to_numpy()
     # number the cases from their creation rows: by (time, district, district_seq)
