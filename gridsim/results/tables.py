@@ -57,22 +57,12 @@ def issue_rows(c: dict[str, np.ndarray], names: RunNames, report_deadline: float
     """
     grid_names = [g[0] for g in names.grids]
     g = c["grid"]
-    n = len(g)
-    if "issue_id" in c:
-        issue_id = c["issue_id"]
-    else:
-        issue_id = pd.array(np.full(n, pd.NA, dtype=object), dtype="Int64")
-    level_index = {"district": 3, "street": 2, "community": 1}
 
     def unit(level: str) -> pd.Categorical:
-        if units is not None:
-            codes, cats = units[level]
-            return pd.Categorical.from_codes(codes[g], categories=cats)
-        values = np.asarray([t[level_index[level]] for t in names.grids], dtype=object)
-        return pd.Categorical(values[g])
+        return _unit(g, level, names, units)
 
     df = pd.DataFrame({
-        "issue_id": issue_id,
+        "issue_id": _issue_ids(c),
         "district_seq": c["district_seq"],
         "category": _cat(c["category"], names.categories),
         "lead": pd.Categorical(np.asarray(names.leads, dtype=object)[c["category"]],
@@ -111,6 +101,28 @@ def events_frame(raw: RawRun) -> pd.DataFrame:
     return event_rows(raw.trace, names)
 
 
+def _issue_ids(c: dict[str, np.ndarray]) -> np.ndarray | pd.arrays.IntegerArray:
+    """The chunk's ``issue_id`` column, or empty (``<NA>``) when it is not numbered yet."""
+    if "issue_id" in c:
+        return c["issue_id"]
+    return pd.array(np.full(len(c["grid"]), pd.NA, dtype=object), dtype="Int64")
+
+
+_LEVEL_INDEX = {"district": 3, "street": 2, "community": 1}
+"""Where each level's name is in a ``RunNames.grids`` tuple."""
+
+
+def _unit(g: np.ndarray, level: str, names: RunNames,
+          units: UnitCodes | None) -> pd.Categorical:
+    """The ``level`` unit of each row's grid ``g``: every unit of the run as categories with
+    ``units``, else those present."""
+    if units is not None:
+        codes, cats = units[level]
+        return pd.Categorical.from_codes(codes[g], categories=cats)
+    values = np.asarray([t[_LEVEL_INDEX[level]] for t in names.grids], dtype=object)
+    return pd.Categorical(values[g])
+
+
 def event_rows(c: dict[str, np.ndarray], names: RunNames,
                units: UnitCodes | None = None) -> pd.DataFrame:
     """The user-facing rows of an event chunk (see :mod:`gridsim.model.trace`), in its order.
@@ -118,20 +130,9 @@ def event_rows(c: dict[str, np.ndarray], names: RunNames,
     As for :func:`issue_rows`: ``issue_id`` is empty (``<NA>``) in a chunk not yet numbered,
     and with ``units`` the ``district`` categorical lists every district of the run.
     """
-    g = c["grid"]
-    n = len(g)
-    if "issue_id" in c:
-        issue_id = c["issue_id"]
-    else:
-        issue_id = pd.array(np.full(n, pd.NA, dtype=object), dtype="Int64")
-    if units is not None:
-        codes, cats = units["district"]
-        district = pd.Categorical.from_codes(codes[g], categories=cats)
-    else:
-        district = pd.Categorical(np.asarray([t[3] for t in names.grids], dtype=object)[g])
     return pd.DataFrame({
-        "issue_id": issue_id,
-        "district": district,
+        "issue_id": _issue_ids(c),
+        "district": _unit(c["grid"], "district", names, units),
         "district_seq": c["district_seq"],
         "step": c["step"],
         "time": c["time"],
