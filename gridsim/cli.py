@@ -418,7 +418,8 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--shards", type=_whole_or_auto, metavar="N|auto",
                      help="simulate groups of districts in parallel, identical results ('auto': "
                           "one per district); districts that share capacity run unsharded")
-    run.add_argument("--workers", "-j", type=int, help="local processes for --shards")
+    run.add_argument("--workers", "-j", type=int,
+                     help="local processes for --shards (default: all cores)")
     run.add_argument("--dask", metavar="ADDRESS", help="run the shards on a Dask cluster")
     run.add_argument("--record", metavar="LEVEL",
                      help="what to keep of each case: issues (one row per case, "

@@ -52,7 +52,8 @@ def simulate(scenario: Scenario, seed: int | None = None,
     called as simulated time advances (a hundred times per run).
 
     ``shards``: simulate groups of districts as independent shards in parallel (on ``workers``
-    local processes, or on a Dask ``client``); the result is identical to the unsharded run.
+    local processes, by default one per core and at most one per shard, or on a Dask
+    ``client``); the result is identical to the unsharded run.
     ``"auto"``: one shard per district (the fastest split on one machine: per-case cost grows
     with the number of cases live in one process). Only scenarios whose districts share no
     capacity can be sharded (see ``shard_reason``); for any other scenario a
@@ -146,7 +147,8 @@ def _run(scenario: Scenario, seed: int, progress: Callable[[float], None] | None
     (``issues`` and ``events``)."""
     if level == "kpis":
         acc = _accumulator(scenario)
-        raw = run_model(scenario, seed, progress, districts, keep=False, sinks=[acc])
+        raw = run_model(scenario, seed, progress, districts, keep=False, sinks=[acc],
+                        kpis_only=True)
         return raw, acc, {"issues": [], "events": []}
     trace = level == "events"
     if spool is not None:
@@ -220,14 +222,15 @@ def run_sharded(scenario: Scenario, seed: int, shards: int, workers: int | None 
     reason = shard_reason(scenario)
     if reason:
         raise ShardingError(f"cannot shard {scenario.name!r}: {reason}")
-    from .experiments.executors import Executor
+    from .experiments.executors import Executor, default_workers
 
     names = district_names(scenario)
     groups = [list(g) for g in np.array_split(np.array(names, dtype=object), shards) if len(g)]
     data = scenario.to_data()
     tasks = [(i, data, seed, g, level, str(spool) if spool else None)
              for i, g in enumerate(groups)]
-    with Executor(workers or len(groups), client, fn=_run_shard) as ex:
+    with Executor(workers or min(len(groups), default_workers()), client,
+                  fn=_run_shard) as ex:
         outs = dict(ex.run(tasks))
     parts = [outs[i] for i in range(len(groups))]
     raw = combine([p[0] for p in parts], scenario)

@@ -182,3 +182,31 @@ def test_replicate_with_level_kpis(short_scenario):
     pd.testing.assert_frame_equal(a.units(), b.units())
     pd.testing.assert_frame_equal(a.histogram(), b.histogram())
     assert (b.units("street")["overdue_end"] >= 0).all()
+
+
+def test_kpi_rows_carry_the_same_values_as_full_rows():
+    """Level ``kpis`` records only the columns the KPI accumulator reads: each of them must hold
+    what the full row holds (the narrow row is written by its own code)."""
+    from types import SimpleNamespace
+
+    from gridsim.model.records import ISSUE_COLUMNS, KPI_COLUMNS, KpiRecorder, Recorder
+
+    values = iter(range(1, 1000))
+    issue = SimpleNamespace(
+        seq=next(values), cat=SimpleNamespace(index=next(values)), source=next(values),
+        grid=SimpleNamespace(id=next(values)), start_tier=next(values),
+        t_created=next(values), t_discovered=next(values), t_reported=next(values),
+        enter=[next(values) for _ in range(6)], leave=[next(values) for _ in range(6)],
+        t_called=next(values), t_onsite=next(values), n_depts=next(values),
+        t_solved=next(values), solved_tier=next(values), escalations=next(values),
+        bounces=next(values), reopens=next(values), whistles=next(values),
+        two_way=next(values), deadline=next(values))
+    full, narrow = Recorder(), KpiRecorder()
+    for rec in (full, narrow):
+        rec.write(issue, 500.0, 0)
+        rec.write(issue, 600.0, 2)
+    wide, kpi = full.columns(), narrow.columns()
+    assert set(kpi) == {name for name, _ in KPI_COLUMNS} < {name for name, _ in ISSUE_COLUMNS}
+    for name in kpi:
+        np.testing.assert_array_equal(kpi[name], wide[name], err_msg=name)
+    assert len(np.unique(np.concatenate([wide[n][:1] for n in wide if n != "t_closed"]))) == 32

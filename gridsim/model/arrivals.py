@@ -3,19 +3,26 @@
 Each street has one arrival stream per source (patrol finds, 12345 hotline calls, cases handed
 down from above, cases collected from units). Its rate is the sum over categories of the
 category's rate times the number of households, grids or communities it is counted per. The
-hotline's rate follows an hour-of-day × day-of-week profile (a non-homogeneous Poisson process,
-sampled exactly by inverting its cumulative intensity: one event per call, no rejected draws).
-Each arrival draws its category and grid from the stream, so arrivals are identical
-under every policy.
+hotline's rate follows an hour-of-day × day-of-week profile (a non-homogeneous Poisson process).
+Each arrival draws its category and grid from the stream, so arrivals are identical under every
+policy.
 
 Patrol finds are created when the problem *arises*; a grid worker notices it after a delay set
 by patrol coverage: each worker sweeps the grid once per ``patrol.interval`` of patrol time and
 notices the problem with ``patrol.detect_prob`` per sweep.
+
+Arrivals do not depend on anything the organisation does, so they are drawn a day at a time
+(:class:`Arrivals`): at the start of each day every stream draws its number of cases (Poisson,
+with the day's expected count), their times (ordered uniforms mapped through the inverse of the
+cumulative intensity: exact for a non-homogeneous Poisson process), categories, grids and patrol
+delays in a few vectorised calls. The day's cases of a district are then created in time order,
+each with one clock call for its first step (found on patrol, uploaded after the hotline's
+dispatch delay, or uploaded at once): no clock event at the moment a problem arises, and no
+Python-level draw per arrival.
 """
 
 from __future__ import annotations
 
-import math
 from bisect import bisect_right
 
 import numpy as np
@@ -23,29 +30,31 @@ import numpy as np
 from ..scenario.schema import Scenario
 from .clock import Clock
 from .lifecycle import PATROL, SOURCES, Lifecycle
-from .org import Street
-from .streams import Buffered, stream
+from .org import Organisation, Street
+from .streams import stream
+
+DAY = 24.0
+"""Hours of arrivals drawn at once."""
 
 
 class ArrivalStream:
-    """Cases of one source arising in one street."""
+    """Cases of one source arising in one street: :meth:`window` draws those of an interval."""
 
-    def __init__(self, clock: Clock, life: Lifecycle, street: Street, source: int,
-                 scenario: Scenario, seed: int, weekday0: int):
-        self.clock, self.env = clock, clock.env
-        self.life, self.street, self.source = life, street, source
+    def __init__(self, life: Lifecycle, street: Street, source: int, scenario: Scenario,
+                 seed: int, weekday0: int):
+        self.street, self.source = street, source
         name = SOURCES[source]
         n_grids = len(street.grids)
-        n_comm = len(street.communities)
         counts = {"household": street.households_per_grid * n_grids, "grid": n_grids,
-                  "community": n_comm, "street": 1}
+                  "community": len(street.communities), "street": 1}
         rates = []
         for cat in life.cats:
             r = cat.spec.rates.get(name)
             rates.append(r.per_hour * counts[r.per] if r is not None else 0.0)
         self.rate = float(sum(rates))
-        rng = stream(seed, "arrivals", street.name, name)
-        self.cum = (np.cumsum(rates) / self.rate).tolist() if self.rate > 0 else []
+        self.rng = stream(seed, "arrivals", street.name, name)
+        self.cum = np.cumsum(rates) / self.rate if self.rate > 0 else np.ones(1)
+        self.n_cats = len(rates)
         profile = None
         if name == "hotline":
             p = scenario.hotline.profile
@@ -58,51 +67,103 @@ class ArrivalStream:
         self.profile = profile
         if profile is not None:
             # cumulative intensity over the week, to invert it: hour-of-week k starts at cum[k]
-            self.week = float(self.rate * profile.sum())
-            self.cum_week = np.concatenate([[0.0], np.cumsum(self.rate * profile)]).tolist()
-            self.hourly = (self.rate * profile).tolist()
-        self.draw = Buffered(lambda n: rng.random((n, 4)))
+            self.hourly = self.rate * profile
+            self.cum_week = np.concatenate([[0.0], np.cumsum(self.hourly)])
+            self.week = float(self.cum_week[-1])
         self.n_grids = n_grids
-        self.workers = street.grids[0].pool.capacity if n_grids else 0
+        self.capacity = np.array([g.pool.capacity for g in street.grids], dtype=float)
+        self.patrol = source == PATROL
         patrol = scenario.patrol
         self.sweep = patrol.interval.hours
-        r_patrol = stream(seed, "patrol", street.name, name)
-        self.patrol = Buffered(lambda n: np.column_stack(
-            [r_patrol.random(n), r_patrol.geometric(patrol.detect_prob, n)]))
-        if self.rate > 0:
-            self._next()
+        self.detect = patrol.detect_prob
+        self.r_patrol = stream(seed, "patrol", street.name, name)
 
-    def _next(self) -> None:
-        u = self.draw()
-        e = -math.log1p(-u[0])  # a unit-rate exponential
-        now = self.env._now
+    def cumulative(self, t: float) -> float:
+        """Expected arrivals in [0, t)."""
         if self.profile is None:
-            self.clock.at(now + e / self.rate, self._arrive, u)
-        else:
-            self.clock.at(self._inverse(self._cumulative(now) + e), self._arrive, u)
-
-    def _cumulative(self, t: float) -> float:
-        """Expected arrivals in [0, t) under the weekly profile."""
+            return self.rate * t
         weeks, rest = divmod(t, 168.0)
         h = int(rest)
-        return weeks * self.week + self.cum_week[h] + self.hourly[h] * (rest - h)
+        return weeks * self.week + float(self.cum_week[h] + self.hourly[h] * (rest - h))
 
-    def _inverse(self, target: float) -> float:
-        """The time at which the expected number of arrivals reaches ``target``."""
-        weeks, rest = divmod(target, self.week)
-        h = min(bisect_right(self.cum_week, rest) - 1, 167)
+    def _inverse(self, target: np.ndarray) -> np.ndarray:
+        """The times at which the expected number of arrivals reaches ``target``."""
+        if self.profile is None:
+            return target / self.rate
+        weeks, rest = np.divmod(target, self.week)
+        h = np.minimum(np.searchsorted(self.cum_week, rest, side="right") - 1, 167)
         return weeks * 168.0 + h + (rest - self.cum_week[h]) / self.hourly[h]
 
-    def _arrive(self, u: list[float]) -> None:
-        env = self.env
-        cum = self.cum
-        cat = self.life.cats[min(bisect_right(cum, u[2]), len(cum) - 1) if len(cum) > 1 else 0]
-        n = self.n_grids
-        grid = self.street.grids[min(int(u[3] * n), n - 1) if n > 1 else 0]
-        issue = self.life.create(cat, self.source, grid, env._now)
-        delay = None
-        if self.source == PATROL and grid.pool.capacity > 0:
-            v, g = self.patrol()
-            delay = (v + g - 1) * self.sweep / grid.pool.capacity
-        self.life.arrive(issue, delay)
-        self._next()
+    def window(self, t0: float, t1: float) -> tuple[np.ndarray, ...]:
+        """The cases arising in [t0, t1): times (sorted), category and grid indices, and patrol
+        delays in hours of patrol time (NaN: never found, or not a patrol find)."""
+        if self.rate <= 0 or t1 <= t0:
+            empty = np.empty(0)
+            return empty, empty.astype(np.int64), empty.astype(np.int64), empty
+        a, b = self.cumulative(t0), self.cumulative(t1)
+        rng = self.rng
+        n = int(rng.poisson(b - a))
+        times = self._inverse(a + np.sort(rng.random(n)) * (b - a))
+        np.clip(times, t0, np.nextafter(t1, t0), out=times)  # rounding at the edges
+        u = rng.random((n, 2))
+        cats = np.minimum(np.searchsorted(self.cum, u[:, 0], side="right"), self.n_cats - 1)
+        grids = np.minimum((u[:, 1] * self.n_grids).astype(np.int64), self.n_grids - 1)
+        delay = np.full(n, np.nan)
+        if self.patrol:
+            v = self.r_patrol.random(n)
+            g = self.r_patrol.geometric(self.detect, n)
+            cap = self.capacity[grids]
+            with np.errstate(divide="ignore"):
+                delay = np.where(cap > 0, (v + g - 1) * self.sweep / cap, np.nan)
+        return times, cats, grids, delay
+
+
+class Arrivals:
+    """Every arrival stream of the organisation, drawn a day at a time until ``horizon``.
+
+    Cases are created when their day's arrivals are drawn, so between the draw and the moment
+    it arises a case exists ahead of time (it is in ``Lifecycle.live`` and has done nothing);
+    :meth:`ahead` counts those, for the number of open cases at a moment.
+    """
+
+    def __init__(self, clock: Clock, life: Lifecycle, org: Organisation, scenario: Scenario,
+                 seed: int, horizon: float):
+        self.clock, self.life, self.horizon = clock, life, horizon
+        weekday0 = scenario.calendar.start.weekday()
+        self.districts = [
+            [ArrivalStream(life, street, source, scenario, seed, weekday0)
+             for street in d.streets for source in range(len(SOURCES))]
+            for d in org.districts]
+        self._times: list[float] = []  # creation times of the current day's cases, sorted
+        if horizon > 0:
+            clock.at(0.0, self._day, 0.0)
+
+    def ahead(self, now: float) -> int:
+        """Cases created that arise after ``now``."""
+        return len(self._times) - bisect_right(self._times, now)
+
+    def _day(self, t0: float) -> None:
+        t1 = min(t0 + DAY, self.horizon)
+        life, cats = self.life, self.life.cats
+        create, arrive = life.create, life.arrive
+        all_times = []
+        for streams in self.districts:
+            parts = [(s, s.window(t0, t1)) for s in streams]
+            times = np.concatenate([p[0] for _, p in parts])
+            if not len(times):
+                continue
+            order = np.argsort(times, kind="stable")
+            which = np.concatenate([np.full(len(p[0]), k) for k, (_, p) in enumerate(parts)])
+            cat = np.concatenate([p[1] for _, p in parts])
+            grid = np.concatenate([p[2] for _, p in parts])
+            delay = np.concatenate([p[3] for _, p in parts])
+            for k, t, c, g, d in zip(which[order].tolist(), times[order].tolist(),
+                                     cat[order].tolist(), grid[order].tolist(),
+                                     delay[order].tolist(), strict=True):
+                s = streams[k]
+                issue = create(cats[c], s.source, s.street.grids[g], t)
+                arrive(issue, None if d != d else d)
+            all_times.append(times)
+        self._times = np.sort(np.concatenate(all_times)).tolist() if all_times else []
+        if t1 < self.horizon:
+            self.clock.at(t1, self._day, t1)

@@ -97,7 +97,12 @@ class ShiftCalendar:
         if i >= len(ends):
             return t + work
         s = self.starts[i]
-        target = self.cum[i] + (t - s if t > s else 0.0) + work
+        if t < s:  # off shift: the work starts with the next stretch
+            t = s
+        end = t + work
+        if end <= ends[i]:  # done within this stretch (most jobs)
+            return end
+        target = self.cum[i] + (t - s) + work
         j = bisect_left(self.cum_end, target, i)
         if j >= len(ends):
             return ends[-1] + (target - self.cum_end[-1])

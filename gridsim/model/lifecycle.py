@@ -31,6 +31,7 @@ from .streams import Buffered, stream
 GRID, COMMUNITY, STREET, DISTRICT, JOINT, CITY = range(6)
 SOURCES = ("patrol", "hotline", "above", "units")
 PATROL, HOTLINE, ABOVE, UNITS = range(4)
+NAN = float("nan")
 LATENT, RETRY = "latent", "retry"
 """Markers for cases waiting outside any queue: not yet found, or waiting for another try."""
 
@@ -60,24 +61,18 @@ class Issue:
 
     def __init__(self, iid: int, cat: Any, source: int, grid: Grid, now: float):
         self.id, self.cat, self.source, self.grid = iid, cat, source, grid
-        self.street = street = grid.community.street
+        self.street = street = grid.street
         self.district = street.district
         self.t_created = now
-        nan = float("nan")
-        self.t_discovered = self.t_reported = self.t_called = self.t_onsite = nan
-        self.t_solved = self.deadline = nan
-        self.enter = [nan] * 6
-        self.leave = [nan] * 6
-        self.n_depts = self.escalations = self.bounces = self.reopens = self.whistles = 0
-        self.two_way = 0
-        self.solved_tier = -1
-        self.tier = -1
-        self.visit = 0
+        self.t_discovered = self.t_reported = self.t_called = self.t_onsite = self.t_solved = \
+            self.deadline = NAN
+        self.enter = [NAN, NAN, NAN, NAN, NAN, NAN]
+        self.leave = [NAN, NAN, NAN, NAN, NAN, NAN]
+        self.n_depts = self.escalations = self.bounces = self.reopens = self.whistles = \
+            self.two_way = self.visit = self.held = self.tried = self.watched = 0
+        self.solved_tier = self.tier = -1
         self.waiting: Any = None
-        self.held = 0
-        self.tried = 0
         self.due: float | None = None
-        self.watched = 0
         # pending, holding, arrive_max and cur are set when departments are called
 
 
@@ -176,23 +171,20 @@ class Lifecycle:
         return issue
 
     def arrive(self, issue: Issue, patrol_delay: float | None) -> None:
-        """A problem arises (patrol: found after ``patrol_delay`` of patrol time, or never)."""
+        """Schedule the first step of a case that arises at ``issue.t_created`` (now or later):
+        found after ``patrol_delay`` hours of patrol time (None: never), dispatched by the
+        hotline, or uploaded at once."""
         src = issue.source
+        t = issue.t_created
         if src == PATROL:
             issue.waiting = LATENT
             if patrol_delay is not None:
-                self.clock.at(self.grid_cal.advance(self.env._now, patrol_delay), self._found,
-                              issue)
-        elif src == HOTLINE:
-            issue.t_discovered = self.env._now
-            delay = issue.district.dispatch()
-            if delay > 0:
-                self.clock.after(delay, self._upload, issue)
-            else:
-                self._upload(issue)
-        else:
-            issue.t_discovered = self.env._now
-            self._upload(issue)
+                self.clock.at(self.grid_cal.advance(t, patrol_delay), self._found, issue)
+            return
+        issue.t_discovered = t
+        if src == HOTLINE:
+            t += issue.district.dispatch()
+        self.clock.at(t, self._upload, issue)
 
     def _found(self, issue: Issue) -> None:
         issue.waiting = None

@@ -28,6 +28,10 @@ class Grid:
     name: str
     community: Community
     pool: Pool
+    street: Street = field(init=False)  # the community's, looked up once per case
+
+    def __post_init__(self) -> None:
+        self.street = self.community.street
 
 
 @dataclass(eq=False)

@@ -30,6 +30,12 @@ ISSUE_COLUMNS: tuple[tuple[str, str], ...] = (
 )
 STATES = ("closed", "in_progress", "waiting")
 
+KPI_COLUMNS: tuple[tuple[str, str], ...] = tuple(
+    (name, dt) for name, dt in ISSUE_COLUMNS
+    if name not in ("district_seq", "start_tier", "t_reported", "departments_reported",
+                    "t_solved") and not name.startswith("t_leave_"))
+"""The columns :class:`~gridsim.results.kpis.KpiAccumulator` reads (record level ``kpis``)."""
+
 Chunk = dict[str, np.ndarray]
 
 
@@ -115,3 +121,20 @@ class Recorder:
         out = {name: np.concatenate([c[name] for c in self.chunks]) for name, _ in self.COLUMNS}
         self.chunks = [out]
         return out
+
+
+class KpiRecorder(Recorder):
+    """Records only :data:`KPI_COLUMNS` (record level ``kpis``): two thirds of the values per
+    case, for sinks that compute KPIs and keep no rows."""
+
+    COLUMNS = KPI_COLUMNS
+
+    def write(self, issue, now: float, state: int) -> None:
+        self._rows.append((
+            issue.cat.index, issue.source, issue.grid.id, issue.t_created, issue.t_discovered,
+            *issue.enter, issue.t_called, issue.t_onsite, now if state == 0 else float("nan"),
+            issue.solved_tier, issue.escalations, issue.bounces, issue.reopens, issue.whistles,
+            issue.two_way, issue.deadline, state))
+        self.n += 1
+        if len(self._rows) >= self.chunk:
+            self.flush()

@@ -19,13 +19,13 @@ from ..policies import REGISTRY
 from ..scenario.backlog import read_backlog
 from ..scenario.expand import expand
 from ..scenario.schema import Scenario
-from .arrivals import ArrivalStream
+from .arrivals import Arrivals
 from .calendar import Calendars
 from .clock import Clock
 from .lifecycle import LATENT, RETRY, SOURCES, Lifecycle
 from .org import TIER_INDEX, Organisation, build
 from .pools import Meeting, Pool
-from .records import Chunk, Recorder, RunNames
+from .records import Chunk, KpiRecorder, Recorder, RunNames
 from .trace import EventLog, TracingLifecycle, TracingMeeting, TracingPool
 
 
@@ -61,9 +61,10 @@ class RawRun:
 class _Sampler:
     """Every ``interval`` hours: load per meter and the number of open cases."""
 
-    def __init__(self, clock: Clock, org: Organisation, life: Lifecycle,
+    def __init__(self, clock: Clock, org: Organisation, life: Lifecycle, arrivals: Arrivals,
                  interval: float, horizon: float):
         self.clock, self.org, self.life, self.interval = clock, org, life, interval
+        self.arrivals = arrivals
         n = int(horizon // interval) + 1
         m = len(org.meters)
         # time-integrated busy staff and queue of each meter at each sample (row 0: at 0)
@@ -104,7 +105,7 @@ class _Sampler:
         # each meter's areas integrated up to now (the meters themselves carry on unchanged)
         self._area_busy[k + 1] = [m.area_busy + m.busy * (now - m.last) for m in meters]
         self._area_queue[k + 1] = [m.area_queue + m.queue * (now - m.last) for m in meters]
-        self.open[k] = len(self.life.live)
+        self.open[k] = len(self.life.live) - self.arrivals.ahead(now)
         self.k += 1
         self.clock.after(self.interval, self._sample)
 
@@ -155,7 +156,7 @@ def run_model(scenario: Scenario, seed: int | None = None,
               progress: Callable[[float], None] | None = None,
               districts: set[str] | None = None, *, keep: bool = True,
               sinks: Sequence[ChunkSink] = (), trace: bool = False,
-              trace_sinks: Sequence[ChunkSink] = ()) -> RawRun:
+              trace_sinks: Sequence[ChunkSink] = (), kpis_only: bool = False) -> RawRun:
     """Simulate ``scenario`` once with ``seed`` (default: the scenario's own); with
     ``districts``, only those (a shard: see :func:`shard_reason`; its cases are not numbered
     until :func:`combine` numbers them).
@@ -166,23 +167,27 @@ def run_model(scenario: Scenario, seed: int | None = None,
     ``trace`` (record level ``events``): also log every state change of every case
     (:mod:`gridsim.model.trace`); its chunks go to ``trace_sinks`` and, with ``keep``, are
     returned in ``RawRun.trace``. Without it the engine's own classes run, untouched.
+
+    ``kpis_only`` (record level ``kpis``): the rows carry only the columns the KPI accumulator
+    reads (:data:`~gridsim.model.records.KPI_COLUMNS`).
     """
     with _no_cyclic_gc():
-        raw = _run_model(scenario, seed, progress, districts, keep, sinks, trace, trace_sinks)
+        raw = _run_model(scenario, seed, progress, districts, keep, sinks, trace, trace_sinks,
+                         kpis_only)
     return raw if districts is not None else number_issues(raw, scenario)
 
 
 def _run_model(scenario: Scenario, seed: int | None,
                progress: Callable[[float], None] | None, districts: set[str] | None,
                keep: bool, sinks: Sequence[ChunkSink], trace: bool,
-               trace_sinks: Sequence[ChunkSink]) -> RawRun:
+               trace_sinks: Sequence[ChunkSink], kpis_only: bool = False) -> RawRun:
     seed = scenario.seed if seed is None else seed
     horizon = scenario.horizon.hours
     clock = Clock()
     calendars = Calendars(scenario.calendar, horizon)
     policy_cls = REGISTRY[scenario.policy.name]
     policy = policy_cls(getattr(scenario.policy, scenario.policy.name), scenario.policy)
-    recorder = Recorder(scenario.record.chunk, keep=keep)
+    recorder = (KpiRecorder if kpis_only else Recorder)(scenario.record.chunk, keep=keep)
     if trace:
         log = EventLog(scenario.record.chunk, keep=keep)
         life: Lifecycle = TracingLifecycle(clock, scenario, policy, calendars, recorder, seed,
@@ -206,12 +211,10 @@ def _run_model(scenario: Scenario, seed: int | None,
     for sink in trace_sinks if log is not None else ():
         sink.begin(names)
         log.sinks.append(sink.add)
-    weekday0 = scenario.calendar.start.weekday()
-    for street in org.streets:
-        for source in range(len(SOURCES)):
-            ArrivalStream(clock, life, street, source, scenario, seed, weekday0)
     _load_backlog(scenario, life, org)
-    sampler = _Sampler(clock, org, life, scenario.record.load_interval.hours, horizon)
+    arrivals = Arrivals(clock, life, org, scenario, seed, horizon)
+    sampler = _Sampler(clock, org, life, arrivals, scenario.record.load_interval.hours,
+                       horizon)
 
     steps = 100 if progress else 1
     for i in range(1, steps + 1):

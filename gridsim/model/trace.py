@@ -193,7 +193,7 @@ class TracingLifecycle(Lifecycle):
 
     def arrive(self, issue, patrol_delay):
         if issue.source != PATROL:
-            self.log.add(issue, DISCOVERED, -1, -1, self.env._now)
+            self.log.add(issue, DISCOVERED, -1, -1, issue.t_created)
         super().arrive(issue, patrol_delay)
 
     def _found(self, issue):
