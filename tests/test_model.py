@@ -265,3 +265,16 @@ def test_a_finished_run_leaves_no_cyclic_garbage(default_scenario):
     assert raw.created > 0
     assert gc.collect() < 50
     assert gc.isenabled()
+
+
+def test_open_cases_over_time_count_exactly_the_cases_arisen_and_not_closed(short_result):
+    """Arrivals are drawn (and cases created) a window ahead of the moment they arise; the
+    backlog series must still count, at each sampling time T, the cases created by T and not
+    closed by T — no more (not the ones drawn ahead), no fewer."""
+    i, b = short_result.issues, short_result.backlog
+    created = np.sort(i["t_created"].to_numpy())
+    closed = np.sort(i["t_closed"].dropna().to_numpy())
+    t = b["time"].to_numpy()
+    expected = np.searchsorted(created, t, side="right") - np.searchsorted(closed, t, "right")
+    assert len(t) == 60 * 24
+    np.testing.assert_array_equal(b["open"].to_numpy(), expected)

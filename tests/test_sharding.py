@@ -62,3 +62,31 @@ def test_a_shared_city_tier_runs_unsharded_and_says_why(three, tmp_path):
                           capture_output=True, text=True, timeout=300)
     assert proc.returncode == 0, proc.stderr
     assert "runs unsharded" in proc.stderr and "per_district" in proc.stderr
+
+
+def test_shards_on_a_dask_cluster_give_the_unsharded_results(three, tmp_path):
+    """The megacity path on a cluster: one task per shard on Dask workers, from Python (rows in
+    memory, and streamed to a folder the workers share) and from the CLI's --dask ADDRESS."""
+    distributed = pytest.importorskip("dask.distributed")
+    whole = gridsim.simulate(three, seed=4)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster:
+        with distributed.Client(cluster) as client:
+            on_dask = gridsim.simulate(three, seed=4, shards="auto", client=client)
+            streamed = gridsim.simulate(three.with_overrides({"record.stream": True}), seed=4,
+                                        shards="auto", client=client, spool_dir=tmp_path)
+        out = tmp_path / "cli"
+        proc = subprocess.run(
+            [sys.executable, "-m", "gridsim", "run", "--set", "horizon=30d", "--set",
+             "warmup=3d", "--set", "streets.count=2", "--set", "districts[0].count=3",
+             "--set", "city.per_district=true", "--seed", "4", "--shards", "auto",
+             "--dask", cluster.scheduler_address, "--record", "kpis", "--out", str(out),
+             "-q", "--no-plots"], capture_output=True, text=True, timeout=600)
+    assert on_dask.manifest["shards"] == 3
+    pd.testing.assert_frame_equal(on_dask.issues, whole.issues)
+    pd.testing.assert_frame_equal(on_dask.load, whole.load)
+    pd.testing.assert_frame_equal(streamed.kpis, whole.kpis)
+    assert streamed.issue_files is not None and streamed.issue_files.layout == "parts"
+    assert proc.returncode == 0, proc.stderr
+    cli = pd.read_csv(out / "kpis.csv")
+    assert cli["value"].to_numpy() == pytest.approx(whole.kpis["value"].to_numpy(), nan_ok=True)

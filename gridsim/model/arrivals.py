@@ -33,8 +33,9 @@ from .lifecycle import PATROL, SOURCES, Lifecycle
 from .org import Organisation, Street
 from .streams import stream
 
-DAY = 24.0
-"""Hours of arrivals drawn at once."""
+DAY, WEEK = 24.0, 168.0
+BATCH = 1000
+"""Arrivals are drawn a day at a time, or for as long (up to a week) as this many cases take."""
 
 
 class ArrivalStream:
@@ -119,51 +120,60 @@ class ArrivalStream:
 
 
 class Arrivals:
-    """Every arrival stream of the organisation, drawn a day at a time until ``horizon``.
-
-    Cases are created when their day's arrivals are drawn, so between the draw and the moment
-    it arises a case exists ahead of time (it is in ``Lifecycle.live`` and has done nothing);
-    :meth:`ahead` counts those, for the number of open cases at a moment.
-    """
+    """The arrivals of every district (see :class:`DistrictArrivals`)."""
 
     def __init__(self, clock: Clock, life: Lifecycle, org: Organisation, scenario: Scenario,
                  seed: int, horizon: float):
-        self.clock, self.life, self.horizon = clock, life, horizon
         weekday0 = scenario.calendar.start.weekday()
         self.districts = [
-            [ArrivalStream(life, street, source, scenario, seed, weekday0)
-             for street in d.streets for source in range(len(SOURCES))]
+            DistrictArrivals(clock, life, [
+                ArrivalStream(life, street, source, scenario, seed, weekday0)
+                for street in d.streets for source in range(len(SOURCES))], horizon)
             for d in org.districts]
-        self._times: list[float] = []  # creation times of the current day's cases, sorted
-        if horizon > 0:
-            clock.at(0.0, self._day, 0.0)
+
+    def ahead(self, now: float) -> int:
+        """Cases created that arise after ``now``."""
+        return sum(d.ahead(now) for d in self.districts)
+
+
+class DistrictArrivals:
+    """One district's arrival streams, drawn a window at a time until ``horizon``.
+
+    The window is a day, or longer (up to a week) when a day would bring fewer than
+    :data:`BATCH` cases, so that small scenarios do not pay the vectorised calls for a handful
+    of cases. It depends on the district alone, so a district's arrivals are the same whether
+    it runs alone (a shard) or with others. Cases are created when their window is drawn, so
+    until it arises a case exists ahead of time (it is in ``Lifecycle.live`` and has done
+    nothing); :meth:`ahead` counts those, for the number of open cases at a moment.
+    """
+
+    def __init__(self, clock: Clock, life: Lifecycle, streams: list[ArrivalStream],
+                 horizon: float):
+        self.clock, self.life, self.streams, self.horizon = clock, life, streams, horizon
+        rate = sum(s.rate for s in streams)
+        self.window = min(max(DAY, BATCH / rate), WEEK) if rate > 0 else WEEK
+        self._times: list[float] = []  # creation times of the current window's cases, sorted
+        if horizon > 0 and rate > 0:
+            clock.at(0.0, self._draw, 0.0)
 
     def ahead(self, now: float) -> int:
         """Cases created that arise after ``now``."""
         return len(self._times) - bisect_right(self._times, now)
 
-    def _day(self, t0: float) -> None:
-        t1 = min(t0 + DAY, self.horizon)
+    def _draw(self, t0: float) -> None:
+        """Create the cases arising in [t0, t0 + window), in time order."""
+        t1 = min(t0 + self.window, self.horizon)
+        streams = self.streams
+        draws = [s.window(t0, t1) for s in streams]
+        stream_of = np.repeat(np.arange(len(streams)), [len(d[0]) for d in draws])
+        time, cat, grid, delay = (np.concatenate(column) for column in zip(*draws, strict=True))
+        order = np.argsort(time, kind="stable")
         life, cats = self.life, self.life.cats
-        create, arrive = life.create, life.arrive
-        all_times = []
-        for streams in self.districts:
-            parts = [(s, s.window(t0, t1)) for s in streams]
-            times = np.concatenate([p[0] for _, p in parts])
-            if not len(times):
-                continue
-            order = np.argsort(times, kind="stable")
-            which = np.concatenate([np.full(len(p[0]), k) for k, (_, p) in enumerate(parts)])
-            cat = np.concatenate([p[1] for _, p in parts])
-            grid = np.concatenate([p[2] for _, p in parts])
-            delay = np.concatenate([p[3] for _, p in parts])
-            for k, t, c, g, d in zip(which[order].tolist(), times[order].tolist(),
-                                     cat[order].tolist(), grid[order].tolist(),
-                                     delay[order].tolist(), strict=True):
-                s = streams[k]
-                issue = create(cats[c], s.source, s.street.grids[g], t)
-                arrive(issue, None if d != d else d)
-            all_times.append(times)
-        self._times = np.sort(np.concatenate(all_times)).tolist() if all_times else []
+        for k, t, c, g, d in zip(*(a[order].tolist() for a in (stream_of, time, cat, grid, delay)),
+                                 strict=True):
+            s = streams[k]
+            life.arrive(life.create(cats[c], s.source, s.street.grids[g], t),
+                        None if d != d else d)  # NaN: never found
+        self._times = time[order].tolist()
         if t1 < self.horizon:
-            self.clock.at(t1, self._day, t1)
+            self.clock.at(t1, self._draw, t1)

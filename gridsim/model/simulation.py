@@ -313,6 +313,13 @@ def shard_reason(scenario: Scenario) -> str | None:
     return None
 
 
+def _time_major(parts: list[dict[str, np.ndarray]], n_times: int) -> dict[str, np.ndarray]:
+    """Shards' load samples (each time-major over its own meters, at the same ``n_times``
+    sampling times) as one time-major table over all meters, as an unsharded run gives it."""
+    return {name: np.concatenate([p[name].reshape(n_times, -1) for p in parts], axis=1).ravel()
+            if n_times else np.concatenate([p[name] for p in parts]) for name in parts[0]}
+
+
 def combine(raws: list[RawRun], scenario: Scenario) -> RawRun:
     """One run from shards that each simulated some districts (in district order).
 
@@ -341,9 +348,7 @@ def combine(raws: list[RawRun], scenario: Scenario) -> RawRun:
         meters += raw.meters
     cols = ({name: np.concatenate([p[name] for p in issues]) for name in issues[0]}
             if len(issues) == len(raws) else None)
-    load = {name: np.concatenate([p[name] for p in load_parts]) for name in load_parts[0]}
-    order = np.lexsort((load["meter"], load["time"]))  # time-major, as an unsharded run
-    load = {name: col[order] for name, col in load.items()}
+    load = _time_major(load_parts, len(raws[0].backlog["time"]))
     first = raws[0]
     raw = RawRun(issues=cols, load=load,
                  backlog={"time": first.backlog["time"],

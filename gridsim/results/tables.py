@@ -165,8 +165,8 @@ def load_frame(raw: RawRun, interval: float) -> pd.DataFrame:
     return pd.DataFrame({
         "time": L["time"],
         "pool": pd.Categorical.from_codes(m.astype(np.int32), categories=list(meters["pool"])),
-        "kind": pd.Categorical(meters["kind"].to_numpy()[m]),
-        "unit": pd.Categorical(meters["unit"].to_numpy()[m]),
+        "kind": _categorical(meters["kind"], m),
+        "unit": _categorical(meters["unit"], m),
         "capacity": cap,
         "on_shift": on,
         "capacity_hours": cap * np.where(meeting, interval, on),
@@ -174,6 +174,12 @@ def load_frame(raw: RawRun, interval: float) -> pd.DataFrame:
         "utilisation": util,
         "queue": L["queue"] / interval,
     })
+
+
+def _categorical(per_meter: pd.Series, meter: np.ndarray) -> pd.Categorical:
+    """``per_meter[meter]`` as a categorical, without a string per row."""
+    codes, names = pd.factorize(per_meter, sort=True)
+    return pd.Categorical.from_codes(codes[meter], categories=names)
 
 
 def backlog_frame(raw: RawRun) -> pd.DataFrame:
