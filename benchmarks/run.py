@@ -242,8 +242,9 @@ def measure(quick: bool, customers: int, seed: int, repeat: int,
         year = "14d" if quick else "365d"
         megacity_horizon = megacity_horizon or ("2d" if quick else "365d")
         # the megacity: one shard per district (15) on 2 processes; a shard of several
-        # districts costs more per case (more live cases per process: 60 µs against 83 µs per
-        # case for 1 and 4 districts, measured), so 'auto' beats 2 shards of 7-8 districts
+        # districts costs more per case (more live cases per process: 33-38 µs against
+        # 37-50 µs of CPU per case for 1 and 4 districts, measured), so 'auto' beats 2 shards
+        # of 7-8 districts
         for name, horizon, shards, workers in (("one_street", year, 1, 1),
                                                ("one_district", year, 1, 1),
                                                ("megacity", megacity_horizon, "auto", 2)):

@@ -84,8 +84,8 @@ def test_a_failed_simpy_event_is_raised():
         clock.run(1.0)
 
 
-def test_hourly_buckets_keep_the_order_of_a_single_heap():
-    """Calls scheduled days ahead, within the hour, at exact hours and in ties, some scheduled
+def test_time_slot_buckets_keep_the_order_of_a_single_heap():
+    """Calls scheduled days ahead, within the slot, at exact slot edges and in ties, some scheduled
     from inside other calls, beside SimPy timeouts: the order is that of sorting every entry
     by (time, scheduling order), as one heap would give, across several run() calls."""
     rng = random.Random(7)
@@ -106,10 +106,12 @@ def test_hourly_buckets_keep_the_order_of_a_single_heap():
         for _ in range(rng.choice([0, 1, 1, 2])):
             if len(expected) < 3000:
                 schedule(clock.now + rng.choice([0.0, 0.25, 1.0, rng.random(),
+                                                 rng.random() * Clock.SLOT,
                                                  rng.expovariate(0.05), 24.0 * 3]))
 
     for _ in range(300):
-        schedule(rng.choice([rng.uniform(0, 200), float(rng.randrange(200))]))
+        schedule(rng.choice([rng.uniform(0, 200), float(rng.randrange(200)),
+                             rng.randrange(800) * Clock.SLOT]))
     ticks: list[float] = []
 
     def ticker():
