@@ -278,3 +278,21 @@ def test_open_cases_over_time_count_exactly_the_cases_arisen_and_not_closed(shor
     expected = np.searchsorted(created, t, side="right") - np.searchsorted(closed, t, "right")
     assert len(t) == 60 * 24
     np.testing.assert_array_equal(b["open"].to_numpy(), expected)
+
+
+def test_without_grid_workers_cases_close_unverified_and_none_are_found_on_patrol(
+        short_scenario):
+    """A grid with no worker has nobody to patrol it or to verify solved cases: patrol
+    problems stay undiscovered, and every other case closes when it is solved (no reopening),
+    instead of waiting for a verification that never comes."""
+    s = short_scenario.with_overrides({"streets.staff.grid_workers_per_grid": 0})
+    i = gridsim.simulate(s, seed=3).issues
+    patrol = i["source"] == "patrol"
+    assert patrol.any() and (i.loc[patrol, "state"] == "waiting").all()
+    assert i.loc[patrol, "t_discovered"].isna().all()
+    others = i[~patrol]
+    solved = others["t_solved"].notna()
+    assert solved.mean() > 0.9
+    assert (others.loc[solved, "state"] == "closed").all()
+    assert (others.loc[solved, "t_closed"] == others.loc[solved, "t_solved"]).all()
+    assert (others["reopens"] == 0).all()

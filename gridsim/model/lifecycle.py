@@ -7,6 +7,7 @@
          (report on site, then work; jointly or one after another) · joint consultation · city
       ─▶ not solved, or still waiting at the tier's deadline: escalated (policy: next tier)
       ─▶ solved ─▶ verified by the grid worker ─▶ closed, or reopened and reworked
+         (a grid without a worker: closed when solved, unverified)
 
 Each arrow is a callback on a SimPy event: a case is a plain slotted object that moves between
 pools, never a generator process. The policy is asked at the decision points named in
@@ -418,8 +419,11 @@ class Lifecycle:
         issue.solved_tier = issue.tier
         issue.leave[issue.tier] = now
         issue.visit += 1  # the tier's deadline no longer applies while it waits to be verified
-        district = issue.district
-        issue.grid.pool.serve(issue, district.verify(), self._verified)
+        pool = issue.grid.pool
+        if pool.capacity:
+            pool.serve(issue, issue.district.verify(), self._verified)
+        else:  # a grid without a worker: nobody verifies, the case closes as solved
+            self._close(issue)
 
     def _verified(self, issue: Issue) -> None:
         district = issue.district

@@ -39,7 +39,7 @@ dept_onsite    a called department's crew reaches the site (one after another: o
 solved         solved at ``tier`` (the last one of a closed case is ``t_solved``)
 reopened       the grid worker's verification fails: reworked at ``tier`` (an ``entered`` row
                follows)
-closed         verified and closed (``t_closed``)
+closed         verified and closed (``t_closed``; in a grid without a worker: closed when solved)
 =============  ====================================================================================
 
 ``tier`` is empty for triage at the street centre and verification by the grid worker (the

@@ -137,7 +137,9 @@ class CalendarSpec(Strict):
 class StreetStaff(Strict):
     """Head counts of one street's pools."""
 
-    grid_workers_per_grid: NonNegInt = 1
+    grid_workers_per_grid: NonNegInt = Field(
+        1, description="grid workers (网格员) per grid; with none, problems are never found on "
+                       "patrol and solved cases close unverified")
     community_per_community: NonNegInt = 3
     centre: NonNegInt = Field(4, description="street grid-management centre operators")
     enforcement: NonNegInt = Field(10, description="street comprehensive law-enforcement team")
