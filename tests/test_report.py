@@ -238,3 +238,39 @@ def test_report_renders_in_headless_chromium(folders, reports, kind, tmp_path):
     if kind == "experiment":
         best = json.loads((folders[kind] / "experiment.json").read_text())["best"]["text"]
         assert html.escape(best) in body and '<table class="differences' in body
+
+
+def test_unit_tables_come_from_units_csv_whatever_the_record_level(folders, reports, tmp_path,
+                                                                 default_scenario):
+    """``units.csv`` (cases, open and overdue at the end per unit, from the KPI accumulator)
+    agrees with the issue table, and a run that kept no issue rows (level kpis, sharded) still
+    gets its most-loaded units in the report."""
+    from gridsim.scenario.units import parse_duration
+
+    units = pd.read_csv(folders["run"] / "units.csv")
+    issues = pd.read_parquet(folders["run"] / "issues.parquet")
+    horizon = json.loads((folders["run"] / "manifest.json").read_text())["scenario"]["horizon"]
+    hours = parse_duration(horizon).hours
+    open_ = issues["state"] != "closed"
+    for level in ("street", "grid"):
+        got = units[units["level"] == level].set_index("unit")
+        want = issues.groupby(issues[level].astype(str)).agg(
+            cases=("state", "size"), open_end=("state", lambda s: (s != "closed").sum()))
+        want["overdue_end"] = (open_ & (issues["deadline"] < hours)).groupby(
+            issues[level].astype(str)).sum()
+        pd.testing.assert_frame_equal(got.loc[want.index, want.columns], want,
+                                      check_dtype=False, check_names=False)
+    worst = units[units["level"] == "street"].sort_values(
+        ["overdue_end", "open_end", "cases"], ascending=False).iloc[0]
+    assert "Streets by overdue open cases at the end" in reports["run"]
+    assert html.escape(worst["unit"]) in reports["run"]
+
+    s = default_scenario.with_overrides({
+        "horizon": "6d", "warmup": "1d", "streets.count": 2, "districts[0].count": 2,
+        "city.per_district": True})
+    folder = gridsim.simulate(s, seed=2, record="kpis", shards="auto", workers=1).write(
+        tmp_path / "kpis", plot=False)
+    assert not (folder / "issues.parquet").exists()
+    text = write_report(folder).read_text(encoding="utf-8")
+    for title in ("Departments", "Streets", "Communities", "Grids"):
+        assert f"{title} by overdue open cases at the end" in text, title

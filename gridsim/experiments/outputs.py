@@ -20,45 +20,10 @@ def replication_outputs(result: Result) -> dict[str, pd.DataFrame]:
     """The tables an experiment keeps from one run."""
     return {
         "kpis": result.kpis[["metric", "scope", "value"]],
-        "units": unit_load(result),
+        "units": result.units(),
         "hist": resolution_histogram(result),
         "daily": daily_load(result),
     }
-
-
-def unit_load(result: Result) -> pd.DataFrame:
-    """Load and fairness per unit: cases, open and overdue cases at the end, utilisation.
-
-    Levels: ``grid``, ``community``, ``street`` (cases arising there) and ``department``
-    (cases of categories it leads that reached the departments); ``pool`` rows carry the
-    utilisation of every staff pool (grid workers and community staff are metered per street).
-    The case counts come from the run's KPI accumulator, so they need no issue table (any
-    record level).
-    """
-    acc = result.accumulator
-    grids = acc.grid_counts()
-    frames = []
-    for level in ("grid", "community", "street"):
-        agg = grids.groupby(grids[level].astype(str).rename("unit"), sort=True)[
-            ["cases", "open_end", "overdue_end"]].sum()
-        frames.append(agg.reset_index().assign(level=level))
-    cats = result.scenario.categories
-    called = acc.called_counts()
-    lead_dept = called["category"].map({k: c.departments[0] for k, c in cats.items()})
-    unit = (called["district"].astype(str) + "/" + lead_dept.astype(str)).rename("unit")
-    agg = called.groupby(unit, sort=True)[["cases", "open_end", "overdue_end"]].sum()
-    frames.append(agg.reset_index().assign(level="department"))
-    out = pd.concat(frames, ignore_index=True)
-    pools = result.pools()
-    pool_rows = pd.DataFrame({"unit": pools.index.astype(str), "level": "pool",
-                              "utilisation": pools["utilisation"].to_numpy(),
-                              "queue_mean": pools["queue_mean"].to_numpy(),
-                              "kind": pools["kind"].astype(str).to_numpy()})
-    dept_util = pool_rows[pool_rows["kind"] == "department"].set_index("unit")["utilisation"]
-    out["utilisation"] = out["unit"].map(dept_util).where(out["level"] == "department")
-    out = pd.concat([out, pool_rows], ignore_index=True)
-    return out[["level", "unit", "kind", "cases", "open_end", "overdue_end", "utilisation",
-                "queue_mean"]]
 
 
 def resolution_histogram(result: Result) -> pd.DataFrame:

@@ -28,7 +28,6 @@ import pandas as pd
 from .. import __version__
 from ..policies import TIERS
 from ..results.io import atomic_write_text
-from ..scenario.units import parse_duration
 
 REPORT_NAME = "report.html"
 
@@ -466,7 +465,7 @@ def _run_report(folder: Path) -> tuple[str, Html]:
                        fmt(b.get("queue_mean"), "")]], cls="bottlenecks", num_from=3)
         parts.append(section("bottleneck", "Bottleneck", note(
             "The staff pool with the highest utilisation after the warm-up."), bott))
-    parts.append(section("loaded", "Most loaded units", *_most_loaded_run(folder, pools, sc)))
+    parts.append(section("loaded", "Most loaded units", *_most_loaded_run(folder, pools)))
     parts.append(section("plots", "Plots", _plots(folder)))
 
     title = f"Simulation run: {name}" + (f" ({policy})" if policy else "")
@@ -487,7 +486,7 @@ def _all_kpis_run(kpis: pd.DataFrame) -> Html:
     ]))
 
 
-def _most_loaded_run(folder: Path, pools: pd.DataFrame | None, sc: dict,
+def _most_loaded_run(folder: Path, pools: pd.DataFrame | None,
                      n: int = 5) -> list[Html]:
     out: list[Html] = []
     if pools is not None and not pools.empty:
@@ -499,36 +498,21 @@ def _most_loaded_run(folder: Path, pools: pd.DataFrame | None, sc: dict,
         out += [tag("h3", "Staff pools by utilisation"),
                 table(["#", "Pool", "Kind", "Staff", "Utilisation", "Mean queue", "Max queue"],
                       rows, cls="loaded", num_from=3)]
-    issues_path = folder / "issues.parquet"
-    if not issues_path.is_file():
+    units = _read_csv(folder / "units.csv")
+    if units is None or units.empty:
         return out or [note("No unit tables in this folder.")]
-    levels = ["street", "community", "grid"]
-    try:
-        df = pd.read_parquet(issues_path, columns=[*levels, "state", "deadline"])
-    except (OSError, ValueError, KeyError):
-        return out
-    horizon = _hours(sc.get("horizon"))
-    open_ = df["state"].astype(str) != "closed"
-    overdue = open_ & (df["deadline"] < horizon) if horizon is not None else open_ & False
-    for level in levels:
-        g = pd.DataFrame({"unit": df[level].astype(str), "open": open_, "overdue": overdue})
-        agg = g.groupby("unit").agg(cases=("open", "size"), open_end=("open", "sum"),
-                                    overdue_end=("overdue", "sum"))
-        agg = agg.sort_values(["overdue_end", "open_end"], ascending=False).head(n)
-        rows = [[str(i), unit, f"{r.cases:,}", f"{r.open_end:,}", f"{r.overdue_end:,}"]
-                for i, (unit, r) in enumerate(agg.iterrows(), start=1)]
+    for level in ("department", "street", "community", "grid"):
+        top = units[units["level"] == level].sort_values(
+            ["overdue_end", "open_end", "cases"], ascending=False).head(n)
+        if top.empty:
+            continue
+        rows = [[str(i), r.unit, f"{int(r.cases):,}", f"{int(r.open_end):,}",
+                 f"{int(r.overdue_end):,}"]
+                for i, r in enumerate(top.itertuples(), start=1)]
         out += [tag("h3", f"{LEVEL_TITLES[level]} {BY_TITLES['overdue_end']}"),
                 table(["#", "Unit", "Cases", "Open at end", "Overdue at end"], rows,
                       cls="loaded", num_from=2)]
     return out
-
-
-def _hours(duration: Any) -> float | None:
-    """Hours of a serialised clock duration such as ``"20d"`` (``None`` when unreadable)."""
-    try:
-        return float(parse_duration(duration).hours)
-    except (TypeError, ValueError):
-        return None
 
 
 # ---------------------------------------------------------------------------- experiment
