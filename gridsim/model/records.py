@@ -67,15 +67,15 @@ def empty_chunk(columns: tuple[tuple[str, str], ...] = ISSUE_COLUMNS) -> Chunk:
     return {name: np.empty(0, dtype=dt) for name, dt in columns}
 
 
-class Recorder:
-    """Accumulates issue rows in chunked columns.
+class ChunkedRows:
+    """Rows appended as tuples and packed into column chunks (``COLUMNS``) every ``chunk`` rows.
 
     ``keep``: keep every chunk (:meth:`columns` gives them all); otherwise chunks only go to
-    the ``sinks`` (callables taking a chunk) and are dropped. Subclasses record other rows
-    (``COLUMNS``; the event log of :mod:`gridsim.model.trace`).
+    the ``sinks`` (callables taking a chunk) and are dropped. Subclasses say what a row is: a
+    case (:class:`Recorder`) or a state change (the event log of :mod:`gridsim.model.trace`).
     """
 
-    COLUMNS: tuple[tuple[str, str], ...] = ISSUE_COLUMNS
+    COLUMNS: tuple[tuple[str, str], ...] = ()
 
     def __init__(self, chunk: int = 65536, keep: bool = True,
                  sinks: list[Callable[[Chunk], None]] | None = None):
@@ -85,18 +85,6 @@ class Recorder:
         self._rows: list[tuple] = []
         self.chunks: list[Chunk] = []
         self.n = 0
-
-    def write(self, issue, now: float, state: int) -> None:
-        """Record ``issue`` as it stands at ``now`` (closed, or open at the end)."""
-        self._rows.append((
-            issue.seq, issue.cat.index, issue.source, issue.grid.id, issue.start_tier,
-            issue.t_created, issue.t_discovered, issue.t_reported, *issue.enter, *issue.leave,
-            issue.t_called, issue.t_onsite, issue.n_depts, issue.t_solved,
-            now if state == 0 else float("nan"), issue.solved_tier, issue.escalations,
-            issue.bounces, issue.reopens, issue.whistles, issue.two_way, issue.deadline, state))
-        self.n += 1
-        if len(self._rows) >= self.chunk:
-            self.flush()
 
     def flush(self) -> None:
         """Pack the pending rows into a chunk and hand it on."""
@@ -121,6 +109,24 @@ class Recorder:
         out = {name: np.concatenate([c[name] for c in self.chunks]) for name, _ in self.COLUMNS}
         self.chunks = [out]
         return out
+
+
+class Recorder(ChunkedRows):
+    """Case rows (:data:`ISSUE_COLUMNS`), one per case when it closes or the run ends."""
+
+    COLUMNS = ISSUE_COLUMNS
+
+    def write(self, issue, now: float, state: int) -> None:
+        """Record ``issue`` as it stands at ``now`` (closed, or open at the end)."""
+        self._rows.append((
+            issue.seq, issue.cat.index, issue.source, issue.grid.id, issue.start_tier,
+            issue.t_created, issue.t_discovered, issue.t_reported, *issue.enter, *issue.leave,
+            issue.t_called, issue.t_onsite, issue.n_depts, issue.t_solved,
+            now if state == 0 else float("nan"), issue.solved_tier, issue.escalations,
+            issue.bounces, issue.reopens, issue.whistles, issue.two_way, issue.deadline, state))
+        self.n += 1
+        if len(self._rows) >= self.chunk:
+            self.flush()
 
 
 class KpiRecorder(Recorder):

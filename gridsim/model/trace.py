@@ -57,7 +57,7 @@ from typing import Any
 
 from .lifecycle import GRID, PATROL, Lifecycle
 from .pools import Meeting, Pool
-from .records import Chunk, Recorder, empty_chunk
+from .records import Chunk, ChunkedRows, empty_chunk
 
 EVENTS: tuple[str, ...] = (
     "created", "discovered", "reported", "entered", "queued", "started", "escalated",
@@ -79,8 +79,8 @@ def empty_events() -> Chunk:
     return empty_chunk(EVENT_COLUMNS)
 
 
-class EventLog(Recorder):
-    """Event rows in chunked columns, packed and handed on as a
+class EventLog(ChunkedRows):
+    """Event rows in chunked columns, packed and handed on as
     :class:`~gridsim.model.records.Recorder` does with case rows.
 
     ``units``: the names of the traced pools and meetings, by their ``unit`` code.
