@@ -171,6 +171,19 @@ class Lifecycle:
         self.live[issue.id] = issue
         return issue
 
+    def backlog(self, cat: CategoryRuntime, grid: Grid, age: float, tier: int) -> Issue:
+        """A case of the initial backlog: it arose ``age`` hours before the start, was
+        reported then, and is at ``tier`` now (its deadline counts from the start)."""
+        issue = self.create(cat, ABOVE, grid, -age)
+        issue.t_discovered = issue.t_reported = -age
+        issue.deadline = self.cal.after(0.0, cat.deadline)
+        self._backlogged(issue)
+        self.enter(issue, tier)
+        return issue
+
+    def _backlogged(self, issue: Issue) -> None:
+        """Called once a backlog case is reported, before it enters its tier (for tracing)."""
+
     def arrive(self, issue: Issue, patrol_delay: float | None) -> None:
         """Schedule the first step of a case that arises at ``issue.t_created`` (now or later):
         found after ``patrol_delay`` hours of patrol time (None: never), dispatched by the

@@ -22,7 +22,7 @@ from ..scenario.schema import Scenario
 from .arrivals import Arrivals
 from .calendar import Calendars
 from .clock import Clock
-from .lifecycle import LATENT, RETRY, SOURCES, Lifecycle
+from .lifecycle import LATENT, RETRY, Lifecycle
 from .org import TIER_INDEX, Organisation, build
 from .pools import Meeting, Pool
 from .records import Chunk, KpiRecorder, Recorder, RunNames
@@ -120,12 +120,7 @@ def _load_backlog(scenario: Scenario, life: Lifecycle, org: Organisation) -> Non
             continue
         street = by_name[case.district].streets[case.street]
         grid = street.communities[case.community].grids[case.grid]
-        issue = life.create(cats[case.category], SOURCES.index("above"), grid, -case.age_hours)
-        issue.t_discovered = issue.t_reported = -case.age_hours
-        issue.deadline = life.cal.after(0.0, issue.cat.deadline)
-        if isinstance(life, TracingLifecycle):
-            life.backlog(issue)
-        life.enter(issue, TIER_INDEX[case.tier])
+        life.backlog(cats[case.category], grid, case.age_hours, TIER_INDEX[case.tier])
 
 
 @contextmanager

@@ -180,8 +180,7 @@ class TracingLifecycle(Lifecycle):
 
         return travel
 
-    def backlog(self, issue) -> None:
-        """An initial-backlog case, discovered and reported before the start."""
+    def _backlogged(self, issue) -> None:
         self.log.add(issue, DISCOVERED, -1, -1, issue.t_discovered)
         self.log.add(issue, REPORTED, -1, issue.street.centre.code, issue.t_reported)
 
