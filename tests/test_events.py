@@ -305,7 +305,7 @@ def test_tracing_overrides_exist_in_the_engine():
     from gridsim.model.pools import Meeting, Pool
     from gridsim.model.trace import TracingLifecycle, TracingMeeting, TracingPool
 
-    own = {"__init__", "__module__", "__doc__", "__slots__", "backlog", "_remembered", "_take",
+    own = {"__init__", "__module__", "__doc__", "__slots__", "_remembered", "_take",
            "log", "code", "_then", "__static_attributes__", "__firstlineno__"}
     for sub, base in ((TracingLifecycle, Lifecycle), (TracingPool, Pool),
                       (TracingMeeting, Meeting)):
