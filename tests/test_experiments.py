@@ -232,6 +232,19 @@ def test_changed_scenario_is_never_mixed_into_stored_results(tiny, tmp_path):
                   out=tmp_path / "o")
 
 
+def test_replications_drawn_by_another_model_version_are_never_mixed_in(tiny, tmp_path,
+                                                                        monkeypatch):
+    """A folder filled by a gridsim that used its random numbers another way (the same scenario
+    and seed gave other results) is refused, not resumed."""
+    import gridsim.experiments.experiment as experiment
+
+    replicate(tiny, 1, seed=1, workers=1, out=tmp_path / "o")
+    replicate(tiny, 2, seed=1, workers=1, out=tmp_path / "o")  # same version: resumes
+    monkeypatch.setattr(experiment, "DRAWS_VERSION", experiment.DRAWS_VERSION + 1)
+    with pytest.raises(ExperimentMismatch, match="another way"):
+        replicate(tiny, 2, seed=1, workers=1, out=tmp_path / "o")
+
+
 ROOT = Path(__file__).resolve().parents[1]
 
 

@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..model.streams import DRAWS_VERSION
 from ..scenario import Scenario, scenario_hash
 from .executors import Executor, Outcome, Task, default_workers
 from .outputs import TABLES
@@ -232,7 +233,7 @@ ProgressFn = Callable[[int, int], None]
 
 
 def _fingerprint(kind: str, points: list[Point], seed: int) -> dict[str, Any]:
-    return {"kind": kind, "seed": seed,
+    return {"kind": kind, "seed": seed, "draws_version": DRAWS_VERSION,
             "points": [{"label": p.label, "params": p.params,
                         "scenario_sha256": scenario_hash(p.scenario)} for p in points]}
 

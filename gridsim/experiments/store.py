@@ -1,8 +1,9 @@
 """A results folder that fills up one replication at a time, so an experiment can resume.
 
 Each finished replication is written atomically to ``reps/p<point>_r<rep>/``; the experiment's
-fingerprint (resolved scenarios of every point, seeds) is kept in ``experiment.json`` and checked
-when the folder is reused, so results of a changed scenario are never mixed in.
+fingerprint (resolved scenarios of every point, seeds, the version of the model's draws) is
+kept in ``experiment.json`` and checked when the folder is reused, so results of a changed
+scenario, or of a gridsim that draws its random numbers another way, are never mixed in.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ class Store:
             if old != json.loads(json.dumps(fingerprint)):
                 raise ExperimentMismatch(
                     f"{self.folder} holds results of a different experiment (scenario, "
-                    "variants or seed changed); use another --out folder or delete it")
+                    "variants or seed changed, or they were simulated by a gridsim that draws "
+                    "its random numbers another way); use another --out folder or delete it")
         else:
             write_json(meta, {"fingerprint": fingerprint})
         self.reps.mkdir(parents=True, exist_ok=True)

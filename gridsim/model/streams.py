@@ -13,6 +13,12 @@ from collections.abc import Callable
 
 import numpy as np
 
+DRAWS_VERSION = 2
+"""Incremented whenever the same scenario and seed would give other results (random draws used
+in another way: version 2 draws arrivals a window at a time). Run manifests record it, and an
+experiment folder holds it in its fingerprint, so a resumed experiment never mixes replications
+drawn two ways."""
+
 
 def _key_int(part: str | int) -> int:
     return part if isinstance(part, int) else zlib.crc32(str(part).encode())

@@ -46,6 +46,7 @@ def make_manifest(scenario: Scenario, seed: int, started: datetime, wall_time: f
                   issues: int, events: int) -> dict[str, Any]:
     """A JSON-ready record of the run."""
     from .. import __version__
+    from ..model.streams import DRAWS_VERSION
 
     origin = scenario.origin
     return {
@@ -56,6 +57,7 @@ def make_manifest(scenario: Scenario, seed: int, started: datetime, wall_time: f
         "overrides": origin["overrides"],
         "scenario_sha256": scenario_hash(scenario),
         "seed": seed,
+        "draws_version": DRAWS_VERSION,
         "random_streams": "numpy PCG64 from SeedSequence(seed, spawn_key=crc32(source, district, "
                           "...)): one stream per source of randomness and district",
         "started": started.isoformat(timespec="seconds"),
