@@ -10,11 +10,11 @@ import numpy as np
 import pandas as pd
 import pytest
 from analytic import fcfs_start_times, mmc_of
+from conftest import with_backlog
 
 import gridsim
 from gridsim.model.trace import EVENTS
 from gridsim.results.stream import read_events
-from gridsim.scenario.loader import validate_data
 
 ROOT = Path(__file__).resolve().parents[1]
 MMC = ROOT / "scenarios" / "validation" / "mmc.yaml"
@@ -164,13 +164,8 @@ def test_deadlines_and_retries_are_logged(month):
 
 
 def test_backlog_cases_are_logged_from_their_past(tmp_path, default_scenario):
-    csv = tmp_path / "backlog.csv"
-    csv.write_text("category,district,street,community,grid,tier,age\n"
-                   + "garbage_overflow,Riverside,0,1,2,community,3d\n" * 3
-                   + "illegal_construction,Riverside,4,,,district,45d\n" * 2, encoding="utf-8")
-    data = default_scenario.model_dump(mode="json")
-    data.update(horizon="10d", warmup="0d", initial_backlog=str(csv))
-    r = gridsim.simulate(validate_data(data, "<test>"), seed=1, record="events")
+    s = with_backlog(default_scenario, tmp_path, community=3, district=2, horizon="10d")
+    r = gridsim.simulate(s, seed=1, record="events")
     check_log(r.issues, r.events)
     old = r.issues["issue_id"][r.issues["t_created"] < 0]
     first = r.events[r.events["issue_id"].isin(old)].sort_values(["issue_id", "step"])
@@ -238,13 +233,6 @@ def test_in_memory_event_log_is_written(traced, tmp_path):
     assert manifest["record"]["issues_file"] == "issues.parquet"
     assert manifest["record"]["events_file"] == "events.parquet"
     assert json.loads((out / "summary.json").read_text())["record"]["level"] == "events"
-
-
-@pytest.fixture(scope="module")
-def three(default_scenario) -> gridsim.Scenario:
-    return default_scenario.with_overrides({
-        "horizon": "20d", "warmup": "3d", "streets.count": 2, "districts[0].count": 3,
-        "city.per_district": True})
 
 
 def test_sharded_event_logs_equal_the_unsharded_one(three, tmp_path):

@@ -7,6 +7,7 @@ import gc
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import with_backlog
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -197,13 +198,8 @@ def test_resource_sinking_moves_staff_to_streets(short_scenario):
 
 
 def test_initial_backlog_is_loaded_and_worked_off(tmp_path, default_scenario):
-    csv = tmp_path / "backlog.csv"
-    csv.write_text("category,district,street,community,grid,tier,age\n"
-                   + "garbage_overflow,Riverside,0,1,2,community,3d\n" * 5
-                   + "illegal_construction,Riverside,4,,,district,45d\n" * 3, encoding="utf-8")
-    data = default_scenario.model_dump(mode="json")
-    data.update(horizon="30d", warmup="0d", initial_backlog=str(csv))
-    r = gridsim.simulate(validate_data(data, "<test>"), seed=1)
+    s = with_backlog(default_scenario, tmp_path, community=5, district=3, horizon="30d")
+    r = gridsim.simulate(s, seed=1)
     old = r.issues[r.issues["t_created"] < 0]
     assert len(old) == 8
     assert sorted(-old["t_created"].round(6).unique() / 24) == [3.0, 45.0]

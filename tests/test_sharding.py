@@ -14,13 +14,6 @@ from gridsim.model.simulation import shard_reason
 from gridsim.runner import ShardingError, ShardingWarning, run_sharded, shard_count
 
 
-@pytest.fixture(scope="module")
-def three(default_scenario) -> gridsim.Scenario:
-    return default_scenario.with_overrides({
-        "horizon": "30d", "warmup": "3d", "streets.count": 2, "districts[0].count": 3,
-        "city.per_district": True})
-
-
 def test_sharded_and_unsharded_runs_give_identical_issue_tables(three):
     whole = gridsim.simulate(three, seed=4)
     assert whole.issues["district"].nunique() == 3

@@ -115,13 +115,6 @@ def test_accumulator_merges_pieces_in_any_order(short_result, short_scenario):
         short_result.kpis)
 
 
-@pytest.fixture(scope="module")
-def three(default_scenario) -> gridsim.Scenario:
-    return default_scenario.with_overrides({
-        "horizon": "30d", "warmup": "3d", "streets.count": 2, "districts[0].count": 3,
-        "city.per_district": True})
-
-
 def test_sharded_kpis_level_and_stream_equal_the_unsharded_run(three, tmp_path):
     whole = gridsim.simulate(three, seed=4)
     kpis = gridsim.simulate(three.with_overrides({"record.level": "kpis"}), seed=4, shards=3,

@@ -168,12 +168,13 @@ class DistrictArrivals:
         stream_of = np.repeat(np.arange(len(streams)), [len(d[0]) for d in draws])
         time, cat, grid, delay = (np.concatenate(column) for column in zip(*draws, strict=True))
         order = np.argsort(time, kind="stable")
+        stream_of, time, cat, grid, delay = (a[order].tolist()
+                                             for a in (stream_of, time, cat, grid, delay))
         life, cats = self.life, self.life.cats
-        for k, t, c, g, d in zip(*(a[order].tolist() for a in (stream_of, time, cat, grid, delay)),
-                                 strict=True):
+        for k, t, c, g, d in zip(stream_of, time, cat, grid, delay, strict=True):
             s = streams[k]
             life.arrive(life.create(cats[c], s.source, s.street.grids[g], t),
                         None if d != d else d)  # NaN: never found
-        self._times = time[order].tolist()
+        self._times = time
         if t1 < self.horizon:
             self.clock.at(t1, self._draw, t1)
