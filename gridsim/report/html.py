@@ -28,6 +28,7 @@ import pandas as pd
 from .. import __version__
 from ..policies import TIERS
 from ..results.io import atomic_write_text
+from ..results.outdir import OutputError, check_file
 
 REPORT_NAME = "report.html"
 
@@ -300,13 +301,14 @@ def _read_csv(path: Path) -> pd.DataFrame | None:
 
 def folder_kind(folder: str | Path) -> str:
     """``"experiment"`` or ``"run"``; :class:`ReportError` for anything else."""
+    from ..results.outdir import folder_kind as written_by
+
     folder = Path(folder)
     if not folder.is_dir():
         raise ReportError(f"{folder} is not a gridsim results folder: no such folder")
-    if (folder / "experiment.json").is_file():
-        return "experiment"
-    if (folder / "manifest.json").is_file():
-        return "run"
+    kind = written_by(folder)  # by content: a file that merely has the name is not enough
+    if kind is not None:
+        return kind
     raise ReportError(f"{folder} is not a gridsim results folder: it holds neither "
                       "experiment.json (written by compare, replicate or sweep) nor "
                       "manifest.json (written by run)")
@@ -925,5 +927,9 @@ def write_report(results_dir: str | Path) -> Path:
     folder = Path(results_dir)
     text = render_report(folder)
     path = folder / REPORT_NAME
+    try:  # replaces only a report gridsim wrote
+        check_file(path, "report", '<meta name="generator" content="gridsim ')
+    except OutputError as e:
+        raise ReportError(str(e)) from None
     atomic_write_text(path, text)
     return path
