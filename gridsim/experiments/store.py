@@ -131,7 +131,7 @@ class ResumeNote(UserWarning):
 
 def warn_note(message: str) -> None:
     """Issue ``message`` as a :class:`ResumeNote` (the default ``note`` of an experiment)."""
-    warnings.warn(message, ResumeNote, stacklevel=4)
+    warnings.warn(message, ResumeNote, stacklevel=6)  # the caller of replicate(), ...
 
 
 def _first(e: Exception) -> str:
