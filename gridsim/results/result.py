@@ -175,9 +175,9 @@ class Result:
         from .outdir import RUN, check_out
 
         out = Path(out)
-        check_out(out, RUN)
+        real = check_out(out, RUN)  # links followed: a link to the folder stays a link
         placed: dict[str, list[Path]] = {}
-        with atomic_dir(out) as tmp:
+        with atomic_dir(real) as tmp:
             if self.issue_files is not None:
                 placed["issues"] = _place(self.issue_files, tmp / "issues.parquet")
             elif self._issues is not None:
