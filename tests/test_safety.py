@@ -96,6 +96,26 @@ def test_rerunning_replaces_the_previous_run_and_an_empty_folder_may_be_used(tmp
     assert sorted(p.name for p in tmp_path.iterdir()) == ["out"]  # no temporaries left
 
 
+def test_everything_a_run_writes_counts_as_its_own(tmp_path, capsys):
+    """Plots, the event log and the report are a run's own files: a rerun still replaces it
+    (fails if a new output is not added to ``RUN_ENTRIES``)."""
+    out = tmp_path / "out"
+    full = [a for a in QUICK if a != "--no-plots"] + ["--record", "events", "--out", str(out)]
+    assert cli(capsys, "run", *full)[0] == 0
+    assert cli(capsys, "report", str(out))[0] == 0
+    assert {"plots", "events.parquet", "report.html"} <= {p.name for p in out.iterdir()}
+    code, _, err = cli(capsys, "run", *full)
+    assert code == 0, err
+
+
+def test_a_link_to_a_run_folder_stays_a_link(tmp_path, capsys):
+    real, link = tmp_path / "real", tmp_path / "link"
+    assert cli(capsys, "run", *QUICK, "--out", str(real))[0] == 0
+    link.symlink_to(real)
+    assert cli(capsys, "run", *QUICK, "--seed", "5", "--out", str(link))[0] == 0
+    assert link.is_symlink() and json.loads((real / "manifest.json").read_text())["seed"] == 5
+
+
 def test_a_run_folder_with_added_files_is_not_replaced(tmp_path, capsys):
     out = tmp_path / "out"
     assert cli(capsys, "run", *QUICK, "--out", str(out))[0] == 0
