@@ -7,6 +7,7 @@ command exits with status 2 before anything is written.
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
 import sys
@@ -156,8 +157,13 @@ def _writing(out: Path) -> Iterator[None]:
     try:
         yield
     except OSError as e:
-        where = e.filename or out
-        raise OutputError(f"cannot write {out}: {e.strerror or e} ({where})") from None
+        if e.filename is None and e.errno not in _WRITE_ERRORS:
+            raise  # not about the files (a network error, say)
+        where = f" ({e.filename})" if e.filename else ""
+        raise OutputError(f"cannot write {out}: {e.strerror or e}{where}") from None
+
+
+_WRITE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO}
 
 
 def _run_experiment(console: Console, make, args, total_hint: str, out: Path | None = None):
@@ -189,7 +195,8 @@ def _interrupted(out: Path, total: int) -> Interrupted:
     reps = out / "reps"
     kept = sum(1 for d in reps.glob("p*_r*") if d.is_dir()) if reps.is_dir() else 0
     if not kept:
-        return Interrupted(f"interrupted; no replication had finished, nothing kept in {out}")
+        return Interrupted("interrupted before any replication finished; run the same command "
+                           "again to start")
     of = f" of {total}" if total else ""
     return Interrupted(f"interrupted; {kept}{of} finished replications are kept in {out}: "
                        "run the same command again to resume")

@@ -398,3 +398,17 @@ def test_the_lock_is_released_when_its_holder_dies(tmp_path):
     proc.kill()
     proc.wait()
     FolderLock(tmp_path).release()  # no stale lock after a SIGKILL
+
+
+def test_a_full_disk_while_writing_is_one_line_and_leaves_nothing(tmp_path, capsys,
+                                                                  monkeypatch):
+    import errno
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", full)
+    out = tmp_path / "out"
+    code, _, err = cli(capsys, "run", *QUICK, "--out", str(out))
+    assert code == 2 and "No space left on device" in one_line(err)
+    assert list(tmp_path.iterdir()) == []  # neither a half folder nor a temporary
