@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 import gridsim
@@ -112,3 +113,105 @@ def test_one_definition_of_on_time():
     assert cohort["on_time"].mean() == pytest.approx(r.kpi("on_time_rate"), abs=1e-12)
     units = r.units()
     assert units.loc[units["level"] == "grid", "overdue_end"].sum() == overdue.sum()
+
+
+# ---------------------------------------------------------------- calendars of meetings, deadlines
+def meeting_times(s: gridsim.Scenario, until: float) -> dict[str, list[float]]:
+    """When each meeting of ``s`` sits during the first ``until`` hours."""
+    from gridsim.model.calendar import Calendars
+    from gridsim.model.clock import Clock
+    from gridsim.model.org import build
+    from gridsim.model.pools import Meeting
+
+    times: dict[str, list[float]] = {}
+
+    class Watched(Meeting):
+        __slots__ = ()
+
+        def _meet(self, arg):
+            times.setdefault(self.name, []).append(self.env.now)
+            super()._meet(arg)
+
+    clock = Clock()
+    build(clock, s, Calendars(s.calendar, s.horizon.hours), None, None, meeting_cls=Watched)
+    clock.run(until)
+    return times
+
+
+def test_a_24_7_joint_consultation_meets_on_its_own_cadence():
+    """Issue 13: a 24/7 joint consultation "every 84 h" met at alternating gaps of 91 h and 77 h
+    (it was moved onto a shift named ``office``). It meets on ``roles.joint``'s shift."""
+    import numpy as np
+
+    s = gridsim.load_scenario().with_overrides({
+        "roles.joint": "always", "roles.city": "always",
+        "districts[0].joint_consultation.every": "84h",
+        "districts[0].joint_consultation.offset": "3d"})
+    times = meeting_times(s, 2000)
+    joint = np.asarray(times["Riverside/joint"])
+    assert len(joint) > 20
+    assert np.allclose(np.diff(joint), 84) and joint[0] == pytest.approx(72)
+    city = np.asarray(times["city"])
+    assert np.allclose(np.diff(city), 720) and city[0] == pytest.approx(240)
+    # on office hours, a meeting due off shift waits for the next working moment
+    office = np.asarray(meeting_times(s.with_overrides({"roles.joint": "office"}), 2000)
+                        ["Riverside/joint"])
+    assert not np.allclose(np.diff(office), 84)
+
+
+def _with_office_named(name: str) -> gridsim.Scenario:
+    """The default scenario with a 7-day 09:00-18:00 office shift called ``name``, every role
+    and department on it, and 22.5-working-hour deadlines."""
+    base = gridsim.load_scenario()
+    data = base.to_data()
+    data["calendar"]["shifts"] = {name: {"days": "all", "hours": ["09:00-18:00"]},
+                                  "patrol": {"days": "all", "hours": ["08:00-12:00",
+                                                                      "14:00-18:00"]}}
+    data["roles"] = {r: name for r in ("community", "centre", "enforcement", "office", "joint",
+                                       "city")} | {"grid_worker": "patrol"}
+    for d in data["departments"].values():
+        d["shift"] = name
+    for c in data["categories"].values():
+        c["deadline"] = "22.5wh"
+    data["policy"]["four_tier"] = {"tier_deadlines": {t: "22.5wh" for t in
+                                                      ("community", "street", "district",
+                                                       "joint")}}
+    data.update(horizon="20d", warmup="0d")
+    from gridsim.scenario.loader import validate_data
+
+    return validate_data(data, "<test>")
+
+
+def test_working_hour_deadlines_do_not_depend_on_a_shift_name():
+    """Issue 13: renaming ``office`` to ``desk`` moved a 22.5wh deadline from 110 h to 92 h (the
+    deadline fell back to a built-in Mon-Fri calendar). It counts on the shift of the role
+    doing the work, whatever it is called: the runs are identical."""
+    from gridsim.model.calendar import Calendars
+    from gridsim.scenario.units import Duration
+
+    office, desk = _with_office_named("office"), _with_office_named("desk")
+    a, b = gridsim.simulate(office, seed=2), gridsim.simulate(desk, seed=2)
+    assert len(a.issues) > 1000
+    pd.testing.assert_frame_equal(a.issues, b.issues)
+    pd.testing.assert_frame_equal(a.kpis, b.kpis)
+    # reported on Monday 10:00 on a 9-hour day: 8 h Monday, 9 h Tuesday, 5.5 h Wednesday
+    cal = Calendars(desk.calendar, desk.horizon.hours)
+    assert cal.after(10.0, Duration(22.5, "wh"), "desk") == pytest.approx(48 + 14.5)
+    row = a.issues[a.issues["t_reported"] > 0].iloc[0]
+    assert row["deadline"] == pytest.approx(cal.after(row["t_reported"], Duration(22.5, "wh"),
+                                                      "desk"))
+
+
+def test_deadline_shift_fields_name_the_calendar():
+    """``categories.<c>.deadline_shift`` and ``policy.four_tier.tier_deadlines.shift`` move
+    working-hour deadlines onto the named shift, and an unknown shift is refused."""
+    s = _with_office_named("desk")
+    base = gridsim.simulate(s, seed=2).issues
+    moved = gridsim.simulate(s.with_overrides({
+        f"categories.{c}.deadline_shift": "patrol" for c in s.categories}), seed=2).issues
+    assert not (base["deadline"] == moved["deadline"]).all()
+    tiers = gridsim.simulate(s.with_overrides({"policy.four_tier.tier_deadlines.shift":
+                                               "patrol"}), seed=2).issues
+    assert not base["escalations"].equals(tiers["escalations"])
+    with pytest.raises(gridsim.ScenarioError, match="unknown shift 'dsk'.*did you mean 'desk'"):
+        s.with_overrides({"policy.four_tier.tier_deadlines.shift": "dsk"})

@@ -49,3 +49,29 @@ def expand(scenario: Scenario) -> list[DistrictPlan]:
         names = [d.name] if d.count == 1 else [f"{d.name}-{k}" for k in range(d.count)]
         plans += [DistrictPlan(n, streets, depts, d.joint_consultation) for n in names]
     return plans
+
+
+def deadline_shift(scenario: Scenario, category: str, tier: str | None = None,
+                   explicit: str | None = None) -> str:
+    """The shift a working-hour deadline of ``category`` counts on: ``explicit`` (a scenario
+    field naming it) if given, else the shift of the role doing the work: at ``tier`` for a
+    tier deadline, or of the unit leading the case for the category's own deadline.
+
+    Only scenario-level roles and departments are consulted (a district's override of a
+    department's shift does not move a deadline); name the shift to pin it.
+    """
+    cat = scenario.categories[category]
+    if explicit is not None:
+        return explicit
+    roles = scenario.roles
+    if tier is None:
+        if cat.deadline_shift is not None:
+            return cat.deadline_shift
+        tier = "district" if cat.lead == "department" else "street"
+    if tier in ("grid", "community"):
+        return roles.grid_worker if tier == "grid" else roles.community
+    if tier == "street":
+        return getattr(roles, cat.street_unit)
+    if tier == "district":
+        return scenario.departments[cat.departments[0]].shift
+    return roles.joint if tier == "joint" else roles.city

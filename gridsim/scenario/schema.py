@@ -159,13 +159,18 @@ class StreetTemplate(Strict):
 
 
 class Roles(Strict):
-    """Which shift each street role works (names from ``calendar.shifts``)."""
+    """Which shift each role works (names from ``calendar.shifts``). Working-time deadlines
+    count on the shift of the role that does the work unless they name one."""
 
     grid_worker: str = "patrol"
     community: str = "office"
     centre: str = "office"
     enforcement: str = "office"
     office: str = "office"
+    joint: str = Field("office", description="shift the district joint consultations meet on: "
+                                             "a meeting due off shift waits for the next "
+                                             "on-shift moment")
+    city: str = Field("office", description="shift the city coordination meeting meets on")
 
 
 class Department(Strict):
@@ -284,6 +289,11 @@ class Category(Strict):
     solve: SolveProbs = SolveProbs()
     reopen: Prob = Field(0.05, description="verification fails and the case is reworked")
     deadline: DurationField = Field(Duration(5, "wd"), description="from report to closure")
+    deadline_shift: str | None = Field(
+        None, description="shift whose on-shift hours a deadline in working hours (wh) counts; "
+                          "default: the shift of the unit leading the case (roles.<street_unit> "
+                          "for street-led cases, the first department's shift for "
+                          "department-led ones). Working days (wd) are the calendar's")
 
 
 class Patrol(Strict):
@@ -456,7 +466,9 @@ def cross_check(s: Scenario) -> list[tuple[str, str]]:
     for i, name in enumerate(names):
         if names.index(name) != i:
             problems.append((f"districts[{i}].name", f"district name '{name}' is used twice"))
+    shift_ok("policy.four_tier.tier_deadlines.shift", s.policy.four_tier.tier_deadlines.shift)
     for c, cat in s.categories.items():
+        shift_ok(f"categories.{c}.deadline_shift", cat.deadline_shift)
         for j, d in enumerate(cat.departments):
             if d not in depts:
                 hint = _closest(d, depts) or (f"; defined: {', '.join(depts)}" if depts else
