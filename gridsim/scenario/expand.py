@@ -1,8 +1,10 @@
 """Expanding templates and counts into the concrete organisation a scenario describes.
 
 ``streets`` (top level) is the template; ``districts[i].streets`` changes only the fields it
-sets; ``overrides[k]`` changes street ``k`` only; ``count`` repeats a district. The result is
-plain data the model builds from.
+sets; ``overrides[k]`` changes street ``k`` only; ``count`` repeats a district. Street ``k`` of a
+district is, from least to most specific: the top-level template, the district's template
+changes, the top-level ``streets.overrides[k]`` (street ``k`` of every district that has one),
+then ``districts[i].streets.overrides[k]``. The result is plain data the model builds from.
 """
 
 from __future__ import annotations
@@ -42,8 +44,10 @@ def expand(scenario: Scenario) -> list[DistrictPlan]:
     plans = []
     for d in scenario.districts:
         template = merge(scenario.streets, d.streets)
-        overrides = d.streets.overrides if d.streets else {}
-        streets = tuple(merge(template, overrides.get(k)) for k in range(template.count))
+        everywhere = scenario.streets.overrides
+        own = d.streets.overrides if d.streets else {}
+        streets = tuple(merge(merge(template, everywhere.get(k)), own.get(k))
+                        for k in range(template.count))
         depts = {name: merge(spec, d.departments.get(name))
                  for name, spec in scenario.departments.items()}
         names = [d.name] if d.count == 1 else [f"{d.name}-{k}" for k in range(d.count)]

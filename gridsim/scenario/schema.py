@@ -25,10 +25,11 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+from pydantic.json_schema import GenerateJsonSchema
 
 from ..policies import REGISTRY, CommonPolicy
 from .distributions import Distribution, Exponential, Lognormal
-from .units import ClockDuration, Duration, DurationField
+from .units import ClockDuration, Duration, DurationField, PositiveClockDuration
 
 NonNegInt = Annotated[int, Field(ge=0)]
 PosInt = Annotated[int, Field(ge=1)]
@@ -155,7 +156,9 @@ class StreetTemplate(Strict):
     households_per_grid: NonNegInt = 300
     staff: StreetStaff = StreetStaff()
     overrides: dict[int, StreetTemplate] = Field(
-        default_factory=dict, description="per-street changes, keyed by the street's index")
+        default_factory=dict, description="per-street changes, keyed by the street's index "
+        "(at the top level: street k of every district; a district's own overrides apply "
+        "after them); an override cannot set count or overrides")
 
 
 class Roles(Strict):
@@ -191,7 +194,7 @@ class DepartmentOverride(Strict):
 class Meeting(Strict):
     """A tier that meets on a cadence (joint consultation weekly, city monthly)."""
 
-    every: ClockDuration = Duration(7, "d")
+    every: PositiveClockDuration = Duration(7, "d")
     offset: ClockDuration = Field(Duration(3, "d"), description="first meeting after the start")
     agenda: PosInt = Field(10, description="cases decided per meeting")
 
@@ -219,13 +222,7 @@ class Rate(Strict):
 
     value: float = Field(ge=0)
     per: Literal["household", "grid", "community", "street"] = "grid"
-    every: ClockDuration = Duration(365, "d")
-
-    @model_validator(mode="after")
-    def _positive_period(self):
-        if self.every.hours <= 0:
-            raise ValueError("every must be a positive duration")
-        return self
+    every: PositiveClockDuration = Duration(365, "d")
 
     @property
     def per_hour(self) -> float:
@@ -299,7 +296,7 @@ class Category(Strict):
 class Patrol(Strict):
     """Grid workers' patrol: each worker sweeps the grid once per ``interval`` of patrol time."""
 
-    interval: ClockDuration = Duration(8, "h")
+    interval: PositiveClockDuration = Duration(8, "h")
     detect_prob: Prob = Field(0.8, description="a sweep notices an existing problem")
 
     @model_validator(mode="after")
@@ -336,7 +333,8 @@ class Hotline(Strict):
 class Recording(Strict):
     """What a run keeps of its cases (the load samples are always kept)."""
 
-    load_interval: ClockDuration = Field(Duration(1, "h"), description="load sampling interval")
+    load_interval: PositiveClockDuration = Field(Duration(1, "h"),
+                                                 description="load sampling interval")
     level: Literal["issues", "events", "kpis"] = Field(
         "issues", description="issues: one row per case (result.issues, issues.parquet); "
         "events: the case rows plus one row per state change of a case (result.events, "
@@ -375,7 +373,7 @@ class Scenario(Strict):
 
     name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
     description: str = ""
-    horizon: ClockDuration = Duration(365, "d")
+    horizon: PositiveClockDuration = Duration(365, "d")
     warmup: ClockDuration = Duration(0, "d")
     seed: NonNegInt = 1
     calendar: CalendarSpec = CalendarSpec()
@@ -408,6 +406,17 @@ class Scenario(Strict):
                              f"({self.horizon})")
         return self
 
+    @classmethod
+    def model_json_schema(cls, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        """The JSON Schema of scenario files (``gridsim schema``): pydantic's, with ``$schema``
+        and ``$id``, and descriptions in plain text (docstrings' markup removed)."""
+        from .. import __version__
+
+        kwargs.setdefault("schema_generator", _SchemaGenerator)
+        schema = super().model_json_schema(*args, **kwargs)
+        return {"$schema": "https://json-schema.org/draft/2020-12/schema",
+                "$id": f"urn:gridsim:scenario:{__version__}", **_plain(schema)}
+
     def to_data(self) -> dict[str, Any]:
         """The scenario as JSON-ready data that validates back to an identical scenario.
 
@@ -429,10 +438,53 @@ class Scenario(Strict):
         return out
 
 
+def _as_data(value: Any) -> Any:
+    """A default as a scenario file writes it (durations as ``"7d"``, models as mappings)."""
+    if isinstance(value, Duration):
+        return str(value)
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    if isinstance(value, dict):
+        return {k: _as_data(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_as_data(v) for v in value]
+    return value
+
+
+class _SchemaGenerator(GenerateJsonSchema):
+    def encode_default(self, dft: Any) -> Any:
+        return super().encode_default(_as_data(dft))
+
+
+_ROLE = re.compile(r":[a-z]+:`~?(?:[\w.]+\.)?([^`]+)`")
+
+
+def _plain(node: Any) -> Any:
+    """``node`` with every string ``description`` in plain text: RST roles and literals
+    (``:func:`x```, double backquotes) reduced to their text, whitespace collapsed."""
+    if isinstance(node, list):
+        return [_plain(v) for v in node]
+    if not isinstance(node, dict):
+        return node
+    out = {}
+    for k, v in node.items():
+        if k == "description" and isinstance(v, str):
+            v = " ".join(_ROLE.sub(r"\1", v).replace("``", "").split())
+        out[k] = _plain(v)
+    return out
+
+
 # --------------------------------------------------------------------------- cross-checks
 def _closest(word: str, options: list[str]) -> str:
     match = difflib.get_close_matches(word, options, n=1, cutoff=0.5)
     return f" (did you mean '{match[0]}'?)" if match else ""
+
+
+def _override_keys(path: str, over: StreetTemplate) -> list[tuple[str, str]]:
+    """An override changes one street: it has no count and no overrides of its own."""
+    return [(f"{path}.{key}", f"a street override cannot set '{key}' (it changes one street; "
+                              f"set {key} in the template)")
+            for key in ("count", "overrides") if key in over.model_fields_set]
 
 
 def cross_check(s: Scenario) -> list[tuple[str, str]]:
@@ -457,11 +509,19 @@ def cross_check(s: Scenario) -> list[tuple[str, str]]:
                                  f"unknown department '{d}'{_closest(d, depts)}"))
             shift_ok(f"districts[{i}].departments.{d}.shift", spec.shift)
         n = (district.streets or s.streets).count
-        for k in (district.streets.overrides if district.streets else {}):
+        for k, over in (district.streets.overrides if district.streets else {}).items():
             if not 0 <= k < n:
                 problems.append((f"districts[{i}].streets.overrides.{k}",
                                  f"street index {k} out of range: the district has {n} streets "
                                  f"(0..{n - 1})"))
+            problems += _override_keys(f"districts[{i}].streets.overrides.{k}", over)
+    most = max((d.streets or s.streets).count for d in s.districts)
+    for k, over in s.streets.overrides.items():
+        if not 0 <= k < most:
+            problems.append((f"streets.overrides.{k}",
+                             f"street index {k} out of range: no district has a street {k} "
+                             f"(the largest has {most} streets, 0..{most - 1})"))
+        problems += _override_keys(f"streets.overrides.{k}", over)
     names = [d.name for d in s.districts]
     for i, name in enumerate(names):
         if names.index(name) != i:
