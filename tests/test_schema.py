@@ -99,3 +99,15 @@ def test_descriptions_are_plain_text(validator):
     assert len(found) > 30
     marked = [d for d in found if "``" in d or re.search(r":[a-z]+:`", d) or "\n" in d]
     assert not marked, marked[:3]
+
+
+def test_fractional_working_days_are_refused_by_both(validator):
+    """``0.5wd`` used to count as a whole working day (the fraction silently rounded up)."""
+    data = yaml.safe_load((ROOT / "scenarios" / "default.yaml").read_text(encoding="utf-8"))
+    data = json.loads(json.dumps(data, default=str))
+    data["categories"]["noise"]["deadline"] = "0.5wd"
+    assert list(validator.iter_errors(data))
+    with pytest.raises(gridsim.ScenarioError, match="working days are whole days"):
+        validate_data(data, "<test>")
+    data["categories"]["noise"]["deadline"] = "2wd"
+    assert not list(validator.iter_errors(data))

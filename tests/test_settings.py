@@ -215,3 +215,30 @@ def test_deadline_shift_fields_name_the_calendar():
     assert not base["escalations"].equals(tiers["escalations"])
     with pytest.raises(gridsim.ScenarioError, match="unknown shift 'dsk'.*did you mean 'desk'"):
         s.with_overrides({"policy.four_tier.tier_deadlines.shift": "dsk"})
+
+
+# ---------------------------------------------------------------- top-level street overrides
+def test_top_level_street_overrides_act_in_every_district():
+    """``streets.overrides`` was accepted and ignored. Street k is, from least to most
+    specific: the template, the district's template changes, ``streets.overrides[k]``, the
+    district's ``streets.overrides[k]``."""
+    from gridsim.scenario.expand import expand
+
+    s = gridsim.load_scenario().with_overrides({
+        "streets.count": 3,
+        "streets.overrides": {1: {"communities": 2, "staff": {"enforcement": 30, "office": 9}}},
+        "districts": [
+            {"name": "A", "streets": {"staff": {"enforcement": 20}}},
+            {"name": "B", "streets": {"overrides": {1: {"staff": {"enforcement": 5}}}}}],
+        "city.per_district": True})
+    a, b = expand(s)
+    assert [st.staff.enforcement for st in a.streets] == [20, 30, 20]
+    assert [st.staff.enforcement for st in b.streets] == [12, 5, 12]
+    assert a.streets[1].communities == b.streets[1].communities == 2
+    assert a.streets[1].staff.office == b.streets[1].staff.office == 9
+    with pytest.raises(gridsim.ScenarioError, match=r"streets.overrides.3: street index 3 out "
+                                                    r"of range: no district has a street 3"):
+        s.with_overrides({"streets.overrides": {3: {"communities": 2}}})
+    with pytest.raises(gridsim.ScenarioError,
+                       match=r"streets.overrides\[1\].count: unknown key .count."):
+        s.with_overrides({"streets.overrides": {1: {"count": 2}}})

@@ -23,8 +23,8 @@ def merge(base: BaseModel, over: BaseModel | None) -> BaseModel:
     update = {}
     for name in over.model_fields_set:
         value, current = getattr(over, name), getattr(base, name)
-        if isinstance(value, BaseModel) and isinstance(current, BaseModel):
-            value = merge(current, value)
+        if isinstance(value, BaseModel) and type(value) is type(current):
+            value = merge(current, value)  # a different kind (another distribution) replaces
         update[name] = value
     return base.model_copy(update=update)
 

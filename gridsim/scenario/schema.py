@@ -147,18 +147,23 @@ class StreetStaff(Strict):
     office: NonNegInt = Field(6, description="street internal offices handling street matters")
 
 
-class StreetTemplate(Strict):
-    """What every street of a district looks like (fields left out keep the template's value)."""
+class StreetShape(Strict):
+    """One street's size and staff (in an override, fields left out keep the template's)."""
 
-    count: NonNegInt = 1
     communities: PosInt = 6
     grids_per_community: PosInt = 8
     households_per_grid: NonNegInt = 300
     staff: StreetStaff = StreetStaff()
-    overrides: dict[int, StreetTemplate] = Field(
+
+
+class StreetTemplate(StreetShape):
+    """What every street of a district looks like (fields left out keep the template's value)."""
+
+    count: NonNegInt = 1
+    overrides: dict[int, StreetShape] = Field(
         default_factory=dict, description="per-street changes, keyed by the street's index "
-        "(at the top level: street k of every district; a district's own overrides apply "
-        "after them); an override cannot set count or overrides")
+        "(at the top level: street k of every district that has one; a district's own "
+        "overrides apply after them)")
 
 
 class Roles(Strict):
@@ -480,11 +485,10 @@ def _closest(word: str, options: list[str]) -> str:
     return f" (did you mean '{match[0]}'?)" if match else ""
 
 
-def _override_keys(path: str, over: StreetTemplate) -> list[tuple[str, str]]:
-    """An override changes one street: it has no count and no overrides of its own."""
-    return [(f"{path}.{key}", f"a street override cannot set '{key}' (it changes one street; "
-                              f"set {key} in the template)")
-            for key in ("count", "overrides") if key in over.model_fields_set]
+def _street_count(s: Scenario, district: District) -> int:
+    """Streets of ``district``: its template's count if it sets one, else the top level's."""
+    own = district.streets
+    return own.count if own is not None and "count" in own.model_fields_set else s.streets.count
 
 
 def cross_check(s: Scenario) -> list[tuple[str, str]]:
@@ -508,20 +512,18 @@ def cross_check(s: Scenario) -> list[tuple[str, str]]:
                 problems.append((f"districts[{i}].departments.{d}",
                                  f"unknown department '{d}'{_closest(d, depts)}"))
             shift_ok(f"districts[{i}].departments.{d}.shift", spec.shift)
-        n = (district.streets or s.streets).count
-        for k, over in (district.streets.overrides if district.streets else {}).items():
+        n = _street_count(s, district)
+        for k in (district.streets.overrides if district.streets else {}):
             if not 0 <= k < n:
                 problems.append((f"districts[{i}].streets.overrides.{k}",
                                  f"street index {k} out of range: the district has {n} streets "
                                  f"(0..{n - 1})"))
-            problems += _override_keys(f"districts[{i}].streets.overrides.{k}", over)
-    most = max((d.streets or s.streets).count for d in s.districts)
-    for k, over in s.streets.overrides.items():
+    most = max(_street_count(s, d) for d in s.districts)
+    for k in s.streets.overrides:
         if not 0 <= k < most:
             problems.append((f"streets.overrides.{k}",
                              f"street index {k} out of range: no district has a street {k} "
                              f"(the largest has {most} streets, 0..{most - 1})"))
-        problems += _override_keys(f"streets.overrides.{k}", over)
     names = [d.name for d in s.districts]
     for i, name in enumerate(names):
         if names.index(name) != i:

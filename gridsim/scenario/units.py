@@ -65,6 +65,9 @@ def parse_duration(text: Any) -> Duration:
     if unit not in _HOURS_PER_UNIT and unit not in _WORKING_UNITS:
         raise ValueError(f"unknown time unit {m.group(2)!r} in {text!r}: use s, min, h, d, w, "
                          "wd (working days) or wh (working hours)")
+    if unit == "wd" and not value.is_integer():
+        raise ValueError(f"working days are whole days ({text!r}): write working hours for "
+                         "part of a day, e.g. '12wh'")
     return Duration(value, unit)
 
 
@@ -89,12 +92,15 @@ def _json_schema(units: tuple[str, ...], positive: bool) -> dict[str, Any]:
     def nocase(word: str) -> str:
         return "".join(f"[{c}{c.upper()}]" for c in word)
 
-    names = sorted({*units, *(a for a, u in _ALIASES.items() if u in units)}, key=len,
+    names = sorted({*units, *(a for a, u in _ALIASES.items() if u in units)} - {"wd"}, key=len,
                    reverse=True)
     number = r"[0-9]*\.?[0-9]+([eE][-+]?[0-9]+)?"
     nonzero = r"(?=\s*[0-9.]*[1-9])" if positive else ""
+    alternatives = rf"{number}\s*({'|'.join(map(nocase, names))})"
+    if "wd" in units:  # working days are whole
+        alternatives = rf"({alternatives}|[0-9]+(\.0*)?\s*{nocase('wd')})"
     text = {"type": "string",
-            "pattern": rf"^{nonzero}\s*{number}\s*({'|'.join(map(nocase, names))})\s*$",
+            "pattern": rf"^{nonzero}\s*{alternatives}\s*$",
             "examples": ["30min", "4h", "3d"] + (["5wd", "6wh"] if "wd" in units else [])}
     if positive:
         return {**text, "description": "a positive duration: a number and a unit"}
