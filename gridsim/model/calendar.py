@@ -146,18 +146,20 @@ class Calendars:
         n_days = int(horizon_hours // 24) + 400
         self.days = Days(spec, n_days)
         self.shifts = {name: ShiftCalendar(s, self.days) for name, s in spec.shifts.items()}
-        self._later: dict[tuple[float, str, str], Callable[[float], float]] = {}
+        self._later: dict[tuple[float, str, str | None], Callable[[float], float]] = {}
 
-    def after(self, t: float, d: Duration, shift: str) -> float:
+    def after(self, t: float, d: Duration, shift: str | None = None) -> float:
         """Clock time ``d`` after ``t``: working days follow the calendar's working days,
         working hours the on-shift hours of ``shift``."""
         return self.later(d, shift)(t)
 
-    def later(self, d: Duration, shift: str) -> Callable[[float], float]:
+    def later(self, d: Duration, shift: str | None = None) -> Callable[[float], float]:
         """``t -> after(t, d, shift)``, built once per duration for the hot path (working days
         are a lookup of the day's offset, clock time an addition). ``shift`` names the shift
         working hours (``wh``) count on; every working-time duration names one, so nothing
         depends on what the scenario calls its shifts."""
+        if d.unit == "wh" and shift is None:
+            raise ValueError(f"{d} is working hours: name the shift they count on")
         key = (d.value, d.unit, shift if d.unit == "wh" else "")
         fn = self._later.get(key)
         if fn is None:

@@ -123,7 +123,7 @@ class Lifecycle:
         for cat in self.cats:  # each tier's deadline counts on the shift of who works there
             cat.due_at = [None if (d := policy.tier_deadline(t)) is None else calendars.later(
                 d, deadline_shift(scenario, cat.name, t, policy.deadline_shift)) for t in TIERS]
-        self.retry_at = calendars.later(policy.retry_delay, "")
+        self.retry_at = calendars.later(policy.retry_delay)
         self.joint_mode = policy.joint_departments
         self.misroute = policy.misroute_prob
         self.grid_cal = calendars.shifts[scenario.roles.grid_worker]

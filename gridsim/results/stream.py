@@ -79,7 +79,7 @@ class EventWriter(IssueWriter):
     order they were logged, ``issue_id`` empty."""
 
     def __init__(self, path: str | Path):
-        super().__init__(path, float("nan"))
+        super().__init__(path, float("nan"), float("nan"))
 
     def frame(self, chunk: Chunk) -> pd.DataFrame:
         return event_rows(chunk, self.names, self._units)

@@ -25,7 +25,6 @@ from pydantic import (
     field_validator,
     model_validator,
 )
-from pydantic.json_schema import GenerateJsonSchema
 
 from ..policies import REGISTRY, CommonPolicy
 from .distributions import Distribution, Exponential, Lognormal
@@ -416,11 +415,12 @@ class Scenario(Strict):
         """The JSON Schema of scenario files (``gridsim schema``): pydantic's, with ``$schema``
         and ``$id``, and descriptions in plain text (docstrings' markup removed)."""
         from .. import __version__
+        from .json_schema import SchemaGenerator, plain
 
-        kwargs.setdefault("schema_generator", _SchemaGenerator)
+        kwargs.setdefault("schema_generator", SchemaGenerator)
         schema = super().model_json_schema(*args, **kwargs)
         return {"$schema": "https://json-schema.org/draft/2020-12/schema",
-                "$id": f"urn:gridsim:scenario:{__version__}", **_plain(schema)}
+                "$id": f"urn:gridsim:scenario:{__version__}", **plain(schema)}
 
     def to_data(self) -> dict[str, Any]:
         """The scenario as JSON-ready data that validates back to an identical scenario.
@@ -441,42 +441,6 @@ class Scenario(Strict):
         origin = self.origin
         out._origin = {**origin, "overrides": {**origin["overrides"], **overrides}}
         return out
-
-
-def _as_data(value: Any) -> Any:
-    """A default as a scenario file writes it (durations as ``"7d"``, models as mappings)."""
-    if isinstance(value, Duration):
-        return str(value)
-    if isinstance(value, BaseModel):
-        return value.model_dump(mode="json")
-    if isinstance(value, dict):
-        return {k: _as_data(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_as_data(v) for v in value]
-    return value
-
-
-class _SchemaGenerator(GenerateJsonSchema):
-    def encode_default(self, dft: Any) -> Any:
-        return super().encode_default(_as_data(dft))
-
-
-_ROLE = re.compile(r":[a-z]+:`~?(?:[\w.]+\.)?([^`]+)`")
-
-
-def _plain(node: Any) -> Any:
-    """``node`` with every string ``description`` in plain text: RST roles and literals
-    (``:func:`x```, double backquotes) reduced to their text, whitespace collapsed."""
-    if isinstance(node, list):
-        return [_plain(v) for v in node]
-    if not isinstance(node, dict):
-        return node
-    out = {}
-    for k, v in node.items():
-        if k == "description" and isinstance(v, str):
-            v = " ".join(_ROLE.sub(r"\1", v).replace("``", "").split())
-        out[k] = _plain(v)
-    return out
 
 
 # --------------------------------------------------------------------------- cross-checks
