@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import datetime as dt
 import difflib
-import math
 import re
 from typing import Annotated, Any, Literal
 
@@ -461,7 +460,7 @@ def _closest(word: str, options: list[str]) -> str:
 def latest_start(horizon: Duration) -> dt.date:
     """The last ``calendar.start`` whose working calendar (horizon plus
     :data:`CALENDAR_DAYS_AFTER` days) still ends within Python's dates."""
-    return dt.date.max - dt.timedelta(days=math.ceil(horizon.hours / 24) + CALENDAR_DAYS_AFTER)
+    return dt.date.max - dt.timedelta(days=int(horizon.hours // 24) + CALENDAR_DAYS_AFTER - 1)
 
 
 def cross_check(s: Scenario) -> list[tuple[str, str]]:
