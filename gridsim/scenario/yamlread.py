@@ -11,6 +11,8 @@ time is spent:
   recursive composer would end in a RecursionError), also counted through aliases;
 - a key given twice in one mapping (YAML keeps the last silently): the message names both lines.
 
+Dates are read as text (the schema parses them), so that they survive JSON round trips.
+
 The events come from libyaml's C parser when PyYAML has it (eight times faster than the
 hand-written two-pass reading this replaces, on the bundled files); the budget is counted while
 PyYAML's composer builds the node graph: each node's expanded size and depth
@@ -128,6 +130,15 @@ class _Loader(_Base):
                                "keep one", line, node, key)
             seen[key] = line
         return super().construct_mapping(node, deep=deep)
+
+
+def _timestamp_as_text(loader: SafeConstructor, node: yaml.ScalarNode) -> str:
+    """Dates stay text (``2026-10-01``): the schema reads them where a date is meant, a holiday
+    list may mix them with ``from..to`` ranges, and a ``--set`` date stays JSON-ready."""
+    return loader.construct_scalar(node)
+
+
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_as_text)
 
 
 def read_text(path: Path, source: str) -> str:
