@@ -80,6 +80,10 @@ HOSTILE_YAML = {
                                                         r"recursive alias"),
     "duplicate top-level key": ("name: a\nseed: 1\nname: b\n",
                                 r"line 3: name: key 'name' is given twice \(lines 1 and 3\)"),
+    "a control character": ("name: a\nseed: 1\x00\n",
+                            r"line 2: malformed YAML: control characters are not allowed"),
+    "a key twice in one flow mapping": ("{name: a, name: b}\n",
+                                        r"line 1: name: key 'name' is given twice on line 1"),
     "a number of thousands of digits": ("name: a\nseed: " + "9" * 5000 + "\n",
                                         r"a number with thousands of digits"),
 }

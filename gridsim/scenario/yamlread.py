@@ -126,8 +126,8 @@ class _Loader(_Base):
             except TypeError:  # an unhashable key: PyYAML's own message follows
                 break
             if first is not None:
-                raise _Refused(f"key '{key}' is given twice (lines {first} and {line}); "
-                               "keep one", line, node, key)
+                where = f"on line {line}" if first == line else f"(lines {first} and {line})"
+                raise _Refused(f"key '{key}' is given twice {where}; keep one", line, node, key)
             seen[key] = line
         return super().construct_mapping(node, deep=deep)
 
@@ -238,6 +238,11 @@ def read_yaml(text: str, source: str) -> tuple[dict[str, Any], dict[tuple[Any, .
         if e.context_mark and mark is not e.context_mark and e.context_mark.line + 1 != line:
             what += f" (the construct started on line {e.context_mark.line + 1})"
         raise ScenarioError(source, [Problem("", f"malformed YAML: {what}", line)]) from None
+    except yaml.reader.ReaderError as e:  # a character YAML does not allow (NUL, ...)
+        line = text[:e.position].count("\n") + 1
+        ch = f"#x{e.character:04x}" if isinstance(e.character, int) else repr(e.character)
+        raise ScenarioError(source, [Problem("", f"malformed YAML: {e.reason} ({ch})", line)]) \
+            from None
     except (yaml.YAMLError, ValueError, OverflowError) as e:  # e.g. an int of 5,000 digits
         raise ScenarioError(source, [Problem("", f"malformed YAML: {e}")]) from None
     if not isinstance(data, dict):
