@@ -100,7 +100,8 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     out = Path(args.out) if args.out else Path("results") / scenario.name
     real = check_out(out, RUN)  # refused before anything runs
     # streamed rows are spooled beside the results folder, so writing it moves them
-    kw: dict[str, Any] = {"seed": args.seed, "spool_dir": real.parent}
+    kw: dict[str, Any] = {"seed": args.seed, "spool_dir": real.parent,
+                          "allow_large": args.allow_large}
     from .runner import ShardingWarning, shard_count
 
     with warnings.catch_warnings(record=True) as caught:
@@ -204,7 +205,8 @@ def _interrupted(out: Path, total: int) -> Interrupted:
 
 def _exec_kw(args) -> dict[str, Any]:
     return {"workers": args.workers, "client": args.dask, "kpi": args.kpi,
-            "precision": args.precision, "max_replications": args.max_replications}
+            "precision": args.precision, "max_replications": args.max_replications,
+            "allow_large": args.allow_large}
 
 
 def _out(args, default: str) -> Path:
@@ -450,10 +452,22 @@ def _expand(scenario: Scenario, path: str) -> list[str]:
 
 
 def cmd_validate(args: argparse.Namespace, console: Console) -> int:
+    from .scenario.size import estimate, over_limits
+
     scenario = _load(args)
     console.print(f"{args.file}: valid scenario '{scenario.name}' "
                   f"({len(scenario.districts)} district entries, "
-                  f"{len(scenario.categories)} categories, policy {scenario.policy.name})")
+                  f"{len(scenario.categories)} categories, policy {scenario.policy.name})",
+                  markup=False, highlight=False)
+    est = estimate(scenario)
+    for line in est.lines():
+        console.print(f"  {line}", markup=False, highlight=False)
+    over, hard = over_limits(est)
+    if over:
+        console.print(f"  above the limit of {' and '.join(over)}: "
+                      + ("too large to simulate, even with --allow-large" if hard else
+                         "run, compare, replicate and sweep need --allow-large"),
+                      markup=False, highlight=False)
     return 0
 
 
@@ -496,6 +510,9 @@ def build_parser() -> argparse.ArgumentParser:
                      help="write the case rows to issues.parquet (and the event log to "
                           "events.parquet) chunk by chunk instead of keeping them in memory; "
                           "same as --set record.stream=true")
+    run.add_argument("--allow-large", action="store_true",
+                     help="run even when the model's estimated size (cases, memory) is above "
+                          "the limits (see validate-scenario)")
     run.add_argument("--no-plots", action="store_true", help="skip the PNG plots")
     run.add_argument("--quiet", "-q", action="store_true", help="no progress bar or table")
     run.set_defaults(func=cmd_run)
@@ -518,6 +535,8 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--dask", metavar="ADDRESS",
                         help="run on a Dask cluster (tcp://scheduler:8786)")
         sp.add_argument("--out", help="results folder; rerun with the same folder to resume")
+        sp.add_argument("--allow-large", action="store_true",
+                        help="run even when a variant's estimated size is above the limits")
         sp.add_argument("--no-plots", action="store_true")
         sp.add_argument("--quiet", "-q", action="store_true")
 

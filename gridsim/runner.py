@@ -37,6 +37,7 @@ from .results.result import Result
 from .results.stream import EventFiles, EventWriter, IssueFiles, IssueWriter, accumulate_files
 from .results.tables import backlog_frame, events_frame, issues_frame, load_frame
 from .scenario import Scenario
+from .scenario.size import check_size
 
 LEVELS = ("issues", "events", "kpis")
 ROWS = ("issues", "events")
@@ -47,7 +48,7 @@ def simulate(scenario: Scenario, seed: int | None = None,
              progress: Callable[[float], None] | None = None, *,
              shards: int | Literal["auto"] | None = None,
              workers: int | None = None, client: Any = None, record: str | None = None,
-             spool_dir: str | Path | None = None) -> Result:
+             spool_dir: str | Path | None = None, allow_large: bool = False) -> Result:
     """Run ``scenario`` once. ``seed`` defaults to the scenario's; ``progress(fraction)`` is
     called as simulated time advances (a hundred times per run).
 
@@ -67,11 +68,16 @@ def simulate(scenario: Scenario, seed: int | None = None,
     the next gridsim run that uses ``spool_dir``);
     :meth:`Result.write` moves the files out of it. With Dask workers on other machines it must
     be a folder they share.
+
+    Before anything is built, the model's size is estimated (:mod:`gridsim.scenario.size`): above
+    the limits a :class:`~gridsim.scenario.size.ScenarioTooLarge` says why, unless
+    ``allow_large``.
     """
     seed = scenario.seed if seed is None else int(seed)
     level = record or scenario.record.level
     if level not in LEVELS:
         raise ValueError(f"record level {level!r} is not one of {', '.join(LEVELS)}")
+    check_size(scenario, level, allow_large)
     stream = level in ROWS and scenario.record.stream
     started = datetime.now(UTC)
     t0 = time.perf_counter()

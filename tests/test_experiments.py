@@ -212,10 +212,10 @@ def test_a_failing_replication_is_reported_and_the_others_complete(tiny, monkeyp
     bad = replication_seed(3, 1)
     real = gridsim.runner.simulate
 
-    def flaky(scenario, seed=None, progress=None):
+    def flaky(scenario, seed=None, progress=None, **kw):
         if seed == bad:
             raise RuntimeError("worker lost")
-        return real(scenario, seed=seed, progress=progress)
+        return real(scenario, seed=seed, progress=progress, **kw)
 
     monkeypatch.setattr(gridsim.runner, "simulate", flaky)
     exp = replicate(tiny, 3, seed=3, workers=1)

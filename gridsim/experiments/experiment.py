@@ -20,6 +20,7 @@ import pandas as pd
 
 from ..model.streams import DRAWS_VERSION
 from ..scenario import Scenario, scenario_hash
+from ..scenario.size import check_size
 from .executors import Executor, Outcome, Task, default_workers
 from .outputs import TABLES
 from .stats import (
@@ -244,7 +245,8 @@ def run_points(kind: str, points: list[Point], replications: int | str = 10,
                kpi: str = DEFAULT_KPI, max_replications: int = 200, level: float = 0.95,
                workers: int | None = None, client: Any = None,
                out: str | Path | None = None, progress: ProgressFn | None = None,
-               note: Callable[[str], None] | None = None) -> Experiment:
+               note: Callable[[str], None] | None = None,
+               allow_large: bool = False) -> Experiment:
     """Run every point ``replications`` times (or ``"auto"``: until ``kpi``'s relative
     half-width is within ``precision`` at every point, by Hoad, Robinson & Davies' algorithm).
 
@@ -252,10 +254,13 @@ def run_points(kind: str, points: list[Point], replications: int | str = 10,
     be missing, empty or this experiment's folder: see :mod:`gridsim.results.outdir`).
     ``note(text)`` hears what resuming found (how many replications were done, which stored
     ones were unreadable and are simulated again); by default each is a
-    :class:`~gridsim.experiments.store.ResumeNote` warning.
+    :class:`~gridsim.experiments.store.ResumeNote` warning. Each point's size is checked first
+    (replications record KPIs only), as :func:`gridsim.simulate` does, unless ``allow_large``.
     """
     if not points:
         raise ValueError("nothing to run: no points")
+    for p in points:
+        check_size(p.scenario, "kpis", allow_large)
     seed = points[0].scenario.seed if seed is None else int(seed)
     auto = replications == "auto"
     if auto:

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
@@ -27,7 +26,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from .errors import Problem, ScenarioError, closest, problems_from_validation
-from .units import parse_duration
+from .units import parse_age
 
 if TYPE_CHECKING:
     from .schema import Scenario
@@ -75,13 +74,11 @@ class BacklogRow(BaseModel):
     @field_validator("age", mode="before")
     @classmethod
     def _clock_age(cls, v: object) -> float:
-        d = parse_duration(v.strip() if isinstance(v, str) else v)
+        d = parse_age(v.strip() if isinstance(v, str) else v)
         if d.is_working_time:
             raise ValueError(f"age '{d}' is working time, which cannot be counted before the "
                              f"run's start (the calendar begins there): write clock time, "
                              f"e.g. '3d' or '36h'")
-        if not math.isfinite(d.hours):
-            raise ValueError(f"age '{v}' is not a finite duration")
         return d.hours
 
 

@@ -16,6 +16,10 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_valida
 
 from .units import ClockDuration
 
+MAX_CV = 1000
+"""Largest ratio of standard deviation to mean (lognormal, gamma): beyond it the lognormal's
+parameters overflow a float."""
+
 
 class _Dist(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -50,6 +54,9 @@ class _MeanSd(_Dist):
     def _positive_mean(self):
         if self.mean.hours <= 0:
             raise ValueError("mean must be positive")
+        if self.sd.hours > MAX_CV * self.mean.hours:
+            raise ValueError(f"sd ({self.sd}) is more than {MAX_CV:,} times the mean "
+                             f"({self.mean}): the draws would overflow")
         return self
 
     @property
@@ -137,7 +144,7 @@ class Empirical(_Dist):
 
     dist: Literal["empirical"]
     values: list[ClockDuration] = Field(min_length=1)
-    weights: list[Annotated[float, Field(ge=0)]] | None = None
+    weights: list[Annotated[float, Field(ge=0, le=1e12, allow_inf_nan=False)]] | None = None
 
     @model_validator(mode="after")
     def _weights(self):

@@ -155,7 +155,7 @@ def _message(err: dict[str, Any], root: type[BaseModel]) -> str:
     for prefix in ("Value error, ", "Assertion failed, "):
         msg = msg.removeprefix(prefix)
     if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than") or \
-            kind.endswith("_type") or kind.endswith("_parsing"):
+            kind.endswith("_type") or kind.endswith("_parsing") or kind == "finite_number":
         msg += f" (got {err['input']!r})"
     return msg
 

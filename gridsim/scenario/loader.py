@@ -1,4 +1,5 @@
-"""Reading scenario files: YAML with line numbers, ``--set`` overrides, validation, bundled files.
+"""Reading scenario files: YAML with line numbers (:mod:`.yamlread`, with its limits),
+``--set`` overrides, validation, bundled files.
 
 ``load_scenario(path, overrides)`` is the one way in. Every failure becomes a
 :class:`~gridsim.scenario.errors.ScenarioError` naming the file, the line and the YAML path.
@@ -15,12 +16,12 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from .backlog import read_backlog
 from .errors import Problem, ScenarioError, line_of, problems_from_validation
 from .schema import Scenario, cross_check
+from .yamlread import read_text, read_value, read_yaml
 
 DEFAULT_SCENARIO = "default.yaml"
 
@@ -31,43 +32,6 @@ def bundled_scenario(name: str = DEFAULT_SCENARIO) -> Path:
     if installed.is_file():
         return Path(str(installed))
     return Path(__file__).resolve().parents[2] / "scenarios" / name
-
-
-# ---------------------------------------------------------------- YAML with line numbers
-def _line_map(node: yaml.Node, path: tuple[Any, ...], out: dict[tuple[Any, ...], int]) -> None:
-    out[path] = node.start_mark.line + 1
-    if isinstance(node, yaml.MappingNode):
-        for k, v in node.value:
-            key = k.value
-            out[path + (key,)] = k.start_mark.line + 1
-            _line_map(v, path + (key,), out)
-            out[path + (key,)] = k.start_mark.line + 1
-    elif isinstance(node, yaml.SequenceNode):
-        for i, v in enumerate(node.value):
-            _line_map(v, path + (i,), out)
-
-
-def read_yaml(text: str, source: str) -> tuple[dict[str, Any], dict[tuple[Any, ...], int]]:
-    """Parse YAML text into data plus a map from paths to line numbers."""
-    try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.MarkedYAMLError as e:
-        mark = e.problem_mark or e.context_mark
-        line = mark.line + 1 if mark else None
-        what = " ".join(x for x in (e.context, e.problem) if x)
-        if e.context_mark and mark is not e.context_mark and e.context_mark.line + 1 != line:
-            what += f" (the construct started on line {e.context_mark.line + 1})"
-        raise ScenarioError(source, [Problem("", f"malformed YAML: {what}", line)]) from None
-    except yaml.YAMLError as e:
-        raise ScenarioError(source, [Problem("", f"malformed YAML: {e}")]) from None
-    if not isinstance(data, dict):
-        raise ScenarioError(source, [Problem("", "a scenario file must be a mapping of keys "
-                                                 "(name, districts, categories, ...)", 1)])
-    lines: dict[tuple[Any, ...], int] = {}
-    if node is not None:
-        _line_map(node, (), lines)
-    return data, lines
 
 
 # ---------------------------------------------------------------- overrides
@@ -111,8 +75,10 @@ def parse_override(text: str) -> tuple[str, Any]:
         raise ValueError(f"override {text!r} must look like dotted.path=value")
     path, raw = text.split("=", 1)
     try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
-    except yaml.YAMLError:
+        value = read_value(raw) if raw.strip() else ""
+    except ValueError as e:
+        if not str(e).startswith("malformed YAML"):
+            raise ValueError(f"override {path.strip()}: {e}") from None
         value = raw
     return path.strip(), value
 
@@ -169,12 +135,7 @@ def load_scenario(path: str | Path | None = None,
     """Read, override and validate a scenario file (the bundled default when ``path`` is None)."""
     p = Path(path) if path is not None else bundled_scenario()
     source = str(path) if path is not None else f"{p.name} (bundled)"
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ScenarioError(source, [Problem("", "file not found")]) from None
-    except (OSError, UnicodeDecodeError) as e:
-        raise ScenarioError(source, [Problem("", f"cannot read file: {e}")]) from None
+    text = read_text(p, source)
     data, lines = read_yaml(text, source)
     if overrides:
         data = apply_overrides(data, overrides)

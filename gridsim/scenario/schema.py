@@ -33,7 +33,20 @@ from .units import ClockDuration, Duration, DurationField, PositiveClockDuration
 
 NonNegInt = Annotated[int, Field(ge=0)]
 PosInt = Annotated[int, Field(ge=1)]
-Prob = Annotated[float, Field(ge=0, le=1)]
+Prob = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+# Bounds beyond any sense where a number sizes arrays or loops: a typing slip (an extra 000)
+# gets a message here instead of gigabytes later (the whole model's size is checked too, by
+# gridsim.scenario.size, before anything is built).
+MAX_COUNT = 10_000
+"""Most streets per district, communities per street, grids per community, district copies."""
+MAX_STAFF = 1_000_000
+"""Most staff in one pool, households per grid, cases on one meeting's agenda."""
+Count = Annotated[int, Field(ge=0, le=MAX_COUNT)]
+PosCount = Annotated[int, Field(ge=1, le=MAX_COUNT)]
+Staff = Annotated[int, Field(ge=0, le=MAX_STAFF)]
+Weight = Annotated[float, Field(ge=0, le=1e6, allow_inf_nan=False)]
+CALENDAR_DAYS_AFTER = 400
+"""Days the working calendar covers past the horizon (``gridsim.model.calendar.Calendars``)."""
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 SOURCES = ("patrol", "hotline", "above", "units")
 """Where cases come from: found by a grid worker's patrol, a resident's 12345 hotline call, handed
@@ -120,6 +133,8 @@ class CalendarSpec(Strict):
                                  "'2026-10-01..2026-10-07'") from None
             if len(parts) > 2 or parts[0] > parts[-1]:
                 raise ValueError(f"holiday range {text!r} must be 'from..to' with from <= to")
+            if (parts[-1] - parts[0]).days >= 366:
+                raise ValueError(f"holiday range {text!r} is longer than a year")
             out.append(text)
         return out
 
@@ -138,28 +153,28 @@ class CalendarSpec(Strict):
 class StreetStaff(Strict):
     """Head counts of one street's pools."""
 
-    grid_workers_per_grid: NonNegInt = Field(
+    grid_workers_per_grid: Staff = Field(
         1, description="grid workers (网格员) per grid; with none, problems are never found on "
                        "patrol and solved cases close unverified")
-    community_per_community: NonNegInt = 3
-    centre: NonNegInt = Field(4, description="street grid-management centre operators")
-    enforcement: NonNegInt = Field(10, description="street comprehensive law-enforcement team")
-    office: NonNegInt = Field(6, description="street internal offices handling street matters")
+    community_per_community: Staff = 3
+    centre: Staff = Field(4, description="street grid-management centre operators")
+    enforcement: Staff = Field(10, description="street comprehensive law-enforcement team")
+    office: Staff = Field(6, description="street internal offices handling street matters")
 
 
 class StreetShape(Strict):
     """One street's size and staff (in an override, fields left out keep the template's)."""
 
-    communities: PosInt = 6
-    grids_per_community: PosInt = 8
-    households_per_grid: NonNegInt = 300
+    communities: PosCount = 6
+    grids_per_community: PosCount = 8
+    households_per_grid: Staff = 300
     staff: StreetStaff = StreetStaff()
 
 
 class StreetTemplate(StreetShape):
     """What every street of a district looks like (fields left out keep the template's value)."""
 
-    count: NonNegInt = 1
+    count: Count = 1
     overrides: dict[int, StreetShape] = Field(
         default_factory=dict, description="per-street changes, keyed by the street's index "
         "(at the top level: street k of every district that has one; a district's own "
@@ -184,14 +199,14 @@ class Roles(Strict):
 class Department(Strict):
     """A district department's field staff (区直部门)."""
 
-    staff: NonNegInt = 10
+    staff: Staff = 10
     shift: str = "office"
     report_time: Distribution = Field(default_factory=lambda: _dist("ln", 4, "h", 3),
                                       description="time to arrive on site once staff is free")
 
 
 class DepartmentOverride(Strict):
-    staff: NonNegInt | None = None
+    staff: Staff | None = None
     shift: str | None = None
     report_time: Distribution | None = None
 
@@ -201,7 +216,8 @@ class Meeting(Strict):
 
     every: PositiveClockDuration = Duration(7, "d")
     offset: ClockDuration = Field(Duration(3, "d"), description="first meeting after the start")
-    agenda: PosInt = Field(10, description="cases decided per meeting")
+    agenda: Annotated[int, Field(ge=1, le=MAX_STAFF)] = Field(
+        10, description="cases decided per meeting")
 
 
 class CityMeeting(Meeting):
@@ -238,7 +254,7 @@ class District(Strict):
     @classmethod
     def _name(cls, v: Any) -> Any:
         return path_safe(v, "district name")
-    count: PosInt = Field(1, description="identical copies of this district")
+    count: PosCount = Field(1, description="identical copies of this district")
     streets: StreetTemplate | None = None
     departments: dict[str, DepartmentOverride] = Field(default_factory=dict)
     joint_consultation: Meeting = Meeting()
@@ -248,7 +264,7 @@ class District(Strict):
 class Rate(Strict):
     """An arrival rate: ``value`` cases per ``per`` unit every ``every``."""
 
-    value: float = Field(ge=0)
+    value: float = Field(ge=0, le=1e9, allow_inf_nan=False)
     per: Literal["household", "grid", "community", "street"] = "grid"
     every: PositiveClockDuration = Duration(365, "d")
 
@@ -337,11 +353,11 @@ class Patrol(Strict):
 class HotlineProfile(Strict):
     """Relative intensity of hotline calls by hour of day and day of week (rescaled to mean 1)."""
 
-    hourly: list[Annotated[float, Field(ge=0)]] = Field(
+    hourly: list[Weight] = Field(
         default_factory=lambda: [0.2] * 7 + [0.8, 1.4, 1.8, 1.8, 1.5, 1.2, 1.3, 1.6, 1.7, 1.6,
                                              1.4, 1.1, 1.0, 0.9, 0.7, 0.5, 0.3],
         min_length=24, max_length=24)
-    weekly: list[Annotated[float, Field(ge=0)]] = Field(
+    weekly: list[Weight] = Field(
         default_factory=lambda: [1.1, 1.05, 1.0, 1.0, 1.0, 0.9, 0.85], min_length=7, max_length=7)
 
     @model_validator(mode="after")
@@ -372,8 +388,16 @@ class Recording(Strict):
         False, description="with level issues or events: write the case rows (and the event "
         "log) to Parquet chunk by chunk instead of keeping them in memory (KPIs are computed "
         "from the files)")
-    chunk: PosInt = Field(65536, description="case (and event) rows packed per chunk (and per "
-                          "Parquet row group when streaming)")
+    chunk: Annotated[int, Field(ge=1, le=1_048_576)] = Field(
+        65536, description="case (and event) rows packed per chunk (and per Parquet row group "
+        "when streaming)")
+
+    @field_validator("load_interval")
+    @classmethod
+    def _positive_interval(cls, v: Duration) -> Duration:
+        if v.hours <= 0:
+            raise ValueError(f"must be a positive duration (got {v})")
+        return v
 
     @model_validator(mode="after")
     def _stream_needs_rows(self) -> Recording:
@@ -405,7 +429,7 @@ class Scenario(Strict):
     description: str = ""
     horizon: PositiveClockDuration = Duration(365, "d")
     warmup: ClockDuration = Duration(0, "d")
-    seed: NonNegInt = 1
+    seed: Annotated[int, Field(ge=0, le=2**63 - 1, strict=True)] = 1
     calendar: CalendarSpec = CalendarSpec()
     roles: Roles = Roles()
     streets: StreetTemplate = StreetTemplate()
@@ -490,9 +514,21 @@ def _street_count(s: Scenario, district: District) -> int:
     return own.count if own is not None and "count" in own.model_fields_set else s.streets.count
 
 
+def latest_start(horizon: Duration) -> dt.date:
+    """The last ``calendar.start`` whose working calendar (horizon plus
+    :data:`CALENDAR_DAYS_AFTER` days) still ends within Python's dates."""
+    return dt.date.max - dt.timedelta(days=int(horizon.hours // 24) + CALENDAR_DAYS_AFTER - 1)
+
+
 def cross_check(s: Scenario) -> list[tuple[str, str]]:
     """Problems that span fields: ``[(yaml_path, message), ...]``; empty when consistent."""
     problems: list[tuple[str, str]] = []
+    last = latest_start(s.horizon)
+    if s.calendar.start > last:
+        problems.append(("calendar.start", f"{s.calendar.start} is too late: the working "
+                         f"calendar runs {CALENDAR_DAYS_AFTER} days past the horizon "
+                         f"({s.horizon}) and dates end at {dt.date.max}; the latest start for "
+                         f"this horizon is {last}"))
     shifts = list(s.calendar.shifts)
     depts = list(s.departments)
 

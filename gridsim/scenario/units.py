@@ -16,6 +16,12 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, PlainSerializer, WithJsonSchema
 
 _HOURS_PER_UNIT = {"s": 1 / 3600, "min": 1 / 60, "h": 1.0, "d": 24.0, "w": 168.0}
+_NOMINAL_HOURS = {**_HOURS_PER_UNIT, "wd": 24.0, "wh": 1.0}
+MAX_DURATION_HOURS = 100 * 8766.0
+"""Longest duration accepted anywhere (100 years; working days count as 24 h, working hours as
+1 h): the clock, the calendar and the deadlines stay finite and cheap."""
+MAX_AGE_HOURS = 10 * 8766.0
+"""Oldest backlog age accepted (10 years): see :func:`parse_age`."""
 _WORKING_UNITS = ("wd", "wh")
 _PATTERN = re.compile(r"^\s*([0-9]*\.?[0-9]+(?:[eE][-+]?[0-9]+)?)\s*([a-z]+)\s*$")
 _ALIASES = {"m": "min", "mins": "min", "minute": "min", "minutes": "min", "hr": "h",
@@ -68,7 +74,21 @@ def parse_duration(text: Any) -> Duration:
     if unit == "wd" and not value.is_integer():
         raise ValueError(f"working days are whole days ({text!r}): write working hours for "
                          "part of a day, e.g. '12wh'")
+    nominal = value * _NOMINAL_HOURS[unit]
+    if not nominal <= MAX_DURATION_HOURS:  # also catches inf and nan
+        raise ValueError(f"duration {text!r} is longer than the limit of 100 years")
     return Duration(value, unit)
+
+
+def parse_age(text: Any) -> Duration:
+    """A backlog case's age (``"45d"``), at most :data:`MAX_AGE_HOURS` (10 years) old.
+
+    For the backlog row reader: an age beyond that is a slip (a number in the wrong unit, a
+    date pasted into the column), not a case that has waited for a decade."""
+    d = parse_duration(text)
+    if d.value * _NOMINAL_HOURS[d.unit] > MAX_AGE_HOURS:
+        raise ValueError(f"age {text!r} is older than the limit of 10 years")
+    return d
 
 
 def _parse_clock_duration(text: Any) -> Duration:
@@ -81,8 +101,8 @@ def _parse_clock_duration(text: Any) -> Duration:
 def _parse_positive_clock_duration(text: Any) -> Duration:
     d = _parse_clock_duration(text)
     if d.hours <= 0:
-        raise ValueError(f"{text!r} must be a positive duration (an interval of zero never "
-                         "advances the clock)")
+        raise ValueError(f"must be a positive duration (got {text!r}): an interval of zero "
+                         "never advances the clock")
     return d
 
 
