@@ -58,7 +58,7 @@ def one_problem(proc: subprocess.CompletedProcess) -> str:
     (HEADER + "garbage_overflow,Riverside,0,1,2,community,6wh\n",
      r"line 2: column age: age '6wh' is working time, which cannot be counted before"),
     (HEADER + "garbage_overflow,Riverside,0,1,2,community,1e999h\n",
-     r"line 2: column age: .*not a finite duration"),
+     r"line 2: column age: .*longer than the limit"),
     ("category,district,street,community,grid,tier,age,notes\n",
      r"line 1: column 'notes': unknown column"),
     (HEADER + GOOD + GOOD.replace("Riverside", "Rivreside"),
