@@ -20,6 +20,7 @@ import pandas as pd
 
 from ..model.streams import DRAWS_VERSION
 from ..scenario import Scenario, scenario_hash
+from .arguments import SettingError, check_experiment, check_policies
 from .executors import Executor, Outcome, Task, default_workers
 from .outputs import TABLES
 from .stats import (
@@ -34,6 +35,8 @@ from .stats import t_interval as _t_interval
 from .store import Store
 
 DEFAULT_KPI = "resolution_time_mean"
+DEFAULT_PRECISION = 0.05
+DEFAULT_MAX_REPLICATIONS = 200
 LOWER_IS_BETTER = ("resolution_time", "backlog", "reroutes", "reopen", "escalations",
                    "dept_report_time", "whistles")
 
@@ -84,6 +87,12 @@ class Experiment:
     kpi_name: str = DEFAULT_KPI
     precision: float | None = None
     folder: Path | None = None
+    precision_reached: bool | None = None
+    """With ``replications="auto"``: whether every point met ``precision`` (False when
+    ``max_replications`` stopped the search first)."""
+    precision_achieved: float | None = None
+    """With ``replications="auto"``: the worst relative half-width of ``kpi_name`` over the
+    points, at ``replications``."""
 
     # ------------------------------------------------------------------ tables
     @property
@@ -240,25 +249,27 @@ def _fingerprint(kind: str, points: list[Point], seed: int) -> dict[str, Any]:
 
 def run_points(kind: str, points: list[Point], replications: int | str = 10,
                seed: int | None = None, *, precision: float | None = None,
-               kpi: str = DEFAULT_KPI, max_replications: int = 200, level: float = 0.95,
-               workers: int | None = None, client: Any = None,
+               kpi: str = DEFAULT_KPI, max_replications: int | None = None,
+               level: float = 0.95, workers: int | None = None, client: Any = None,
                out: str | Path | None = None, progress: ProgressFn | None = None) -> Experiment:
     """Run every point ``replications`` times (or ``"auto"``: until ``kpi``'s relative
-    half-width is within ``precision`` at every point, by Hoad, Robinson & Davies' algorithm).
+    half-width is within ``precision`` (default 0.05) at every point, by Hoad, Robinson &
+    Davies' algorithm, or ``max_replications`` (default 200) are done).
 
-    With ``out``, each finished replication is stored there and a rerun resumes.
+    With ``out``, each finished replication is stored there and a rerun resumes. A bad value
+    raises :class:`~gridsim.experiments.arguments.SettingError` before anything runs.
     """
     if not points:
-        raise ValueError("nothing to run: no points")
+        raise SettingError("nothing to run: no points")
+    check_experiment(replications, seed, precision, kpi, max_replications, level, workers)
     seed = points[0].scenario.seed if seed is None else int(seed)
     auto = replications == "auto"
     if auto:
-        precision = 0.05 if precision is None else precision
-        target = 3
+        precision = DEFAULT_PRECISION if precision is None else float(precision)
+        max_replications = max_replications or DEFAULT_MAX_REPLICATIONS
+        target = min(3, max_replications)
     else:
         target = int(replications)
-        if target < 1:
-            raise ValueError("replications must be at least 1")
     store = Store(out, _fingerprint(kind, points, seed)) if out is not None else None
     results: dict[tuple[int, int], dict[str, pd.DataFrame]] = {}
     failures: list[Failure] = []
@@ -268,6 +279,7 @@ def run_points(kind: str, points: list[Point], replications: int | str = 10,
                 results[(p, r)] = store.load(p, r)
     batch = max(workers or default_workers(), 1)
     scenario_data = [p.scenario.to_data() for p in points]
+    reached = None
     with Executor(workers, client) as executor:
         while True:
             tasks = [Task(i, r, replication_seed(seed, r), scenario_data[i])
@@ -285,14 +297,22 @@ def run_points(kind: str, points: list[Point], replications: int | str = 10,
                 break
             needed = _needed(points, results, target, kpi, precision, level)
             if needed is not None:
-                target = needed
+                target, reached = needed, True
                 break
             if target >= max_replications:
+                reached = False
                 break
             target = min(max_replications, target + batch)
     tables = _tables(points, results, target, seed)
     return Experiment(kind, points, seed, target, tables, failures, level, kpi,
-                      precision if auto else None, Path(out) if out else None)
+                      precision if auto else None, Path(out) if out else None, reached,
+                      _achieved(points, results, target, kpi, level) if auto else None)
+
+
+def _achieved(points, results, target, kpi, level) -> float:
+    """The worst relative half-width of ``kpi`` over the points, on ``target`` replications."""
+    return float(np.max([_t_interval(_point_values(results, i, target, kpi), level)
+                         .relative_precision for i in range(len(points))]))
 
 
 def _collect(outcome: Outcome, points: list[Point], results: dict, failures: list,
@@ -312,13 +332,16 @@ def _needed(points, results, target, kpi, precision, level) -> int | None:
     """Replications needed so every point meets the precision, or None if not yet."""
     worst = 0
     for i in range(len(points)):
-        values = [_kpi_value(results[(i, r)]["kpis"], kpi) for r in range(target)
-                  if (i, r) in results]
-        n = replications_needed(values, precision, level)
+        n = replications_needed(_point_values(results, i, target, kpi), precision, level)
         if n is None:
             return None
         worst = max(worst, n)
     return worst
+
+
+def _point_values(results: dict, point: int, target: int, kpi: str) -> list[float]:
+    return [_kpi_value(results[(point, r)]["kpis"], kpi) for r in range(target)
+            if (point, r) in results]
 
 
 def _kpi_value(kpis: pd.DataFrame, metric: str, scope: str = "all") -> float:
@@ -359,6 +382,7 @@ def compare(variants: Scenario | dict[str, Scenario] | Sequence[Scenario],
     """Compare variants on common random numbers: several scenarios, several policies of one
     scenario, or both (every scenario under every policy). The first variant is the reference
     of the paired differences."""
+    policies = check_policies(policies)
     if isinstance(variants, Scenario):
         variants = {variants.name: variants}
     elif not isinstance(variants, dict):
@@ -373,7 +397,7 @@ def compare(variants: Scenario | dict[str, Scenario] | Sequence[Scenario],
         else:
             points.append(Point(name, {"scenario": name}, s))
     if len({p.label for p in points}) != len(points):
-        raise ValueError("variant names must be distinct")
+        raise SettingError("variant names must be distinct")
     return run_points("compare", points, replications, seed, **kw)
 
 
@@ -381,7 +405,7 @@ def sweep(scenario: Scenario, vary: dict[str, Sequence[Any]], replications: int 
           seed: int | None = None, **kw) -> Experiment:
     """Every combination of the values in ``vary`` (dotted paths, as ``--set``)."""
     if not vary:
-        raise ValueError("sweep needs at least one parameter to vary")
+        raise SettingError("sweep needs at least one parameter to vary")
     keys = list(vary)
     points = []
     for combo in itertools.product(*(vary[k] for k in keys)):
