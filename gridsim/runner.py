@@ -66,7 +66,10 @@ def simulate(scenario: Scenario, seed: int | None = None,
     :meth:`Result.write` moves the files out of it. With Dask workers on other machines it must
     be a folder they share.
     """
-    seed = scenario.seed if seed is None else int(seed)
+    from .experiments.arguments import check_seed, check_workers
+
+    seed = scenario.seed if seed is None else check_seed(seed)
+    check_workers(workers)
     level = record or scenario.record.level
     if level not in LEVELS:
         raise ValueError(f"record level {level!r} is not one of {', '.join(LEVELS)}")

@@ -114,6 +114,17 @@ def test_the_python_api_refuses_the_same_values(tiny, kw, message):
             run()
 
 
+def test_simulate_and_calibrate_refuse_bad_values_too(tiny):
+    from gridsim.validation import calibrate
+
+    with pytest.raises(gridsim.SettingError, match="seed must be non-negative"):
+        gridsim.simulate(tiny, seed=-1)
+    with pytest.raises(gridsim.SettingError, match="workers must be at least 1"):
+        gridsim.simulate(tiny, shards=2, workers=0)
+    with pytest.raises(gridsim.SettingError, match="maxiter must be at least 1"):
+        calibrate(tiny, [], [], maxiter=0)
+
+
 def test_compare_refuses_empty_or_repeated_policies(tiny):
     with pytest.raises(SettingError, match="listed twice"):
         compare(tiny, ["whistle", "whistle"], replications=1, workers=1)
