@@ -86,6 +86,25 @@ def test_sigkill_of_the_command_leaves_no_process_behind(tmp_path, args):
         _cleanup(proc)
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prctl is Linux's")
+def test_the_kernel_ends_workers_that_cannot_even_run_when_the_command_dies(tmp_path):
+    """Stopped workers cannot see their lifeline close; the parent-death signal of the
+    forkserver (and theirs, on the forkserver) still ends them when the command is killed."""
+    proc = _start(COMPARE, tmp_path / "out")
+    try:
+        tree = _wait_for_workers(proc)
+        workers = [p for p in tree if p.ppid() != proc.pid]
+        for w in workers:
+            w.suspend()  # SIGSTOP: no thread of theirs runs again
+        proc.kill()
+        proc.wait(timeout=30)
+        alive = _survivors(workers)
+        assert not alive, [p.cmdline()[-1][:80] for p in alive]
+        assert not _survivors(tree)
+    finally:
+        _cleanup(proc)
+
+
 @pytest.mark.parametrize("group", [False, True], ids=["command", "process group"])
 def test_sigterm_is_handled_like_ctrl_c(tmp_path, group):
     """``kill PID`` (SIGTERM to the command) and ``timeout``/Slurm (to the whole group): the
