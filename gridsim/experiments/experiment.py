@@ -87,12 +87,10 @@ class Experiment:
     kpi_name: str = DEFAULT_KPI
     precision: float | None = None
     folder: Path | None = None
+    # with replications="auto": whether every point met ``precision`` (False when
+    # max_replications stopped the search), and the worst relative half-width reached
     precision_reached: bool | None = None
-    """With ``replications="auto"``: whether every point met ``precision`` (False when
-    ``max_replications`` stopped the search first)."""
     precision_achieved: float | None = None
-    """With ``replications="auto"``: the worst relative half-width of ``kpi_name`` over the
-    points, at ``replications``."""
 
     # ------------------------------------------------------------------ tables
     @property
