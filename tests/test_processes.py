@@ -34,16 +34,24 @@ def _start(args: list[str], out: Path) -> subprocess.Popen:
 
 
 def _wait_for_workers(proc: subprocess.Popen, n: int = 2) -> list[psutil.Process]:
-    """Every descendant, once ``n`` workers (children of the forkserver) are running."""
+    """Every descendant, once ``n`` workers (children of the forkserver) are running: set up,
+    i.e. with their lifeline thread started."""
     me = psutil.Process(proc.pid)
     deadline = time.monotonic() + 300  # the machine may be busy: starting is not under test
     while time.monotonic() < deadline:
         assert proc.poll() is None, proc.communicate()
         tree = me.children(recursive=True)
-        if sum(p.ppid() != proc.pid for p in tree if _alive(p)) >= n:
+        if sum(_ready_worker(p, proc.pid) for p in tree) >= n:
             return tree
         time.sleep(0.05)
     raise AssertionError("the workers never started")
+
+
+def _ready_worker(p: psutil.Process, command: int) -> bool:
+    try:
+        return p.ppid() != command and p.num_threads() >= 2 and _alive(p)
+    except psutil.NoSuchProcess:
+        return False
 
 
 def _alive(p: psutil.Process) -> bool:
