@@ -10,10 +10,11 @@
 __version__ = "0.1.0"
 
 from .experiments import Experiment, compare, replicate, suggest_warmup, sweep  # noqa: E402
+from .experiments.arguments import SettingError  # noqa: E402
 from .results.result import Result  # noqa: E402
 from .runner import simulate  # noqa: E402
 from .scenario import Scenario, ScenarioError, bundled_scenario, load_scenario  # noqa: E402
 
-__all__ = ["Experiment", "Result", "Scenario", "ScenarioError", "__version__",
+__all__ = ["Experiment", "Result", "Scenario", "ScenarioError", "SettingError", "__version__",
            "bundled_scenario", "compare", "load_scenario", "replicate", "simulate",
            "suggest_warmup", "sweep"]

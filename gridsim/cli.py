@@ -23,6 +23,9 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Ti
 from rich.table import Table
 
 from . import __version__
+from .cli_checks import Parser, check_args, policy_list
+from .experiments.arguments import SettingError
+from .interrupt import exit_status, terminate_like_interrupt
 from .results.outdir import EXPERIMENT, RUN, OutputError, check_file, check_out
 from .results.result import Result
 from .runner import simulate
@@ -261,9 +264,13 @@ def print_experiment(exp, console: Console) -> None:
     console.print(table)
     if len(exp.points) > 1:
         console.print(f"best on {exp.kpi_name}: {exp.best()}")
-    if exp.precision is not None:
+    if exp.precision is not None and exp.precision_reached:
         console.print(f"replications needed for ±{exp.precision:.0%} on {exp.kpi_name}: "
                       f"{exp.replications}")
+    elif exp.precision is not None:
+        console.print(f"[yellow]precision not reached:[/] ±{exp.precision:.0%} on "
+                      f"{exp.kpi_name} asked, ±{exp.precision_achieved:.1%} after "
+                      f"{exp.replications} replications (--max-replications)")
     for _, b in exp.bottlenecks().iterrows():
         console.print(f"bottleneck of {b['point']}: {b['unit']} ({b['kind']}), utilisation "
                       f"{b['utilisation']:.0%} ± {b['utilisation_hw']:.0%}")
@@ -302,7 +309,7 @@ def cmd_compare(args: argparse.Namespace, console: Console) -> int:
         s = load_scenario(f, overrides)
         name = s.name if s.name not in scenarios else Path(f).stem
         scenarios[name] = s
-    policies = [p.strip() for p in args.policies.split(",")] if args.policies else None
+    policies = args.policies
     if policies:
         first = next(iter(scenarios.values()))
         for p in policies:  # validated like any --set
@@ -477,7 +484,7 @@ def cmd_schema(args: argparse.Namespace, console: Console) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="gridsim", description=__doc__.splitlines()[0])
+    p = Parser(prog="gridsim", description=__doc__.splitlines()[0])
     p.add_argument("--version", action="version", version=f"gridsim {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -529,7 +536,9 @@ def build_parser() -> argparse.ArgumentParser:
                              "(default 0.05)")
         sp.add_argument("--kpi", default="resolution_time_mean",
                         help="KPI for --replications auto and for choosing the best variant")
-        sp.add_argument("--max-replications", type=int, default=200)
+        sp.add_argument("--max-replications", type=int, default=None,
+                        help="with --replications auto: the most replications per variant "
+                             "(default 200)")
         sp.add_argument("--seed", type=int, help="base seed (default: the scenario's)")
         sp.add_argument("--workers", "-j", type=int, help="local processes (default: all cores)")
         sp.add_argument("--dask", metavar="ADDRESS",
@@ -543,7 +552,8 @@ def build_parser() -> argparse.ArgumentParser:
     cmp = sub.add_parser("compare", help="compare variants over replications on common "
                                          "random numbers")
     cmp.add_argument("files", nargs="*", help="scenario YAML file(s) (default: the bundled one)")
-    cmp.add_argument("--policies", help="comma-separated policies, e.g. baseline,whistle,four_tier")
+    cmp.add_argument("--policies", type=policy_list,
+                     help="comma-separated policies, e.g. baseline,whistle,four_tier")
     cmp.add_argument("--set", action="append", metavar="PATH=VALUE")
     experiment_args(cmp)
     cmp.set_defaults(func=cmd_compare)
@@ -614,17 +624,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     # piped into a file or a CI log, tables get room rather than the 80 columns of a dumb terminal
     wide = not sys.stdout.isatty() and "COLUMNS" not in os.environ
     console = Console(width=150 if wide else None)
+    restore = terminate_like_interrupt()  # timeout, Slurm and docker stop send SIGTERM
     try:
+        check_args(args)
         return args.func(args, console)
     except ScenarioError as e:
         print(e, file=sys.stderr)
         return EXIT_BAD_INPUT
-    except (UsageError, OutputError) as e:
+    except (UsageError, OutputError, SettingError) as e:
         print(f"gridsim: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt as e:  # an Interrupted says what was kept
         print(f"gridsim: {e or 'interrupted; nothing written'}", file=sys.stderr)
-        return 130
+        return exit_status(e)
+    finally:
+        restore()
 
 
 if __name__ == "__main__":

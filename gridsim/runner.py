@@ -73,7 +73,10 @@ def simulate(scenario: Scenario, seed: int | None = None,
     the limits a :class:`~gridsim.scenario.size.ScenarioTooLarge` says why, unless
     ``allow_large``.
     """
-    seed = scenario.seed if seed is None else int(seed)
+    from .experiments.arguments import check_seed, check_workers
+
+    seed = scenario.seed if seed is None else check_seed(seed)
+    check_workers(workers)
     level = record or scenario.record.level
     if level not in LEVELS:
         raise ValueError(f"record level {level!r} is not one of {', '.join(LEVELS)}")

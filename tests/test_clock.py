@@ -126,3 +126,18 @@ def test_time_slot_buckets_keep_the_order_of_a_single_heap():
     assert seen == sorted(expected)
     assert len(seen) == len(expected) > 1000
     assert len(ticks) == int(2000.0 / 0.7) and clock.pending() == 1
+
+
+def test_simpy_is_pinned_to_the_version_these_tests_ran_on():
+    """The clock relies on SimPy internals (its heap, ``NORMAL``): the dependency is bounded to
+    one minor version, and the installed SimPy must be inside the bound."""
+    import tomllib
+    from pathlib import Path
+
+    from packaging.requirements import Requirement
+
+    project = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text("utf-8"))
+    req = next(r for r in map(Requirement, project["project"]["dependencies"])
+               if r.name == "simpy")
+    assert any(s.operator == "<" for s in req.specifier), "simpy needs an upper bound"
+    assert req.specifier.contains(simpy.__version__), (simpy.__version__, str(req.specifier))

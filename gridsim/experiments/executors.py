@@ -1,18 +1,29 @@
 """Where replications run: in this process, on local worker processes, or on a Dask cluster.
 
 A task's result depends only on its scenario and seed, never on where or in which order it runs,
-so every executor gives bit-identical results.
+so every executor gives bit-identical results. Local workers never outlive the command
+(:mod:`~gridsim.experiments.lifeline`); an interrupted command stops them at once, keeping what
+had finished.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 import traceback
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass
 from multiprocessing import get_context
 from typing import Any
+
+from .arguments import SettingError, check_workers
+from .lifeline import Lifeline, worker_init
+
+CONNECT_TIMEOUT = 5.0
+"""Seconds to wait for a Dask scheduler to answer before giving up with one clear line."""
+PRELOAD = ["gridsim.experiments.executors", "gridsim.runner"]
+"""Modules the forkserver imports once, so workers forked from it start in milliseconds."""
 
 
 @dataclass(frozen=True)
@@ -70,28 +81,39 @@ class Executor:
 
     def __init__(self, workers: int | None = None, client: Any = None,
                  fn: Callable[[Task], Outcome] = run_task):
-        self.workers = workers or default_workers()
+        self.workers = check_workers(workers) or default_workers()
         self.client = client
         self.fn = fn
         self._pool: ProcessPoolExecutor | None = None
+        self._lifeline: Lifeline | None = None
         self._own_client = False
 
     def __enter__(self) -> Executor:
         if isinstance(self.client, str):
-            try:
-                from dask.distributed import Client
-            except ImportError:  # pragma: no cover - depends on the install
-                raise RuntimeError('Dask is not installed: pip install "gridsim[dask]"') from None
-            self.client = Client(self.client)
+            self.client = connect(self.client)
             self._own_client = True
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, exc_type, *exc) -> None:
         if self._pool is not None:
+            if exc_type is not None:  # interrupted or failed: stop the workers now
+                self._lifeline.cut()
             self._pool.shutdown(cancel_futures=True)
-            self._pool = None
+            self._lifeline.cut()
+            self._pool = self._lifeline = None
         if self._own_client:
             self.client.close()
+
+    def _start_pool(self) -> ProcessPoolExecutor:
+        """Workers forked from a preloaded forkserver, each holding the lifeline."""
+        ctx = get_context("forkserver")
+        # the kernel may tie the forkserver to the thread that starts it: only the main one
+        # lives as long as the command
+        main = threading.current_thread() is threading.main_thread()
+        ctx.set_forkserver_preload(["gridsim.experiments.forkserver_guard"] * main + PRELOAD)
+        self._lifeline = Lifeline(ctx)
+        return ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx,
+                                   initializer=worker_init, initargs=(self._lifeline.reader,))
 
     def run(self, tasks: list[Task]) -> Iterator[Outcome]:
         """Run ``tasks``, yielding outcomes as they complete (in any order)."""
@@ -108,17 +130,26 @@ class Executor:
                 yield self.fn(task)
             return
         if self._pool is None:
-            ctx = get_context("forkserver")
-            ctx.set_forkserver_preload(["gridsim.experiments.executors", "gridsim.runner"])
-            self._pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx)
-        futures = [self._pool.submit(self.fn, t) for t in tasks]
-        try:
-            for f in as_completed(futures):
-                yield f.result()
-        except BaseException:
-            for f in futures:
-                f.cancel()
-            raise
+            self._pool = self._start_pool()
+        # on an exception the pending tasks are dropped by __exit__ (cancelling them here, while
+        # the pool's own thread may fail them, races it into InvalidStateError)
+        for f in as_completed([self._pool.submit(self.fn, t) for t in tasks]):
+            yield f.result()
+
+
+def connect(address: str, timeout: float = CONNECT_TIMEOUT) -> Any:
+    """A ``dask.distributed.Client`` of the scheduler at ``address``, or a
+    :class:`SettingError` in one line within ``timeout`` seconds (bad address, nobody there,
+    not a Dask scheduler)."""
+    try:
+        from dask.distributed import Client
+    except ImportError:  # pragma: no cover - depends on the install
+        raise SettingError('--dask needs Dask: pip install "gridsim[dask]"') from None
+    try:
+        return Client(address, timeout=timeout)
+    except Exception as e:  # noqa: BLE001 - whatever went wrong, the user gets one line
+        why = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        raise SettingError(f"dask: no Dask scheduler reachable at {address!r}: {why}") from None
 
 
 def execute(tasks: list[Task], workers: int | None = None, client: Any = None,

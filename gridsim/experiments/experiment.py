@@ -21,6 +21,7 @@ import pandas as pd
 from ..model.streams import DRAWS_VERSION
 from ..scenario import Scenario, scenario_hash
 from ..scenario.size import check_size
+from .arguments import SettingError, check_experiment, check_policies
 from .executors import Executor, Outcome, Task, default_workers
 from .outputs import TABLES
 from .stats import (
@@ -35,6 +36,8 @@ from .stats import t_interval as _t_interval
 from .store import Store, warn_note
 
 DEFAULT_KPI = "resolution_time_mean"
+DEFAULT_PRECISION = 0.05
+DEFAULT_MAX_REPLICATIONS = 200
 LOWER_IS_BETTER = ("resolution_time", "backlog", "reroutes", "reopen", "escalations",
                    "dept_report_time", "whistles")
 
@@ -85,6 +88,10 @@ class Experiment:
     kpi_name: str = DEFAULT_KPI
     precision: float | None = None
     folder: Path | None = None
+    # with replications="auto": whether every point met ``precision`` (False when
+    # max_replications stopped the search), and the worst relative half-width reached
+    precision_reached: bool | None = None
+    precision_achieved: float | None = None
 
     # ------------------------------------------------------------------ tables
     @property
@@ -242,34 +249,37 @@ def experiment_fingerprint(kind: str, points: list[Point], seed: int) -> dict[st
 
 def run_points(kind: str, points: list[Point], replications: int | str = 10,
                seed: int | None = None, *, precision: float | None = None,
-               kpi: str = DEFAULT_KPI, max_replications: int = 200, level: float = 0.95,
-               workers: int | None = None, client: Any = None,
+               kpi: str = DEFAULT_KPI, max_replications: int | None = None,
+               level: float = 0.95, workers: int | None = None, client: Any = None,
                out: str | Path | None = None, progress: ProgressFn | None = None,
                note: Callable[[str], None] | None = None,
                allow_large: bool = False) -> Experiment:
     """Run every point ``replications`` times (or ``"auto"``: until ``kpi``'s relative
-    half-width is within ``precision`` at every point, by Hoad, Robinson & Davies' algorithm).
+    half-width is within ``precision`` (default 0.05) at every point, by Hoad, Robinson &
+    Davies' algorithm, or ``max_replications`` (default 200) are done).
 
     With ``out``, each finished replication is stored there and a rerun resumes (``out`` must
     be missing, empty or this experiment's folder: see :mod:`gridsim.results.outdir`).
     ``note(text)`` hears what resuming found (how many replications were done, which stored
     ones were unreadable and are simulated again); by default each is a
-    :class:`~gridsim.experiments.store.ResumeNote` warning. Each point's size is checked first
-    (replications record KPIs only), as :func:`gridsim.simulate` does, unless ``allow_large``.
+    :class:`~gridsim.experiments.store.ResumeNote` warning. A bad value raises
+    :class:`~gridsim.experiments.arguments.SettingError` before anything runs; each point's
+    size is checked first (replications record KPIs only), as :func:`gridsim.simulate` does,
+    unless ``allow_large``.
     """
     if not points:
-        raise ValueError("nothing to run: no points")
+        raise SettingError("nothing to run: no points")
+    check_experiment(replications, seed, precision, kpi, max_replications, level, workers)
     for p in points:
         check_size(p.scenario, "kpis", allow_large)
     seed = points[0].scenario.seed if seed is None else int(seed)
     auto = replications == "auto"
     if auto:
-        precision = 0.05 if precision is None else precision
-        target = 3
+        precision = DEFAULT_PRECISION if precision is None else float(precision)
+        max_replications = max_replications or DEFAULT_MAX_REPLICATIONS
+        target = min(3, max_replications)
     else:
         target = int(replications)
-        if target < 1:
-            raise ValueError("replications must be at least 1")
     store = Store(out, experiment_fingerprint(kind, points, seed)) if out is not None else None
     try:
         return _run_points(kind, points, target, auto, seed, precision, kpi, max_replications,
@@ -285,6 +295,7 @@ def _run_points(kind, points, target, auto, seed, precision, kpi, max_replicatio
     failures: list[Failure] = []
     batch = max(workers or default_workers(), 1)
     scenario_data = [p.scenario.to_data() for p in points]
+    reached = None
     with Executor(workers, client) as executor:
         while True:
             tasks = [Task(i, r, replication_seed(seed, r), scenario_data[i])
@@ -302,14 +313,22 @@ def _run_points(kind, points, target, auto, seed, precision, kpi, max_replicatio
                 break
             needed = _needed(points, results, target, kpi, precision, level)
             if needed is not None:
-                target = needed
+                target, reached = needed, True
                 break
             if target >= max_replications:
+                reached = False
                 break
             target = min(max_replications, target + batch)
     tables = _tables(points, results, target, seed)
     return Experiment(kind, points, seed, target, tables, failures, level, kpi,
-                      precision if auto else None, store.folder if store else None)
+                      precision if auto else None, store.folder if store else None, reached,
+                      _achieved(points, results, target, kpi, level) if auto else None)
+
+
+def _achieved(points, results, target, kpi, level) -> float:
+    """The worst relative half-width of ``kpi`` over the points, on ``target`` replications."""
+    return float(np.max([_t_interval(_point_values(results, i, target, kpi), level)
+                         .relative_precision for i in range(len(points))]))
 
 
 def _collect(outcome: Outcome, points: list[Point], results: dict, failures: list,
@@ -329,13 +348,16 @@ def _needed(points, results, target, kpi, precision, level) -> int | None:
     """Replications needed so every point meets the precision, or None if not yet."""
     worst = 0
     for i in range(len(points)):
-        values = [_kpi_value(results[(i, r)]["kpis"], kpi) for r in range(target)
-                  if (i, r) in results]
-        n = replications_needed(values, precision, level)
+        n = replications_needed(_point_values(results, i, target, kpi), precision, level)
         if n is None:
             return None
         worst = max(worst, n)
     return worst
+
+
+def _point_values(results: dict, point: int, target: int, kpi: str) -> list[float]:
+    return [_kpi_value(results[(point, r)]["kpis"], kpi) for r in range(target)
+            if (point, r) in results]
 
 
 def _kpi_value(kpis: pd.DataFrame, metric: str, scope: str = "all") -> float:
@@ -376,6 +398,7 @@ def compare(variants: Scenario | dict[str, Scenario] | Sequence[Scenario],
     """Compare variants on common random numbers: several scenarios, several policies of one
     scenario, or both (every scenario under every policy). The first variant is the reference
     of the paired differences."""
+    policies = check_policies(policies)
     if isinstance(variants, Scenario):
         variants = {variants.name: variants}
     elif not isinstance(variants, dict):
@@ -390,7 +413,7 @@ def compare(variants: Scenario | dict[str, Scenario] | Sequence[Scenario],
         else:
             points.append(Point(name, {"scenario": name}, s))
     if len({p.label for p in points}) != len(points):
-        raise ValueError("variant names must be distinct")
+        raise SettingError("variant names must be distinct")
     return run_points("compare", points, replications, seed, **kw)
 
 
@@ -398,7 +421,7 @@ def sweep(scenario: Scenario, vary: dict[str, Sequence[Any]], replications: int 
           seed: int | None = None, **kw) -> Experiment:
     """Every combination of the values in ``vary`` (dotted paths, as ``--set``)."""
     if not vary:
-        raise ValueError("sweep needs at least one parameter to vary")
+        raise SettingError("sweep needs at least one parameter to vary")
     keys = list(vary)
     points = []
     for combo in itertools.product(*(vary[k] for k in keys)):

@@ -61,6 +61,9 @@ def _write(exp, folder: Path, fingerprint: dict, plot: bool) -> None:
                     "policy": p.scenario.policy.name} for p in exp.points],
         "replications": exp.replications,
         "precision": exp.precision,
+        # with --replications auto: False when --max-replications stopped the search first
+        "precision_reached": exp.precision_reached,
+        "precision_achieved": exp.precision_achieved,
         "kpi": exp.kpi_name,
         "minimise": minimise(exp.kpi_name),
         "level": exp.level,

@@ -131,6 +131,12 @@ def calibrate(scenario: Scenario, targets: list[Target], params: list[Param],
               method: str = "Powell", workers: int | None = 1, client: Any = None,
               progress: Callable[[int, float], None] | None = None) -> Calibration:
     """Fit ``params`` so the KPI means over ``replications`` match ``targets``."""
+    from ..experiments.arguments import check_count, check_seed, check_workers
+
+    check_count(replications, "replications")
+    check_count(maxiter, "maxiter")
+    check_seed(seed)
+    check_workers(workers)
     data = scenario.model_dump(mode="json")  # every value, so wildcards see every key
     concrete = {p.path: expand_path(data, p.path) for p in params}
     seed = scenario.seed if seed is None else seed
