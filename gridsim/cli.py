@@ -23,7 +23,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Ti
 from rich.table import Table
 
 from . import __version__
-from .results.outdir import EXPERIMENT, RUN, OutputError, check_file, check_out
+from .results.outdir import EXPERIMENT, RUN, FolderLock, OutputError, check_file, check_out
 from .results.result import Result
 from .runner import simulate
 from .scenario import Scenario, ScenarioError, load_scenario, parse_override
@@ -99,6 +99,12 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     scenario = load_scenario(args.file, overrides)
     out = Path(args.out) if args.out else Path("results") / scenario.name
     real = check_out(out, RUN)  # refused before anything runs
+    with FolderLock(real):  # a second run into the same folder is refused now, not at the end
+        return _run(args, console, scenario, out, real)
+
+
+def _run(args: argparse.Namespace, console: Console, scenario: Scenario, out: Path,
+         real: Path) -> int:
     # streamed rows are spooled beside the results folder, so writing it moves them
     kw: dict[str, Any] = {"seed": args.seed, "spool_dir": real.parent}
     from .runner import ShardingWarning, shard_count
