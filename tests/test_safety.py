@@ -508,3 +508,14 @@ def test_the_lock_is_re_entrant_within_a_process_and_leaves_nothing(tmp_path):
         assert outer.path.exists()  # the inner release keeps the outer lock
         assert clean_stale(outer.path.parent) == [] and outer.path.exists()
     assert list(tmp_path.iterdir()) == []  # the folders the lock made are gone with it
+
+
+@pytest.mark.parametrize("where", [".gridsim-tmp", "r/.gridsim-tmp/x", "r/.gridsim-tmp/x.lock"])
+def test_nothing_is_written_into_gridsims_folder_of_temporaries(tmp_path, capsys, monkeypatch,
+                                                                where):
+    monkeypatch.chdir(tmp_path)
+    for cmd in (["run", *QUICK], ["replicate", *QUICK, "-n", "1"],
+                ["validate", "--check", "zhangwan", "--fast"]):
+        code, _, err = cli(capsys, *cmd, "--out", where)
+        assert code == 2 and f"is inside {SCRATCH}, gridsim's folder of temp" in one_line(err)
+    assert list(tmp_path.iterdir()) == []

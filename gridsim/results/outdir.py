@@ -80,6 +80,7 @@ def check_out(out: str | Path, kind: str, option: str = "--out") -> Path:
     """
     shown = Path(out)
     path = shown.resolve()
+    _not_scratch(path, shown, option)
     try:
         if path.exists() and not path.is_dir():
             raise OutputError(f"{option} {shown} is a file, not a folder: gridsim will not "
@@ -115,6 +116,7 @@ def check_file(out: str | Path, option: str, marker: str,
     ``protect`` (the input file); return it resolved."""
     shown = Path(out)
     path = shown.resolve()
+    _not_scratch(path, shown, option)
     if protect is not None and Path(protect).resolve() == path:
         raise OutputError(f"{option} {shown} is the input file: gridsim will not overwrite "
                           "it; choose another name")
@@ -131,6 +133,13 @@ def check_file(out: str | Path, option: str, marker: str,
                               "gridsim: gridsim will not overwrite it; choose another name")
     writable_parent(path, shown, option)
     return path
+
+
+def _not_scratch(path: Path, shown: Path, option: str) -> None:
+    """Refuse a path in (or being) a ``.gridsim-tmp``: gridsim removes what it finds there."""
+    if SCRATCH in path.parts:
+        raise OutputError(f"{option} {shown} is inside {SCRATCH}, gridsim's folder of "
+                          "temporaries (what is in it gets removed): choose another place")
 
 
 def writable_parent(path: Path, shown: Path, option: str) -> None:
