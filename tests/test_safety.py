@@ -519,3 +519,19 @@ def test_nothing_is_written_into_gridsims_folder_of_temporaries(tmp_path, capsys
         code, _, err = cli(capsys, *cmd, "--out", where)
         assert code == 2 and f"is inside {SCRATCH}, gridsim's folder of temp" in one_line(err)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_lock_that_cannot_be_made_is_one_line(tmp_path, capsys, monkeypatch):
+    import errno
+
+    real_open = os.open
+
+    def refuse(path, *args, **kwargs):
+        if str(path).endswith(".lock") and SCRATCH in str(path):
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", refuse)
+    code, _, err = cli(capsys, "run", *QUICK, "--out", str(tmp_path / "r"))
+    assert code == 2 and "cannot lock" in one_line(err) and "Permission denied" in err
+    assert list(tmp_path.iterdir()) == []

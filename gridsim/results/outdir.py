@@ -199,8 +199,11 @@ class FolderLock:
         made = _missing_parents(self.path.parent)
         try:
             fd = _acquire(self.path)
-        except BaseException:
+        except BaseException as e:
             _remove_empty([self.path.parent, *made])
+            if isinstance(e, OSError):
+                raise OutputError(f"cannot lock {folder} for writing: {e.strerror or e} "
+                                  f"({self.path})") from None
             raise
         if fd is None:
             holder = _holder(self.path)
@@ -250,7 +253,7 @@ def _acquire(path: Path) -> int | None:
     for _ in range(100):
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
         except FileNotFoundError:  # the empty .gridsim-tmp was just removed
             continue
         for wait in (0.0, 0.01, 0.02, 0.05):  # a clean-up holds it for microseconds
