@@ -91,7 +91,7 @@ def simulate(scenario: Scenario, seed: int | None = None,
         report_deadline = scenario.policy.report_deadline.hours
         issues = events = None
         if acc is None:  # rows in memory: the KPIs from them, as one chunk
-            issues = issues_frame(raw, report_deadline)
+            issues = issues_frame(raw, report_deadline, scenario.horizon.hours)
             if raw.trace is not None:
                 events = events_frame(raw)
                 raw.trace = None
@@ -155,7 +155,8 @@ def _run(scenario: Scenario, seed: int, progress: Callable[[float], None] | None
     trace = level == "events"
     if spool is not None:
         path = spool / ("issues.parquet" if part is None else f"part-{part:03d}.parquet")
-        writer = IssueWriter(path, scenario.policy.report_deadline.hours)
+        writer = IssueWriter(path, scenario.policy.report_deadline.hours,
+                             scenario.horizon.hours)
         trace_sinks, paths = [], {"issues": [path], "events": []}
         if trace:  # the event log's parts go in a folder of their own, named as the issues'
             folder = spool / "events" if part is not None else spool

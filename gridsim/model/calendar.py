@@ -4,7 +4,9 @@ A street office works 08:30-12:00 and 13:30-17:30 on working days; a water depar
 crew works around the clock. Staff effort is measured in working time: a 3-hour job started at
 16:30 on a Friday ends at 10:30 on Monday (or later if Monday is a public holiday). The calendar
 turns that into clock hours with two bisections over precomputed on-shift intervals.
-Deadlines in working days (``5wd``) count working days of the scenario calendar.
+Deadlines in working days (``5wd``) count working days of the scenario calendar (weekends,
+holidays and 调休: the statutory 工作日); in working hours (``6wh``), on-shift hours of the shift
+the deadline names.
 """
 
 from __future__ import annotations
@@ -144,25 +146,27 @@ class Calendars:
         n_days = int(horizon_hours // 24) + 400
         self.days = Days(spec, n_days)
         self.shifts = {name: ShiftCalendar(s, self.days) for name, s in spec.shifts.items()}
-        self.office = self.shifts.get("office") or ShiftCalendar(
-            Shift(days="workdays", hours=["08:30-12:00", "13:30-17:30"]), self.days)
+        self._later: dict[tuple[float, str, str | None], Callable[[float], float]] = {}
 
-        self._later: dict[tuple[float, str], Callable[[float], float]] = {}
+    def after(self, t: float, d: Duration, shift: str | None = None) -> float:
+        """Clock time ``d`` after ``t``: working days follow the calendar's working days,
+        working hours the on-shift hours of ``shift``."""
+        return self.later(d, shift)(t)
 
-    def after(self, t: float, d: Duration) -> float:
-        """Clock time ``d`` after ``t``: working days/hours follow the calendar."""
-        return self.later(d)(t)
-
-    def later(self, d: Duration) -> Callable[[float], float]:
-        """``t -> after(t, d)``, built once per duration for the hot path (working days are a
-        lookup of the day's offset, clock time an addition)."""
-        key = (d.value, d.unit)
+    def later(self, d: Duration, shift: str | None = None) -> Callable[[float], float]:
+        """``t -> after(t, d, shift)``, built once per duration for the hot path (working days
+        are a lookup of the day's offset, clock time an addition). ``shift`` names the shift
+        working hours (``wh``) count on; every working-time duration names one, so nothing
+        depends on what the scenario calls its shifts."""
+        if d.unit == "wh" and shift is None:
+            raise ValueError(f"{d} is working hours: name the shift they count on")
+        key = (d.value, d.unit, shift if d.unit == "wh" else "")
         fn = self._later.get(key)
         if fn is None:
             if d.unit == "wd":
                 fn = _working_days(self.days, d.value)
             elif d.unit == "wh":
-                advance, work = self.office.advance, d.value
+                advance, work = self.shifts[shift].advance, d.value
                 fn = lambda t: advance(t, work)  # noqa: E731
             else:
                 hours = d.hours

@@ -17,10 +17,12 @@ pools, never a generator process. The policy is asked at the decision points nam
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections.abc import Callable
 from typing import Any
 
 from ..policies import TIERS, Policy
 from ..scenario.distributions import Fixed
+from ..scenario.expand import deadline_shift
 from ..scenario.schema import Scenario
 from .calendar import Calendars
 from .clock import Clock
@@ -97,7 +99,8 @@ class CategoryRuntime:
         self.departments = list(spec.departments)
         self.street_unit = spec.street_unit
         self.deadline = spec.deadline
-        self.deadline_at = calendars.later(spec.deadline)
+        self.deadline_at = calendars.later(spec.deadline, deadline_shift(scenario, name))
+        self.due_at: list[Callable[[float], float] | None] = []  # per tier, set by Lifecycle
         self.dists = [getattr(spec.work, t) for t in TIERS]
 
 
@@ -117,8 +120,9 @@ class Lifecycle:
         common = scenario.policy
         self.two_way = common.two_way_dispatch
         self.report_deadline = common.report_deadline.hours
-        self.due_at = [None if (d := policy.tier_deadline(t)) is None else calendars.later(d)
-                       for t in TIERS]
+        for cat in self.cats:  # each tier's deadline counts on the shift of who works there
+            cat.due_at = [None if (d := policy.tier_deadline(t)) is None else calendars.later(
+                d, deadline_shift(scenario, cat.name, t, policy.deadline_shift)) for t in TIERS]
         self.retry_at = calendars.later(policy.retry_delay)
         self.joint_mode = policy.joint_departments
         self.misroute = policy.misroute_prob
@@ -176,7 +180,7 @@ class Lifecycle:
         reported then, and is at ``tier`` now (its deadline counts from the start)."""
         issue = self.create(cat, ABOVE, grid, -age)
         issue.t_discovered = issue.t_reported = -age
-        issue.deadline = self.cal.after(0.0, cat.deadline)
+        issue.deadline = cat.deadline_at(0.0)
         self._backlogged(issue)
         self.enter(issue, tier)
         return issue
@@ -236,7 +240,7 @@ class Lifecycle:
         issue.visit += 1
         if issue.enter[tier] != issue.enter[tier]:  # first time here (NaN)
             issue.enter[tier] = now
-        due_at = self.due_at[tier]
+        due_at = issue.cat.due_at[tier]
         issue.due = None if due_at is None else due_at(now)
         if tier == COMMUNITY:
             if issue.grid.community.pool.serve(issue, self._work(issue, tier), self._attempted):

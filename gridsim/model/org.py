@@ -110,7 +110,7 @@ def build(clock: Clock, s: Scenario, cal: Calendars,
     if not s.city.per_district:
         shared_city = meeting_cls(clock, "city", s.city.every.hours, s.city.offset.hours,
                                   s.city.agenda, Meter("city", "city", "city", None),
-                                  cal.office, decide_city)
+                                  cal.shifts[s.roles.city], decide_city)
     for plan in expand(s):
         if only is not None and plan.name not in only:
             continue
@@ -123,10 +123,12 @@ def build(clock: Clock, s: Scenario, cal: Calendars,
         jc = plan.joint_consultation
         district.joint = meeting_cls(
             clock, f"{plan.name}/joint", jc.every.hours, jc.offset.hours, jc.agenda,
-            meter(f"{plan.name}/joint", "joint", plan.name, None), cal.office, decide_joint)
+            meter(f"{plan.name}/joint", "joint", plan.name, None), cal.shifts[s.roles.joint],
+            decide_joint)
         district.city = shared_city or meeting_cls(
             clock, f"{plan.name}/city", s.city.every.hours, s.city.offset.hours, s.city.agenda,
-            meter(f"{plan.name}/city", "city", plan.name, None), cal.office, decide_city)
+            meter(f"{plan.name}/city", "city", plan.name, None), cal.shifts[s.roles.city],
+            decide_city)
         districts.append(district)
         n_streets = len(plan.streets)
         for k, st in enumerate(plan.streets):

@@ -88,6 +88,11 @@ class Policy:
         return None
 
     @property
+    def deadline_shift(self) -> str | None:
+        """Shift on which working-hour tier deadlines count (None: each tier's role's)."""
+        return None
+
+    @property
     def retry_delay(self) -> Duration:
         """How long an unsolved case at the top of the ladder waits before another attempt."""
         return getattr(self.params, "retry_delay", Duration(30, "d"))

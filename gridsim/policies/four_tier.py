@@ -22,6 +22,11 @@ class TierDeadlines(BaseModel):
     street: DurationField | None = Duration(5, "wd")
     district: DurationField | None = Duration(10, "wd")
     joint: DurationField | None = Duration(20, "wd")
+    shift: str | None = Field(
+        None, description="shift whose on-shift hours deadlines in working hours (wh) count; "
+                          "default: the shift of the role doing the work at each tier "
+                          "(roles.community; roles.<street_unit>; the category's first "
+                          "department's shift; roles.joint)")
 
 
 class FourTierParams(PolicyParams):
@@ -39,6 +44,10 @@ class FourTier(Policy):
 
     def tier_deadline(self, tier: str):
         return getattr(self.params.tier_deadlines, tier, None)
+
+    @property
+    def deadline_shift(self) -> str | None:
+        return self.params.tier_deadlines.shift
 
     def report_time(self, department: str):
         return self.params.report_time

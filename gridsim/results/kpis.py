@@ -40,6 +40,20 @@ _CASES, _CLOSED, _DUE, _ON_TIME = range(4)
 _U_CASES, _U_OPEN, _U_OVERDUE = range(3)
 
 
+def on_time_of(deadline: np.ndarray, t_closed: np.ndarray, closed: np.ndarray,
+            horizon: float) -> tuple[np.ndarray, np.ndarray]:
+    """The one definition of "on time", used by the KPIs, the issue table and ``units.csv``.
+
+    A case is *due* when its deadline falls within the run (``deadline <= horizon``); a due case
+    is on time when it was closed by its deadline, and late otherwise (closed after it, or still
+    open at the end: overdue). A case whose deadline lies beyond the end is undecided: counting
+    it would favour the cases that happened to close quickly. Returns ``(due, on_time)``.
+    """
+    with np.errstate(invalid="ignore"):
+        due = deadline <= horizon
+        return due, due & closed & (t_closed <= deadline)
+
+
 class KpiAccumulator:
     """Mergeable, chunk-wise KPIs of one run.
 
@@ -99,10 +113,8 @@ class KpiAccumulator:
         src = c["source"].astype(np.int64)
         state = c["state"]
         closed = state == 0
-        deadline, t_closed = c["deadline"], c["t_closed"]
-        with np.errstate(invalid="ignore"):
-            due = deadline <= self.horizon
-            on_time = t_closed <= deadline
+        t_closed = c["t_closed"]
+        due, on_time = on_time_of(c["deadline"], t_closed, closed, self.horizon)
         cohort = c["t_created"] >= self.warmup
         done = cohort & closed
 
@@ -142,8 +154,7 @@ class KpiAccumulator:
         # per unit (every case, warm-up included: load and fairness at the end)
         grid = c["grid"].astype(np.int64)
         open_ = ~closed
-        with np.errstate(invalid="ignore"):
-            overdue = open_ & (deadline < self.horizon)
+        overdue = open_ & due
         n_grid = len(self._grid)
         for k, mask in ((_U_CASES, None), (_U_OPEN, open_), (_U_OVERDUE, overdue)):
             g = grid if mask is None else grid[mask]

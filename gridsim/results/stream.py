@@ -38,9 +38,9 @@ class IssueWriter:
     """A sink of :func:`gridsim.model.simulation.run_model`: each record chunk becomes one row
     group of the Parquet file ``path``."""
 
-    def __init__(self, path: str | Path, report_deadline: float):
+    def __init__(self, path: str | Path, report_deadline: float, horizon: float):
         self.path = Path(path)
-        self.report_deadline = report_deadline
+        self.report_deadline, self.horizon = report_deadline, horizon
         self.names: RunNames | None = None
         self.rows = 0
         self._writer: pq.ParquetWriter | None = None
@@ -51,7 +51,7 @@ class IssueWriter:
         self._units = unit_codes(names)
 
     def frame(self, chunk: Chunk) -> pd.DataFrame:
-        return issue_rows(chunk, self.names, self.report_deadline, self._units)
+        return issue_rows(chunk, self.names, self.report_deadline, self.horizon, self._units)
 
     def empty(self) -> Chunk:
         return empty_chunk()
@@ -79,7 +79,7 @@ class EventWriter(IssueWriter):
     order they were logged, ``issue_id`` empty."""
 
     def __init__(self, path: str | Path):
-        super().__init__(path, float("nan"))
+        super().__init__(path, float("nan"), float("nan"))
 
     def frame(self, chunk: Chunk) -> pd.DataFrame:
         return event_rows(chunk, self.names, self._units)

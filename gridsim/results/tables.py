@@ -13,6 +13,7 @@ from ..model.records import ISSUE_COLUMNS, STATES, RunNames
 from ..model.simulation import RawRun
 from ..model.trace import EVENTS
 from ..policies import TIERS
+from .kpis import on_time_of
 
 
 def _cat(codes: np.ndarray, names: list[str] | tuple[str, ...]) -> pd.Categorical:
@@ -24,11 +25,11 @@ ISSUE_ORDER = ("t_created", "district", "district_seq")
 district in scenario order, then number within the district."""
 
 
-def issues_frame(raw: RawRun, report_deadline: float) -> pd.DataFrame:
+def issues_frame(raw: RawRun, report_deadline: float, horizon: float) -> pd.DataFrame:
     """One row per case created, whatever its state at the end, in ``issue_id`` order."""
     names = RunNames(raw.categories, raw.leads, raw.grids)
-    return issue_rows(raw.issues, names, report_deadline).sort_values("issue_id",
-                                                                      ignore_index=True)
+    return issue_rows(raw.issues, names, report_deadline, horizon).sort_values(
+        "issue_id", ignore_index=True)
 
 
 UnitCodes = dict[str, tuple[np.ndarray, list[str]]]
@@ -46,7 +47,7 @@ def unit_codes(names: RunNames) -> UnitCodes:
 
 
 def issue_rows(c: dict[str, np.ndarray], names: RunNames, report_deadline: float,
-               units: UnitCodes | None = None) -> pd.DataFrame:
+               horizon: float, units: UnitCodes | None = None) -> pd.DataFrame:
     """The user-facing rows of a record chunk, in the chunk's order.
 
     A chunk not yet numbered (streamed: :func:`gridsim.model.simulation.number_issues` needs
@@ -85,8 +86,8 @@ def issue_rows(c: dict[str, np.ndarray], names: RunNames, report_deadline: float
     df["resolution_time"] = df["t_closed"] - df["t_discovered"]
     df["lead_time"] = df["t_closed"] - df["t_created"]
     closed = df["state"] == "closed"
-    df["on_time"] = pd.array(np.where(closed, df["t_closed"] <= df["deadline"], pd.NA),
-                             dtype="boolean")
+    due, on_time = on_time_of(c["deadline"], c["t_closed"], closed.to_numpy(), horizon)
+    df["on_time"] = pd.array(np.where(due, on_time, pd.NA), dtype="boolean")
     df["report_time"] = df["t_dept_onsite"] - df["t_dept_called"]
     df["report_on_time"] = pd.array(
         np.where(df["report_time"].notna(), df["report_time"] <= report_deadline + 1e-9, pd.NA),

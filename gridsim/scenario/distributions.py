@@ -176,9 +176,11 @@ def _coerce(value: Any) -> Any:
     return value
 
 
+_Tagged = Annotated[Exponential | Lognormal | Gamma | Triangular | Uniform | Fixed | Empirical,
+                    Field(discriminator="dist")]
+
 Distribution = Annotated[
-    Exponential | Lognormal | Gamma | Triangular | Uniform | Fixed | Empirical,
-    Field(discriminator="dist"),
-    BeforeValidator(_coerce),
+    _Tagged,
+    BeforeValidator(_coerce, json_schema_input_type=ClockDuration | _Tagged),
 ]
 """Any supported duration distribution, chosen by its ``dist`` key (a bare duration = fixed)."""

@@ -1,8 +1,10 @@
 """Expanding templates and counts into the concrete organisation a scenario describes.
 
 ``streets`` (top level) is the template; ``districts[i].streets`` changes only the fields it
-sets; ``overrides[k]`` changes street ``k`` only; ``count`` repeats a district. The result is
-plain data the model builds from.
+sets; ``overrides[k]`` changes street ``k`` only; ``count`` repeats a district. Street ``k`` of a
+district is, from least to most specific: the top-level template, the district's template
+changes, the top-level ``streets.overrides[k]`` (street ``k`` of every district that has one),
+then ``districts[i].streets.overrides[k]``. The result is plain data the model builds from.
 """
 
 from __future__ import annotations
@@ -21,8 +23,8 @@ def merge(base: BaseModel, over: BaseModel | None) -> BaseModel:
     update = {}
     for name in over.model_fields_set:
         value, current = getattr(over, name), getattr(base, name)
-        if isinstance(value, BaseModel) and isinstance(current, BaseModel):
-            value = merge(current, value)
+        if isinstance(value, BaseModel) and type(value) is type(current):
+            value = merge(current, value)  # a different kind (another distribution) replaces
         update[name] = value
     return base.model_copy(update=update)
 
@@ -42,10 +44,38 @@ def expand(scenario: Scenario) -> list[DistrictPlan]:
     plans = []
     for d in scenario.districts:
         template = merge(scenario.streets, d.streets)
-        overrides = d.streets.overrides if d.streets else {}
-        streets = tuple(merge(template, overrides.get(k)) for k in range(template.count))
+        everywhere = scenario.streets.overrides
+        own = d.streets.overrides if d.streets else {}
+        streets = tuple(merge(merge(template, everywhere.get(k)), own.get(k))
+                        for k in range(template.count))
         depts = {name: merge(spec, d.departments.get(name))
                  for name, spec in scenario.departments.items()}
         names = [d.name] if d.count == 1 else [f"{d.name}-{k}" for k in range(d.count)]
         plans += [DistrictPlan(n, streets, depts, d.joint_consultation) for n in names]
     return plans
+
+
+def deadline_shift(scenario: Scenario, category: str, tier: str | None = None,
+                   explicit: str | None = None) -> str:
+    """The shift a working-hour deadline of ``category`` counts on: ``explicit`` (a scenario
+    field naming it) if given, else the shift of the role doing the work: at ``tier`` for a
+    tier deadline, or of the unit leading the case for the category's own deadline.
+
+    Only scenario-level roles and departments are consulted (a district's override of a
+    department's shift does not move a deadline); name the shift to pin it.
+    """
+    cat = scenario.categories[category]
+    if explicit is not None:
+        return explicit
+    roles = scenario.roles
+    if tier is None:
+        if cat.deadline_shift is not None:
+            return cat.deadline_shift
+        tier = "district" if cat.lead == "department" else "street"
+    if tier in ("grid", "community"):
+        return roles.grid_worker if tier == "grid" else roles.community
+    if tier == "street":
+        return getattr(roles, cat.street_unit)
+    if tier == "district":
+        return scenario.departments[cat.departments[0]].shift
+    return roles.joint if tier == "joint" else roles.city

@@ -30,7 +30,7 @@ from pydantic import (
 from ..policies import REGISTRY, CommonPolicy
 from .distributions import Distribution, Exponential, Lognormal
 from .names import name_schema
-from .units import ClockDuration, Duration, DurationField
+from .units import ClockDuration, Duration, DurationField, PositiveClockDuration
 
 NonNegInt = Annotated[int, Field(ge=0)]
 PosInt = Annotated[int, Field(ge=1)]
@@ -148,26 +148,38 @@ class StreetStaff(Strict):
     office: NonNegInt = Field(6, description="street internal offices handling street matters")
 
 
-class StreetTemplate(Strict):
-    """What every street of a district looks like (fields left out keep the template's value)."""
+class StreetShape(Strict):
+    """One street's size and staff (in an override, fields left out keep the template's)."""
 
-    count: NonNegInt = 1
     communities: PosInt = 6
     grids_per_community: PosInt = 8
     households_per_grid: NonNegInt = 300
     staff: StreetStaff = StreetStaff()
-    overrides: dict[int, StreetTemplate] = Field(
-        default_factory=dict, description="per-street changes, keyed by the street's index")
+
+
+class StreetTemplate(StreetShape):
+    """What every street of a district looks like (fields left out keep the template's value)."""
+
+    count: NonNegInt = 1
+    overrides: dict[int, StreetShape] = Field(
+        default_factory=dict, description="per-street changes, keyed by the street's index "
+        "(at the top level: street k of every district that has one; a district's own "
+        "overrides apply after them)")
 
 
 class Roles(Strict):
-    """Which shift each street role works (names from ``calendar.shifts``)."""
+    """Which shift each role works (names from ``calendar.shifts``). Working-time deadlines
+    count on the shift of the role that does the work unless they name one."""
 
     grid_worker: str = "patrol"
     community: str = "office"
     centre: str = "office"
     enforcement: str = "office"
     office: str = "office"
+    joint: str = Field("office", description="shift the district joint consultations meet on: "
+                                             "a meeting due off shift waits for the next "
+                                             "on-shift moment")
+    city: str = Field("office", description="shift the city coordination meeting meets on")
 
 
 class Department(Strict):
@@ -188,7 +200,7 @@ class DepartmentOverride(Strict):
 class Meeting(Strict):
     """A tier that meets on a cadence (joint consultation weekly, city monthly)."""
 
-    every: ClockDuration = Duration(7, "d")
+    every: PositiveClockDuration = Duration(7, "d")
     offset: ClockDuration = Field(Duration(3, "d"), description="first meeting after the start")
     agenda: PosInt = Field(10, description="cases decided per meeting")
 
@@ -239,13 +251,7 @@ class Rate(Strict):
 
     value: float = Field(ge=0)
     per: Literal["household", "grid", "community", "street"] = "grid"
-    every: ClockDuration = Duration(365, "d")
-
-    @model_validator(mode="after")
-    def _positive_period(self):
-        if self.every.hours <= 0:
-            raise ValueError("every must be a positive duration")
-        return self
+    every: PositiveClockDuration = Duration(365, "d")
 
     @property
     def per_hour(self) -> float:
@@ -309,12 +315,17 @@ class Category(Strict):
     solve: SolveProbs = SolveProbs()
     reopen: Prob = Field(0.05, description="verification fails and the case is reworked")
     deadline: DurationField = Field(Duration(5, "wd"), description="from report to closure")
+    deadline_shift: str | None = Field(
+        None, description="shift whose on-shift hours a deadline in working hours (wh) counts; "
+                          "default: the shift of the unit leading the case (roles.<street_unit> "
+                          "for street-led cases, the first department's shift for "
+                          "department-led ones). Working days (wd) are the calendar's")
 
 
 class Patrol(Strict):
     """Grid workers' patrol: each worker sweeps the grid once per ``interval`` of patrol time."""
 
-    interval: ClockDuration = Duration(8, "h")
+    interval: PositiveClockDuration = Duration(8, "h")
     detect_prob: Prob = Field(0.8, description="a sweep notices an existing problem")
 
     @model_validator(mode="after")
@@ -351,7 +362,8 @@ class Hotline(Strict):
 class Recording(Strict):
     """What a run keeps of its cases (the load samples are always kept)."""
 
-    load_interval: ClockDuration = Field(Duration(1, "h"), description="load sampling interval")
+    load_interval: PositiveClockDuration = Field(Duration(1, "h"),
+                                                 description="load sampling interval")
     level: Literal["issues", "events", "kpis"] = Field(
         "issues", description="issues: one row per case (result.issues, issues.parquet); "
         "events: the case rows plus one row per state change of a case (result.events, "
@@ -392,7 +404,7 @@ class Scenario(Strict):
                       description="letters, digits, '_', '-', '.' (not only dots): it names the "
                                   "results folder")
     description: str = ""
-    horizon: ClockDuration = Duration(365, "d")
+    horizon: PositiveClockDuration = Duration(365, "d")
     warmup: ClockDuration = Duration(0, "d")
     seed: NonNegInt = 1
     calendar: CalendarSpec = CalendarSpec()
@@ -434,6 +446,18 @@ class Scenario(Strict):
                              f"({self.horizon})")
         return self
 
+    @classmethod
+    def model_json_schema(cls, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        """The JSON Schema of scenario files (``gridsim schema``): pydantic's, with ``$schema``
+        and ``$id``, and descriptions in plain text (docstrings' markup removed)."""
+        from .. import __version__
+        from .json_schema import SchemaGenerator, plain
+
+        kwargs.setdefault("schema_generator", SchemaGenerator)
+        schema = super().model_json_schema(*args, **kwargs)
+        return {"$schema": "https://json-schema.org/draft/2020-12/schema",
+                "$id": f"urn:gridsim:scenario:{__version__}", **plain(schema)}
+
     def to_data(self) -> dict[str, Any]:
         """The scenario as JSON-ready data that validates back to an identical scenario.
 
@@ -461,6 +485,12 @@ def _closest(word: str, options: list[str]) -> str:
     return f" (did you mean '{match[0]}'?)" if match else ""
 
 
+def _street_count(s: Scenario, district: District) -> int:
+    """Streets of ``district``: its template's count if it sets one, else the top level's."""
+    own = district.streets
+    return own.count if own is not None and "count" in own.model_fields_set else s.streets.count
+
+
 def cross_check(s: Scenario) -> list[tuple[str, str]]:
     """Problems that span fields: ``[(yaml_path, message), ...]``; empty when consistent."""
     problems: list[tuple[str, str]] = []
@@ -482,17 +512,25 @@ def cross_check(s: Scenario) -> list[tuple[str, str]]:
                 problems.append((f"districts[{i}].departments.{d}",
                                  f"unknown department '{d}'{_closest(d, depts)}"))
             shift_ok(f"districts[{i}].departments.{d}.shift", spec.shift)
-        n = (district.streets or s.streets).count
+        n = _street_count(s, district)
         for k in (district.streets.overrides if district.streets else {}):
             if not 0 <= k < n:
                 problems.append((f"districts[{i}].streets.overrides.{k}",
                                  f"street index {k} out of range: the district has {n} streets "
                                  f"(0..{n - 1})"))
+    most = max(_street_count(s, d) for d in s.districts)
+    for k in s.streets.overrides:
+        if not 0 <= k < most:
+            problems.append((f"streets.overrides.{k}",
+                             f"street index {k} out of range: no district has a street {k} "
+                             f"(the largest has {most} streets, 0..{most - 1})"))
     names = [d.name for d in s.districts]
     for i, name in enumerate(names):
         if names.index(name) != i:
             problems.append((f"districts[{i}].name", f"district name '{name}' is used twice"))
+    shift_ok("policy.four_tier.tier_deadlines.shift", s.policy.four_tier.tier_deadlines.shift)
     for c, cat in s.categories.items():
+        shift_ok(f"categories.{c}.deadline_shift", cat.deadline_shift)
         for j, d in enumerate(cat.departments):
             if d not in depts:
                 hint = _closest(d, depts) or (f"; defined: {', '.join(depts)}" if depts else

@@ -65,6 +65,9 @@ def parse_duration(text: Any) -> Duration:
     if unit not in _HOURS_PER_UNIT and unit not in _WORKING_UNITS:
         raise ValueError(f"unknown time unit {m.group(2)!r} in {text!r}: use s, min, h, d, w, "
                          "wd (working days) or wh (working hours)")
+    if unit == "wd" and not value.is_integer():
+        raise ValueError(f"working days are whole days ({text!r}): write working hours for "
+                         "part of a day, e.g. '12wh'")
     return Duration(value, unit)
 
 
@@ -75,13 +78,51 @@ def _parse_clock_duration(text: Any) -> Duration:
     return d
 
 
-_SCHEMA = {"type": "string", "pattern": r"^[0-9.]+\s*(s|min|h|d|w|wd|wh)$",
-           "examples": ["30min", "4h", "3d", "5wd"]}
+def _parse_positive_clock_duration(text: Any) -> Duration:
+    d = _parse_clock_duration(text)
+    if d.hours <= 0:
+        raise ValueError(f"{text!r} must be a positive duration (an interval of zero never "
+                         "advances the clock)")
+    return d
+
+
+def _json_schema(units: tuple[str, ...], positive: bool) -> dict[str, Any]:
+    """JSON Schema of what :func:`parse_duration` accepts for these units: a number and a
+    unit in any letter case (with the aliases), and a bare ``0`` unless ``positive``."""
+    def nocase(word: str) -> str:
+        return "".join(f"[{c}{c.upper()}]" for c in word)
+
+    names = sorted({*units, *(a for a, u in _ALIASES.items() if u in units)} - {"wd"}, key=len,
+                   reverse=True)
+    number = r"[0-9]*\.?[0-9]+([eE][-+]?[0-9]+)?"
+    nonzero = r"(?=\s*[0-9.]*[1-9])" if positive else ""
+    alternatives = rf"{number}\s*({'|'.join(map(nocase, names))})"
+    if "wd" in units:  # working days are whole
+        alternatives = rf"({alternatives}|[0-9]+(\.0*)?\s*{nocase('wd')})"
+    text = {"type": "string",
+            "pattern": rf"^{nonzero}\s*{alternatives}\s*$",
+            "examples": ["30min", "4h", "3d"] + (["5wd", "6wh"] if "wd" in units else [])}
+    if positive:
+        return {**text, "description": "a positive duration: a number and a unit"}
+    return {"anyOf": [text, {"const": 0}],
+            "description": "a duration: a number and a unit (a bare 0 is allowed)"}
+
+
+_CLOCK_UNITS = tuple(_HOURS_PER_UNIT)
+DURATION_SCHEMA = _json_schema(_CLOCK_UNITS + _WORKING_UNITS, positive=False)
+CLOCK_SCHEMA = _json_schema(_CLOCK_UNITS, positive=False)
+POSITIVE_CLOCK_SCHEMA = _json_schema(_CLOCK_UNITS, positive=True)
 
 DurationField = Annotated[Duration, BeforeValidator(parse_duration),
-                          PlainSerializer(str, return_type=str), WithJsonSchema(_SCHEMA)]
+                          PlainSerializer(str, return_type=str), WithJsonSchema(DURATION_SCHEMA)]
 """A pydantic field type for any duration (clock or working time)."""
 
 ClockDuration = Annotated[Duration, BeforeValidator(_parse_clock_duration),
-                          PlainSerializer(str, return_type=str), WithJsonSchema(_SCHEMA)]
+                          PlainSerializer(str, return_type=str), WithJsonSchema(CLOCK_SCHEMA)]
 """A pydantic field type for clock durations only (work times, delays, horizons)."""
+
+PositiveClockDuration = Annotated[Duration, BeforeValidator(_parse_positive_clock_duration),
+                                  PlainSerializer(str, return_type=str),
+                                  WithJsonSchema(POSITIVE_CLOCK_SCHEMA)]
+"""A clock duration that must be positive: intervals (a meeting ``every``, a patrol interval,
+a rate's period, the horizon, the load sampling interval)."""
