@@ -40,6 +40,8 @@ def _probes() -> list[int]:
 
 
 def test_the_pattern_accepts_exactly_what_the_loader_accepts_character_by_character():
+    schema = gridsim.Scenario.model_json_schema()
+    assert schema["$defs"]["District"]["properties"]["name"]["pattern"] == path_safe_pattern()
     pattern = re.compile(path_safe_pattern())
     differ = [hex(i) for i in _probes()
               if (pattern.search(f"a{chr(i)}b") is not None) != loader_accepts(f"a{chr(i)}b")]
