@@ -26,7 +26,7 @@ from . import __version__
 from .cli_checks import Parser, check_args, policy_list
 from .experiments.arguments import SettingError
 from .interrupt import exit_status, terminate_like_interrupt
-from .results.outdir import EXPERIMENT, RUN, OutputError, check_file, check_out
+from .results.outdir import EXPERIMENT, RUN, FolderLock, OutputError, check_file, check_out
 from .results.result import Result
 from .runner import simulate
 from .scenario import Scenario, ScenarioError, load_scenario, parse_override
@@ -102,6 +102,12 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
     scenario = load_scenario(args.file, overrides)
     out = Path(args.out) if args.out else Path("results") / scenario.name
     real = check_out(out, RUN)  # refused before anything runs
+    with FolderLock(real):  # a second run into the same folder is refused now, not at the end
+        return _run(args, console, scenario, out, real)
+
+
+def _run(args: argparse.Namespace, console: Console, scenario: Scenario, out: Path,
+         real: Path) -> int:
     # streamed rows are spooled beside the results folder, so writing it moves them
     kw: dict[str, Any] = {"seed": args.seed, "spool_dir": real.parent,
                           "allow_large": args.allow_large}

@@ -18,7 +18,7 @@ import yaml
 
 from gridsim.cli import main
 from gridsim.results.io import SCRATCH, Scratch, clean_stale
-from gridsim.results.outdir import FolderLock
+from gridsim.results.outdir import FolderLock, OutputError
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT = ROOT / "scenarios" / "default.yaml"
@@ -412,3 +412,126 @@ def test_a_full_disk_while_writing_is_one_line_and_leaves_nothing(tmp_path, caps
     code, _, err = cli(capsys, "run", *QUICK, "--out", str(out))
     assert code == 2 and "No space left on device" in one_line(err)
     assert list(tmp_path.iterdir()) == []  # neither a half folder nor a temporary
+
+
+# ------------------------------------------------------------------ a run's lock
+def _start_run(out: Path, *extra: str) -> subprocess.Popen:
+    """A long ``gridsim run`` into ``out`` in another process, once it holds the lock."""
+    cmd = [sys.executable, "-m", "gridsim", "run", "--set", "horizon=400d", "-q", "--no-plots",
+           *extra, "--out", str(out)]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    lock = out.parent / SCRATCH / f"{out.name}.lock"
+    deadline = time.time() + 120
+    while time.time() < deadline and proc.poll() is None:
+        if lock.exists() and lock.read_text().strip() == str(proc.pid):
+            return proc
+        time.sleep(0.05)
+    proc.kill()
+    raise AssertionError(f"the run never took its lock: {proc.communicate()[1]}")
+
+
+def test_a_second_run_into_the_same_folder_is_refused_at_once(tmp_path, capsys):
+    out = tmp_path / "results" / "same"
+    first = _start_run(out)
+    try:
+        # the second run is as long, yet it is refused before simulating: while the first runs
+        t0 = time.time()
+        second = subprocess.run(
+            [sys.executable, "-m", "gridsim", "run", "--set", "horizon=400d", "-q",
+             "--no-plots", "--out", str(tmp_path / "results" / "." / "same")],
+            capture_output=True, text=True, timeout=120,
+            env={**os.environ, "PYTHONPATH": str(ROOT)})
+        took = time.time() - t0
+        assert first.poll() is None, "the first run should still be simulating"
+        assert second.returncode == 2
+        line = one_line(second.stderr)
+        assert f"is being written by another gridsim process (pid {first.pid})" in line
+        assert took < 60
+        # by a link too, and an experiment into the same folder is refused as well
+        (tmp_path / "link").symlink_to(tmp_path / "results")
+        code, _, err = cli(capsys, "run", *QUICK, "--out", str(tmp_path / "link" / "same"))
+        assert code == 2 and "another gridsim process" in one_line(err)
+        code, _, err = cli(capsys, "replicate", *QUICK, "-n", "1", "--out", str(out))
+        assert code == 2 and "another gridsim process" in one_line(err)
+        assert not out.exists()  # the refused processes made nothing
+        first.send_signal(signal.SIGINT)
+        assert first.wait(timeout=60) == 130
+    finally:
+        first.kill()
+        first.wait()
+    # Ctrl-C released the lock and removed its file and the folder it made: nothing is left
+    assert not (tmp_path / "results").exists()
+    assert cli(capsys, "run", *QUICK, "--out", str(out))[0] == 0
+    assert sorted(p.name for p in (tmp_path / "results").iterdir()) == ["same"]
+
+
+def test_the_lock_of_a_killed_run_is_free_and_removed_by_the_next_run(tmp_path, capsys):
+    out = tmp_path / "results" / "killed"
+    proc = _start_run(out)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    lock = tmp_path / "results" / SCRATCH / "killed.lock"
+    assert lock.exists()  # SIGKILL leaves the file, but not the lock
+    assert cli(capsys, "run", *QUICK, "--out", str(tmp_path / "results" / "other"))[0] == 0
+    assert sorted(p.name for p in (tmp_path / "results").iterdir()) == ["other"]
+    assert cli(capsys, "run", *QUICK, "--out", str(out))[0] == 0
+
+
+def test_result_write_is_refused_while_another_process_holds_the_folder(tmp_path):
+    import gridsim
+
+    out = tmp_path / "api"
+    code = ("import sys, time; from gridsim.results.outdir import FolderLock; "
+            "FolderLock(sys.argv[1]); print('held', flush=True); time.sleep(60)")
+    proc = subprocess.Popen([sys.executable, "-c", code, str(out)], stdout=subprocess.PIPE,
+                            text=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    try:
+        assert proc.stdout.readline().strip() == "held"
+        scenario = gridsim.load_scenario(DEFAULT, {"horizon": "2d", "warmup": "0d",
+                                                     "streets.count": 1})
+        result = gridsim.simulate(scenario, seed=1)
+        with pytest.raises(OutputError, match=f"another gridsim process \\(pid {proc.pid}\\)"):
+            result.write(out, plot=False)
+        assert not out.exists()
+    finally:
+        proc.kill()
+        proc.wait()
+    result.write(out, plot=False)
+    assert (out / "manifest.json").exists()
+
+
+def test_the_lock_is_re_entrant_within_a_process_and_leaves_nothing(tmp_path):
+    with FolderLock(tmp_path / "a" / "b") as outer:
+        with FolderLock(tmp_path / "a" / "b"):
+            pass
+        assert outer.path.exists()  # the inner release keeps the outer lock
+        assert clean_stale(outer.path.parent) == [] and outer.path.exists()
+    assert list(tmp_path.iterdir()) == []  # the folders the lock made are gone with it
+
+
+@pytest.mark.parametrize("where", [".gridsim-tmp", "r/.gridsim-tmp/x", "r/.gridsim-tmp/x.lock"])
+def test_nothing_is_written_into_gridsims_folder_of_temporaries(tmp_path, capsys, monkeypatch,
+                                                                where):
+    monkeypatch.chdir(tmp_path)
+    for cmd in (["run", *QUICK], ["replicate", *QUICK, "-n", "1"],
+                ["validate", "--check", "zhangwan", "--fast"]):
+        code, _, err = cli(capsys, *cmd, "--out", where)
+        assert code == 2 and f"is inside {SCRATCH}, gridsim's folder of temp" in one_line(err)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_lock_that_cannot_be_made_is_one_line(tmp_path, capsys, monkeypatch):
+    import errno
+
+    real_open = os.open
+
+    def refuse(path, *args, **kwargs):
+        if str(path).endswith(".lock") and SCRATCH in str(path):
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", refuse)
+    code, _, err = cli(capsys, "run", *QUICK, "--out", str(tmp_path / "r"))
+    assert code == 2 and "cannot lock" in one_line(err) and "Permission denied" in err
+    assert list(tmp_path.iterdir()) == []

@@ -38,9 +38,9 @@ class Store:
     def __init__(self, folder: str | Path, fingerprint: dict[str, Any]):
         self.folder = Path(folder)
         check_out(self.folder, EXPERIMENT)
-        self.folder.mkdir(parents=True, exist_ok=True)
-        self.lock = FolderLock(self.folder)
+        self.lock = FolderLock(self.folder)  # before making it: a refused process makes nothing
         try:
+            self.folder.mkdir(parents=True, exist_ok=True)
             self._claim(fingerprint)
         except BaseException:
             self.lock.release()

@@ -29,8 +29,8 @@ def write_experiment(exp, folder: Path, plot: bool = True) -> Path:
 
     fingerprint = json.loads(json.dumps(experiment_fingerprint(exp.kind, exp.points, exp.seed)))
     check_out(folder, EXPERIMENT)
-    folder.mkdir(parents=True, exist_ok=True)
     with FolderLock(folder):
+        folder.mkdir(parents=True, exist_ok=True)
         _write(exp, folder, fingerprint, plot)
     return folder
 

@@ -5,8 +5,9 @@ HOST-PID-XXXX/``, beside the final name (so the last step is a rename on the sam
 The process that made a scratch folder holds an exclusive ``flock`` on its ``lock`` file for as
 long as it uses it; the kernel drops the lock when the process ends, however it ends (Ctrl-C,
 SIGKILL, power loss). So whenever gridsim opens a scratch folder under ``PARENT``, it removes the
-scratch folders there whose lock nobody holds: what a killed run left behind disappears on the
-next run into the same place, and a finished run leaves nothing (an empty ``.gridsim-tmp`` is
+scratch folders there whose lock nobody holds (and the output folders' lock files nobody holds,
+see :class:`~gridsim.results.outdir.FolderLock`): what a killed run left behind disappears on
+the next run into the same place, and a finished run leaves nothing (an empty ``.gridsim-tmp`` is
 removed too).
 """
 
@@ -84,6 +85,9 @@ def clean_stale(root: Path) -> list[Path]:
     except OSError:
         return removed
     for d in entries:
+        if d.suffix == ".lock" and d.is_file() and not d.is_symlink():
+            _clean_lock(d)
+            continue
         if not d.is_dir() or d.is_symlink():
             continue
         try:
@@ -104,6 +108,22 @@ def clean_stale(root: Path) -> list[Path]:
         os.close(fd)
         removed.append(d)
     return removed
+
+
+def _clean_lock(path: Path) -> None:
+    """Remove an output folder's lock file (see :class:`~gridsim.results.outdir.FolderLock`)
+    that nobody holds: it was left by a killed process."""
+    try:
+        fd = os.open(path, os.O_RDWR)
+    except OSError:
+        return
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        path.unlink()  # while locked: a process that opened it meanwhile sees it is gone
+    except OSError:
+        pass  # held: its owner is alive
+    finally:
+        os.close(fd)
 
 
 def _gone(name: str) -> bool:

@@ -10,9 +10,9 @@ only what it wrote itself, recognised by what it leaves there:
 - an **empty folder** (or a missing one) may become either.
 
 Anything else (a file, a folder with other files, a run folder for an experiment and vice
-versa) is refused with :class:`OutputError` before any simulation starts. Writing an experiment
-folder takes an exclusive ``flock`` on its ``.gridsim-lock``, so two processes never fill one
-folder at once.
+versa) is refused with :class:`OutputError` before any simulation starts. Writing a run or an
+experiment folder takes an exclusive ``flock`` on its lock file (:class:`FolderLock`, in the
+parent's ``.gridsim-tmp``), so two processes never fill one folder at once.
 """
 
 from __future__ import annotations
@@ -20,8 +20,10 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import hashlib
 import json
 import os
+import time
 from pathlib import Path
 
 from .io import SCRATCH, Scratch
@@ -30,7 +32,7 @@ RUN_ENTRIES = frozenset({
     "manifest.json", "summary.json", "issues.parquet", "events.parquet", "kpis.csv",
     "load.parquet", "backlog.csv", "pools.csv", "units.csv", "plots", "report.html", SCRATCH})
 """Every name a run folder may hold (what :meth:`Result.write` and the report write)."""
-LOCK = ".gridsim-lock"
+LOCK = ".gridsim-lock"  # where gridsim 0.x before FolderLock moved out of the folder kept it
 OWN = frozenset({SCRATCH, LOCK})
 """gridsim's own bookkeeping entries: a folder holding only these counts as empty."""
 RUN, EXPERIMENT = "run", "experiment"
@@ -78,6 +80,7 @@ def check_out(out: str | Path, kind: str, option: str = "--out") -> Path:
     """
     shown = Path(out)
     path = shown.resolve()
+    _not_scratch(path, shown, option)
     try:
         if path.exists() and not path.is_dir():
             raise OutputError(f"{option} {shown} is a file, not a folder: gridsim will not "
@@ -113,6 +116,7 @@ def check_file(out: str | Path, option: str, marker: str,
     ``protect`` (the input file); return it resolved."""
     shown = Path(out)
     path = shown.resolve()
+    _not_scratch(path, shown, option)
     if protect is not None and Path(protect).resolve() == path:
         raise OutputError(f"{option} {shown} is the input file: gridsim will not overwrite "
                           "it; choose another name")
@@ -129,6 +133,13 @@ def check_file(out: str | Path, option: str, marker: str,
                               "gridsim: gridsim will not overwrite it; choose another name")
     writable_parent(path, shown, option)
     return path
+
+
+def _not_scratch(path: Path, shown: Path, option: str) -> None:
+    """Refuse a path in (or being) a ``.gridsim-tmp``: gridsim removes what it finds there."""
+    if SCRATCH in path.parts:
+        raise OutputError(f"{option} {shown} is inside {SCRATCH}, gridsim's folder of "
+                          "temporaries (what is in it gets removed): choose another place")
 
 
 def writable_parent(path: Path, shown: Path, option: str) -> None:
@@ -165,36 +176,130 @@ def _few(names: list[str]) -> str:
 
 
 class FolderLock:
-    """An exclusive lock on ``folder/.gridsim-lock``, held while an experiment writes there.
+    """An exclusive lock on an output folder, held while a run or an experiment writes it.
 
-    The kernel releases it when the process ends, however it ends, so a killed run never
-    leaves a folder locked.
+    The lock is a file ``PARENT/.gridsim-tmp/NAME.lock`` beside the folder (not in it: a run
+    replaces its folder by a rename, which would swap a lock inside it), keyed by the folder's
+    resolved name, so a second process pointed at the same folder, by any path or link, is
+    refused with :class:`OutputError`. The kernel releases it when the process ends, however it
+    ends; :meth:`release` removes the file, and a later lock or clean-up removes one left by a
+    killed process. Within one process the lock is re-entrant (``gridsim run`` takes it before
+    simulating, :meth:`Result.write` again around the rename).
     """
 
+    _held: dict[Path, list] = {}  # lock file -> [fd, depth] of this process
+
     def __init__(self, folder: str | Path):
-        self.path = Path(folder) / LOCK
-        self._fd: int | None = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        self.folder = Path(folder)
+        self.path = lock_path(self.folder)
+        self._owned = self._held.get(self.path)
+        if self._owned is not None:
+            self._owned[1] += 1
+            return
+        made = _missing_parents(self.path.parent)
         try:
-            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            holder = os.pread(self._fd, 64, 0).decode("ascii", "replace").strip()
-            os.close(self._fd)
-            self._fd = None
-            who = f" (pid {holder})" if holder.isdigit() else ""
+            fd = _acquire(self.path)
+        except BaseException as e:
+            _remove_empty([self.path.parent, *made])
+            if isinstance(e, OSError):
+                raise OutputError(f"cannot lock {folder} for writing: {e.strerror or e} "
+                                  f"({self.path})") from None
+            raise
+        if fd is None:
+            holder = _holder(self.path)
+            _remove_empty(made)
+            who = f" (pid {holder})" if holder else ""
             raise OutputError(f"{folder} is being written by another gridsim process{who}: "
-                              "wait for it to finish, or use another --out") from None
-        os.ftruncate(self._fd, 0)
-        os.pwrite(self._fd, f"{os.getpid()}\n".encode(), 0)
+                              "wait for it to finish, or use another --out")
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)
+        self._owned = self._held[self.path] = [fd, 1]
+        self._made = made
 
     def release(self) -> None:
-        """Release the lock (idempotent); the lock file stays, empty."""
-        if self._fd is not None:
-            os.ftruncate(self._fd, 0)
-            os.close(self._fd)
-            self._fd = None
+        """Release the lock (idempotent): remove its file, then an empty ``.gridsim-tmp`` and
+        the empty folders the lock had to create."""
+        owned, self._owned = self._owned, None
+        if owned is None:
+            return
+        owned[1] -= 1
+        if owned[1] > 0:
+            return
+        del self._held[self.path]
+        with contextlib.suppress(OSError):
+            self.path.unlink()  # while still locked: a process waiting on it sees it is gone
+        os.close(owned[0])
+        _remove_empty([self.path.parent, *getattr(self, "_made", [])])
 
     def __enter__(self) -> FolderLock:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.release()
+
+
+def lock_path(folder: str | Path) -> Path:
+    """The lock file of output ``folder``: ``PARENT/.gridsim-tmp/NAME.lock`` (links followed;
+    a name too long for a file name is replaced by its SHA-256)."""
+    real = Path(folder).resolve()
+    name = real.name or "root"
+    if len(name.encode("utf-8", "surrogateescape")) > 200:
+        name = hashlib.sha256(name.encode("utf-8", "surrogateescape")).hexdigest()
+    return real.parent / SCRATCH / f"{name}.lock"
+
+
+def _acquire(path: Path) -> int | None:
+    """An fd holding the flock on ``path`` (created if missing), or ``None`` if another
+    process holds it. Retries when the file was removed between opening and locking it."""
+    for _ in range(100):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o666)
+        except FileNotFoundError:  # the empty .gridsim-tmp was just removed
+            continue
+        for wait in (0.0, 0.01, 0.02, 0.05):  # a clean-up holds it for microseconds
+            time.sleep(wait)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if not _same(fd, path):
+                    break
+        else:
+            os.close(fd)
+            return None
+        if _same(fd, path):
+            os.ftruncate(fd, 0)
+            return fd
+        os.close(fd)  # its holder released and removed it meanwhile: lock the new file
+    raise OSError(errno.EAGAIN, f"cannot lock {path}")  # pragma: no cover
+
+
+def _same(fd: int, path: Path) -> bool:
+    """Whether ``fd`` is still the file at ``path`` (not removed or replaced since)."""
+    try:
+        return os.path.samestat(os.fstat(fd), os.stat(path))
+    except FileNotFoundError:
+        return False
+
+
+def _holder(path: Path) -> str:
+    with contextlib.suppress(OSError):
+        text = path.read_text(encoding="ascii", errors="replace").strip()
+        return text if text.isdigit() else ""
+    return ""
+
+
+def _missing_parents(folder: Path) -> list[Path]:
+    """The folders from ``folder`` up that do not exist yet (deepest first)."""
+    missing = []
+    while not folder.exists() and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    return missing
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    for f in folders:
+        with contextlib.suppress(OSError):
+            f.rmdir()
+

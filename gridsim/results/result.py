@@ -170,14 +170,15 @@ class Result:
 
         ``out`` is replaced only if it is missing, empty or a run folder gridsim wrote (see
         :func:`gridsim.results.outdir.check_out`); anything else raises
-        :class:`~gridsim.results.outdir.OutputError` and nothing is written.
+        :class:`~gridsim.results.outdir.OutputError` and nothing is written, as it is when
+        another process holds the folder's :class:`~gridsim.results.outdir.FolderLock`.
         """
-        from .outdir import RUN, check_out
+        from .outdir import RUN, FolderLock, check_out
 
         out = Path(out)
         real = check_out(out, RUN)  # links followed: a link to the folder stays a link
         placed: dict[str, list[Path]] = {}
-        with atomic_dir(real) as tmp:
+        with FolderLock(real), atomic_dir(real) as tmp:
             if self.issue_files is not None:
                 placed["issues"] = _place(self.issue_files, tmp / "issues.parquet")
             elif self._issues is not None:

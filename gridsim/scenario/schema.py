@@ -29,6 +29,7 @@ from pydantic import (
 
 from ..policies import REGISTRY, CommonPolicy
 from .distributions import Distribution, Exponential, Lognormal
+from .names import name_schema
 from .units import ClockDuration, Duration, DurationField, PositiveClockDuration
 
 NonNegInt = Annotated[int, Field(ge=0)]
@@ -248,7 +249,7 @@ def path_safe(text: Any, what: str) -> Any:
 
 
 class District(Strict):
-    name: str = Field(min_length=1)
+    name: str = Field(min_length=1, json_schema_extra=name_schema("district name"))
 
     @field_validator("name", mode="before")
     @classmethod
