@@ -86,10 +86,10 @@ def test_run_report_shows_the_kpis_of_the_run(folders, reports):
     assert _hours(k["resolution_time_mean"]) in text
     assert f"{k['resolution_time_p90'] / 24:.2f} d" in text or k["resolution_time_p90"] >= 240
     assert f">{k['backlog_end']:,.0f}<" in text
-    assert f">{k['issues']:,.0f}<" in text
+    assert f">{k['cases']:,.0f}<" in text
     for metric in ("resolution_time_median", "resolution_time_p95", "solved_share_grid",
                    "solved_share_city", "whistles", "dept_report_time_mean",
-                   "dept_report_on_time_rate", "reroutes_per_issue", "reopen_rate"):
+                   "dept_report_on_time_rate", "reroutes_per_case", "reopen_rate"):
         assert f"<code class=\"sub\">{metric}</code>" in text, metric
     sc = manifest["scenario"]
     for fact in (sc["name"], sc["policy"]["name"], sc["horizon"], sc["warmup"],

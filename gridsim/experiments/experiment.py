@@ -20,6 +20,7 @@ import pandas as pd
 
 from ..model.streams import DRAWS_VERSION
 from ..scenario import Scenario, scenario_hash
+from ..vocabulary import canonical, minimise
 from .executors import Executor, Outcome, Task, default_workers
 from .outputs import TABLES
 from .stats import (
@@ -34,19 +35,12 @@ from .stats import t_interval as _t_interval
 from .store import Store
 
 DEFAULT_KPI = "resolution_time_mean"
-LOWER_IS_BETTER = ("resolution_time", "backlog", "reroutes", "reopen", "escalations",
-                   "dept_report_time", "whistles")
 
 
 def replication_seed(base: int, replication: int) -> int:
     """The seed of replication ``replication``: a child of ``SeedSequence(base)``."""
     ss = np.random.SeedSequence(base, spawn_key=(replication,))
     return int(ss.generate_state(1, np.uint64)[0] >> 1)  # a 63-bit non-negative int
-
-
-def minimise(kpi: str) -> bool:
-    """Whether a smaller value of ``kpi`` is better."""
-    return kpi.startswith(LOWER_IS_BETTER)
 
 
 @dataclass
@@ -115,7 +109,7 @@ class Experiment:
 
     def samples(self, metric: str, scope: str = "all") -> dict[str, np.ndarray]:
         """Replication values of one KPI per point, ordered by replication."""
-        k = self.kpis[(self.kpis["metric"] == metric) & (self.kpis["scope"] == scope)]
+        k = self.kpis[(self.kpis["metric"] == canonical(metric)) & (self.kpis["scope"] == scope)]
         if k.empty:
             raise KeyError(f"no KPI {metric!r} with scope {scope!r}")
         k = k.sort_values("replication")

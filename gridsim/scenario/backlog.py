@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from ..vocabulary import BACKLOG_TIERS
 from .errors import Problem, ScenarioError, closest
 from .units import parse_duration
 
@@ -25,7 +26,6 @@ if TYPE_CHECKING:
     from .schema import Scenario
 
 COLUMNS = ("category", "district", "street", "community", "grid", "tier", "age")
-BACKLOG_TIERS = ("community", "street", "district", "joint", "city")
 
 
 @dataclass(frozen=True, slots=True)

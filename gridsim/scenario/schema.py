@@ -27,6 +27,7 @@ from pydantic import (
 )
 
 from ..policies import REGISTRY, CommonPolicy
+from ..vocabulary import SOURCES
 from .distributions import Distribution, Exponential, Lognormal
 from .units import ClockDuration, Duration, DurationField
 
@@ -34,9 +35,6 @@ NonNegInt = Annotated[int, Field(ge=0)]
 PosInt = Annotated[int, Field(ge=1)]
 Prob = Annotated[float, Field(ge=0, le=1)]
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-SOURCES = ("patrol", "hotline", "above", "units")
-"""Where cases come from: found by a grid worker's patrol, a resident's 12345 hotline call, handed
-down from above, collected from units in the area (Bazhong's three paths, 001)."""
 
 
 class Strict(BaseModel):
