@@ -244,6 +244,7 @@ def run_points(kind: str, points: list[Point], replications: int | str = 10,
     """
     if not points:
         raise ValueError("nothing to run: no points")
+    kpi = canonical(kpi)  # a KPI name of gridsim 0.1 is read as its new name
     seed = points[0].scenario.seed if seed is None else int(seed)
     auto = replications == "auto"
     if auto:
