@@ -18,7 +18,7 @@ from .clock import Clock
 from .pools import Meeting, Meter, Pool
 
 KINDS = POOL_KINDS
-"""Kinds of staff pool, as reported in ``result.load``."""
+"""Kinds of staff pool, as in ``result.load``."""
 
 
 @dataclass(eq=False)

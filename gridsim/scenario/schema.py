@@ -27,7 +27,7 @@ from pydantic import (
 )
 
 from ..policies import REGISTRY, CommonPolicy
-from ..vocabulary import SOURCES
+from ..vocabulary import LEADS, RECORD_LEVELS, ROW_LEVELS, SOURCES, STREET_UNITS
 from .distributions import Distribution, Exponential, Lognormal
 from .units import ClockDuration, Duration, DurationField
 
@@ -269,7 +269,7 @@ class WorkTimes(Strict):
 class Category(Strict):
     """A kind of problem: how often it arises, where it starts, who handles it and how."""
 
-    lead: Literal["street", "department"] = Field(
+    lead: Literal[LEADS] = Field(  # type: ignore[valid-type]
         "street", description="Xi'an's split (003): the street's alone, or led by departments")
     rates: dict[Literal[SOURCES], Rate] = Field(min_length=1)  # type: ignore[valid-type]
     on_spot: Prob = Field(0.0, description="share of patrol finds fixed on the spot")
@@ -277,11 +277,11 @@ class Category(Strict):
     departments: list[str] = Field(min_length=1,
                                    description="district departments the case needs if it "
                                                "reaches them (the first one leads)")
-    street_unit: Literal["enforcement", "office"] = "enforcement"
+    street_unit: Literal[STREET_UNITS] = "enforcement"  # type: ignore[valid-type]
     work: WorkTimes = WorkTimes()
     solve: SolveProbs = SolveProbs()
     reopen: Prob = Field(0.05, description="verification fails and the case is reworked")
-    deadline: DurationField = Field(Duration(5, "wd"), description="from report to closure")
+    deadline: DurationField = Field(Duration(5, "wd"), description="from upload to closure")
 
 
 class Patrol(Strict):
@@ -325,7 +325,7 @@ class Recording(Strict):
     """What a run keeps of its cases (the load samples are always kept)."""
 
     load_interval: ClockDuration = Field(Duration(1, "h"), description="load sampling interval")
-    level: Literal["issues", "events", "kpis"] = Field(
+    level: Literal[RECORD_LEVELS] = Field(  # type: ignore[valid-type]
         "issues", description="issues: one row per case (result.issues, issues.parquet); "
         "events: the case rows plus one row per state change of a case (result.events, "
         "events.parquet); kpis: only the KPIs and per-unit counts, computed chunk by chunk as "
@@ -339,7 +339,7 @@ class Recording(Strict):
 
     @model_validator(mode="after")
     def _stream_needs_rows(self) -> Recording:
-        if self.stream and self.level not in ("issues", "events"):
+        if self.stream and self.level not in ROW_LEVELS:
             raise ValueError(f"stream writes the case rows, so it needs level 'issues' or "
                              f"'events' (got level '{self.level}'); drop stream or use level "
                              f"issues or events")
