@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import difflib
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -203,7 +204,7 @@ def label(name: str) -> str:
     return k.label if k else name.replace("_", " ").capitalize()
 
 
-def headline(available: Any) -> list[str]:
+def headline(available: Iterable[str]) -> list[str]:
     """The :data:`HEADLINE` KPIs present in ``available``, in reading order."""
     avail = set(available)
     return [m for m in HEADLINE if m in avail]
