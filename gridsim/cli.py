@@ -7,11 +7,13 @@ command exits with status 2 before anything is written.
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import os
 import sys
 import warnings
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +23,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Ti
 from rich.table import Table
 
 from . import __version__
-from .experiments.store import ExperimentMismatch
+from .results.outdir import EXPERIMENT, RUN, OutputError, check_file, check_out
 from .results.result import Result
 from .runner import simulate
 from .scenario import Scenario, ScenarioError, load_scenario, parse_override
@@ -35,6 +37,10 @@ from .vocabulary import (
 )
 
 EXIT_BAD_INPUT = 2
+CHECKS_CSV_HEADER = "check,kind,source,kpi,"
+"""How a ``validate --out`` table gridsim wrote begins (only such a file is overwritten)."""
+CALIBRATED_MARK = "# Calibrated by `gridsim calibrate`"
+"""The header line of a fitted scenario gridsim wrote (only such a file is overwritten)."""
 
 
 class UsageError(Exception):
@@ -90,8 +96,9 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         overrides["record.stream"] = True
     scenario = load_scenario(args.file, overrides)
     out = Path(args.out) if args.out else Path("results") / scenario.name
+    real = check_out(out, RUN)  # refused before anything runs
     # streamed rows are spooled beside the results folder, so writing it moves them
-    kw: dict[str, Any] = {"seed": args.seed, "spool_dir": out.parent}
+    kw: dict[str, Any] = {"seed": args.seed, "spool_dir": real.parent}
     from .runner import ShardingWarning, shard_count
 
     with warnings.catch_warnings(record=True) as caught:
@@ -110,7 +117,8 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         with Progress(*columns, console=console, transient=True) as bar:
             task = bar.add_task(f"simulating {scenario.name} ({scenario.horizon})", total=1.0)
             result = simulate(scenario, progress=lambda f: bar.update(task, completed=f), **kw)
-    result.write(out, plot=not args.no_plots)
+    with _writing(out):
+        result.write(out, plot=not args.no_plots)
     if not args.quiet:
         print_summary(result, console)
     console.print(f"results written to {out}/")
@@ -137,17 +145,59 @@ def _values(text: str) -> tuple[str, list[Any]]:
     return path.strip(), [parse_override(f"x={v}")[1] for v in raw.split(",")]
 
 
-def _run_experiment(console: Console, make, args, total_hint: str):
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C, with what was kept and how to resume (the message :func:`main` prints)."""
+
+
+@contextmanager
+def _writing(out: Path) -> Iterator[None]:
+    """An OSError while writing ``out`` (disk full, gone read-only) as one line, exit 2."""
+    try:
+        yield
+    except OSError as e:
+        if e.filename is None and e.errno not in _WRITE_ERRORS:
+            raise  # not about the files (a network error, say)
+        where = f" ({e.filename})" if e.filename else ""
+        raise OutputError(f"cannot write {out}: {e.strerror or e}{where}") from None
+
+
+_WRITE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.EACCES, errno.EPERM, errno.EIO}
+
+
+def _run_experiment(console: Console, make, args, total_hint: str, out: Path | None = None):
     columns = (TextColumn("[progress.description]{task.description}"), BarColumn(),
                TextColumn("{task.completed}/{task.total} replications"), TimeElapsedColumn(),
                TextColumn("ETA"), TimeRemainingColumn())
+    seen = [0]
     with Progress(*columns, console=console, transient=True, disable=args.quiet) as bar:
         task = bar.add_task(total_hint, total=None)
 
         def progress(done: int, total: int) -> None:
+            seen[0] = total
             bar.update(task, completed=done, total=total)
 
-        return make(progress)
+        def note(text: str) -> None:
+            print(f"gridsim: {text}", file=sys.stderr)
+
+        if out is None:
+            return make(progress)
+        try:
+            with _writing(out):
+                return make(progress, note)
+        except KeyboardInterrupt:
+            raise _interrupted(out, seen[0]) from None
+
+
+def _interrupted(out: Path, total: int) -> Interrupted:
+    """What an interrupted experiment kept in ``out`` and how to resume it."""
+    reps = out / "reps"
+    kept = sum(1 for d in reps.glob("p*_r*") if d.is_dir()) if reps.is_dir() else 0
+    if not kept:
+        return Interrupted("interrupted before any replication finished; run the same command "
+                           "again to start")
+    of = f" of {total}" if total else ""
+    return Interrupted(f"interrupted; {kept}{of} finished replications are kept in {out}: "
+                       "run the same command again to resume")
 
 
 def _exec_kw(args) -> dict[str, Any]:
@@ -156,11 +206,18 @@ def _exec_kw(args) -> dict[str, Any]:
 
 
 def _out(args, default: str) -> Path:
-    return Path(args.out) if args.out else Path("results") / default
+    """The experiment's folder, refused here (before anything runs) if gridsim may not use it."""
+    out = Path(args.out) if args.out else Path("results") / default
+    check_out(out, EXPERIMENT)
+    return out
 
 
 def _finish(exp, args, console: Console) -> int:
-    exp.write(plot=not args.no_plots)
+    try:
+        with _writing(exp.folder):
+            exp.write(plot=not args.no_plots)
+    except KeyboardInterrupt:
+        raise _interrupted(exp.folder, 0) from None
     if not args.quiet:
         print_experiment(exp, console)
     for f in exp.failures:
@@ -228,9 +285,9 @@ def cmd_compare(args: argparse.Namespace, console: Console) -> int:
     if len(scenarios) * len(policies or [None]) < 2:
         raise UsageError("compare needs two or more variants: several files or --policies a,b")
     out = _out(args, "compare-" + "-".join(scenarios))
-    exp = _run_experiment(console, lambda progress: compare(
+    exp = _run_experiment(console, lambda progress, note: compare(
         scenarios, policies, args.replications, args.seed, out=out, progress=progress,
-        **_exec_kw(args)), args, "comparing")
+        note=note, **_exec_kw(args)), args, "comparing", out)
     return _finish(exp, args, console)
 
 
@@ -239,9 +296,9 @@ def cmd_replicate(args: argparse.Namespace, console: Console) -> int:
 
     scenario = _load(args)
     out = _out(args, f"{scenario.name}-replications")
-    exp = _run_experiment(console, lambda progress: replicate(
-        scenario, args.replications, args.seed, out=out, progress=progress, **_exec_kw(args)),
-        args, "replicating")
+    exp = _run_experiment(console, lambda progress, note: replicate(
+        scenario, args.replications, args.seed, out=out, progress=progress, note=note,
+        **_exec_kw(args)), args, "replicating", out)
     return _finish(exp, args, console)
 
 
@@ -256,9 +313,9 @@ def cmd_sweep(args: argparse.Namespace, console: Console) -> int:
         for v in values:
             scenario.with_overrides({path: v})
     out = _out(args, f"{scenario.name}-sweep")
-    exp = _run_experiment(console, lambda progress: sweep(
-        scenario, vary, args.replications, args.seed, out=out, progress=progress,
-        **_exec_kw(args)), args, "sweeping")
+    exp = _run_experiment(console, lambda progress, note: sweep(
+        scenario, vary, args.replications, args.seed, out=out, progress=progress, note=note,
+        **_exec_kw(args)), args, "sweeping", out)
     return _finish(exp, args, console)
 
 
@@ -282,7 +339,8 @@ def cmd_report(args: argparse.Namespace, console: Console) -> int:
     from .report import ReportError, write_report
 
     try:
-        path = write_report(args.results)
+        with _writing(Path(args.results)):
+            path = write_report(args.results)
     except ReportError as e:
         raise UsageError(str(e)) from None
     console.print(f"report written to {path}")
@@ -293,6 +351,8 @@ def cmd_check_published(args: argparse.Namespace, console: Console) -> int:
     from .validation import load_checks, run_checks, select
 
     checks = load_checks(args.metrics)
+    if args.out:  # refused before the checks run
+        check_file(args.out, "--out", CHECKS_CSV_HEADER)
     try:
         chosen = select(checks, args.check)
     except KeyError as e:
@@ -320,7 +380,9 @@ def cmd_check_published(args: argparse.Namespace, console: Console) -> int:
     if args.out:
         from .results.io import atomic_write_text
 
-        atomic_write_text(args.out, table.to_csv(index=False))
+        check_file(args.out, "--out", CHECKS_CSV_HEADER)
+        with _writing(Path(args.out)):
+            atomic_write_text(args.out, table.to_csv(index=False))
     return 1 if failed else 0
 
 
@@ -338,6 +400,9 @@ def cmd_calibrate(args: argparse.Namespace, console: Console) -> int:
                          "--param dotted.path=LOW:HIGH")
     for p in params:  # a bad path or value fails here, before any run
         scenario.with_overrides({path: p.low for path in _expand(scenario, p.path)})
+    out = Path(args.out) if args.out else Path(args.file or "default.yaml").with_name(
+        Path(args.file or "default.yaml").stem + ".calibrated.yaml")
+    check_file(out, "--out", CALIBRATED_MARK, protect=args.file)
     with Progress(TextColumn("{task.description}"), console=console, transient=True,
                   disable=args.quiet) as bar:
         task = bar.add_task("calibrating")
@@ -347,10 +412,10 @@ def cmd_calibrate(args: argparse.Namespace, console: Console) -> int:
                             task, description=f"evaluation {n}: objective {loss:.4g}"))
     console.print(fit.header(args.file or "the bundled scenario"), markup=False,
                   highlight=False)
-    out = Path(args.out) if args.out else Path(args.file or "default.yaml").with_name(
-        Path(args.file or "default.yaml").stem + ".calibrated.yaml")
     original = Path(args.file).read_text(encoding="utf-8") if args.file else ""
-    fit.write(out, args.file or "the bundled scenario", original)
+    check_file(out, "--out", CALIBRATED_MARK, protect=args.file)
+    with _writing(out):
+        fit.write(out, args.file or "the bundled scenario", original)
     console.print(f"fitted scenario written to {out}")
     return 0
 
@@ -512,11 +577,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ScenarioError as e:
         print(e, file=sys.stderr)
         return EXIT_BAD_INPUT
-    except (UsageError, ExperimentMismatch) as e:
+    except (UsageError, OutputError) as e:
         print(f"gridsim: {e}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except KeyboardInterrupt:
-        print("gridsim: interrupted; nothing written", file=sys.stderr)
+    except KeyboardInterrupt as e:  # an Interrupted says what was kept
+        print(f"gridsim: {e or 'interrupted; nothing written'}", file=sys.stderr)
         return 130
 
 

@@ -18,7 +18,6 @@ closed case), the open cases and the load samples, however long the run.
 
 from __future__ import annotations
 
-import shutil
 import tempfile
 import time
 import warnings
@@ -31,6 +30,7 @@ import numpy as np
 
 from .model.records import RunNames
 from .model.simulation import RawRun, combine, district_names, run_model, shard_reason
+from .results.io import Scratch
 from .results.kpis import KpiAccumulator
 from .results.manifest import make_manifest
 from .results.result import Result
@@ -61,8 +61,10 @@ def simulate(scenario: Scenario, seed: int | None = None,
 
     ``record``: ``"issues"``, ``"events"`` or ``"kpis"``, overriding
     ``scenario.record.level`` (``kpis`` ignores ``record.stream``). ``spool_dir``: where a
-    streamed run creates the temporary folder of its Parquet files (default: the system's
-    temporary folder); the folder belongs to the result and is removed with it;
+    streamed run creates the scratch folder of its Parquet files (``spool_dir/.gridsim-tmp/
+    HOST-PID-XXXX``, see :mod:`gridsim.results.io`; default: the system's temporary folder);
+    the folder belongs to the result and is removed with it (or, if the process is killed, by
+    the next gridsim run that uses ``spool_dir``);
     :meth:`Result.write` moves the files out of it. With Dask workers on other machines it must
     be a folder they share.
     """
@@ -75,17 +77,17 @@ def simulate(scenario: Scenario, seed: int | None = None,
     t0 = time.perf_counter()
     spool = None
     if stream:
-        if spool_dir is not None:
-            Path(spool_dir).mkdir(parents=True, exist_ok=True)
-        spool = Path(tempfile.mkdtemp(prefix=".gridsim-issues-", dir=spool_dir))
+        parent = Path(tempfile.gettempdir() if spool_dir is None else spool_dir)
+        parent.mkdir(parents=True, exist_ok=True)
+        spool = Scratch(parent)  # removed with the result, or by a later run if we are killed
     try:
         n_shards = shard_count(scenario, shards)
         sharded = n_shards > 1
         if sharded:
             raw, acc, paths = run_sharded(scenario, seed, n_shards, workers, client, level,
-                                          spool)
+                                          spool and spool.path)
         else:
-            raw, acc, paths = _run(scenario, seed, progress, None, level, spool)
+            raw, acc, paths = _run(scenario, seed, progress, None, level, spool and spool.path)
         report_deadline = scenario.policy.report_deadline.hours
         issues = events = None
         if acc is None:  # rows in memory: the KPIs from them, as one chunk
@@ -108,7 +110,7 @@ def simulate(scenario: Scenario, seed: int | None = None,
                                          raw.units or [])
     except BaseException:
         if spool is not None:
-            shutil.rmtree(spool, ignore_errors=True)
+            spool.close()
         raise
     wall = time.perf_counter() - t0
     manifest = make_manifest(scenario, seed, started, wall, raw.created, raw.events)

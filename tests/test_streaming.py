@@ -57,7 +57,7 @@ def test_streamed_kpis_are_read_back_a_row_group_at_a_time(short_scenario, tmp_p
     s = short_scenario.with_overrides({"record.stream": True, "record.chunk": 1000})
     r = gridsim.simulate(s, seed=7, spool_dir=tmp_path)
     (path,) = r.issue_files.paths
-    assert path.parent.parent == tmp_path
+    assert path.parent.parent == tmp_path / ".gridsim-tmp"  # a scratch folder (results/io.py)
     meta = pq.ParquetFile(path).metadata
     assert meta.num_row_groups == -(-meta.num_rows // 1000) > 1
     assert r.summary()["issues_created"] == meta.num_rows == r.manifest["issues_created"]
@@ -67,7 +67,7 @@ def test_streamed_kpis_are_read_back_a_row_group_at_a_time(short_scenario, tmp_p
     import gc
 
     gc.collect()
-    assert not spool.exists()
+    assert not spool.exists() and list(tmp_path.iterdir()) == []
 
 
 def test_kpis_level_gives_the_same_kpis_and_no_issue_table(short_result, kpis_only, tmp_path):

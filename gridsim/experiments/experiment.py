@@ -32,7 +32,7 @@ from .stats import (
     select_best,
 )
 from .stats import t_interval as _t_interval
-from .store import Store
+from .store import Store, warn_note
 
 DEFAULT_KPI = "resolution_time_mean"
 
@@ -226,7 +226,8 @@ class Experiment:
 ProgressFn = Callable[[int, int], None]
 
 
-def _fingerprint(kind: str, points: list[Point], seed: int) -> dict[str, Any]:
+def experiment_fingerprint(kind: str, points: list[Point], seed: int) -> dict[str, Any]:
+    """What identifies an experiment's results: kind, seed, draws version, each scenario."""
     return {"kind": kind, "seed": seed, "draws_version": DRAWS_VERSION,
             "points": [{"label": p.label, "params": p.params,
                         "scenario_sha256": scenario_hash(p.scenario)} for p in points]}
@@ -236,11 +237,16 @@ def run_points(kind: str, points: list[Point], replications: int | str = 10,
                seed: int | None = None, *, precision: float | None = None,
                kpi: str = DEFAULT_KPI, max_replications: int = 200, level: float = 0.95,
                workers: int | None = None, client: Any = None,
-               out: str | Path | None = None, progress: ProgressFn | None = None) -> Experiment:
+               out: str | Path | None = None, progress: ProgressFn | None = None,
+               note: Callable[[str], None] | None = None) -> Experiment:
     """Run every point ``replications`` times (or ``"auto"``: until ``kpi``'s relative
     half-width is within ``precision`` at every point, by Hoad, Robinson & Davies' algorithm).
 
-    With ``out``, each finished replication is stored there and a rerun resumes.
+    With ``out``, each finished replication is stored there and a rerun resumes (``out`` must
+    be missing, empty or this experiment's folder: see :mod:`gridsim.results.outdir`).
+    ``note(text)`` hears what resuming found (how many replications were done, which stored
+    ones were unreadable and are simulated again); by default each is a
+    :class:`~gridsim.experiments.store.ResumeNote` warning.
     """
     if not points:
         raise ValueError("nothing to run: no points")
@@ -254,13 +260,19 @@ def run_points(kind: str, points: list[Point], replications: int | str = 10,
         target = int(replications)
         if target < 1:
             raise ValueError("replications must be at least 1")
-    store = Store(out, _fingerprint(kind, points, seed)) if out is not None else None
-    results: dict[tuple[int, int], dict[str, pd.DataFrame]] = {}
+    store = Store(out, experiment_fingerprint(kind, points, seed)) if out is not None else None
+    try:
+        return _run_points(kind, points, target, auto, seed, precision, kpi, max_replications,
+                           level, workers, client, store, progress, note or warn_note)
+    finally:
+        if store:
+            store.close()
+
+
+def _run_points(kind, points, target, auto, seed, precision, kpi, max_replications, level,
+                workers, client, store, progress, note) -> Experiment:
+    results = store.resume(len(points), target, auto, note) if store else {}
     failures: list[Failure] = []
-    if store:
-        for p, r in store.done():
-            if p < len(points):
-                results[(p, r)] = store.load(p, r)
     batch = max(workers or default_workers(), 1)
     scenario_data = [p.scenario.to_data() for p in points]
     with Executor(workers, client) as executor:
@@ -287,7 +299,7 @@ def run_points(kind: str, points: list[Point], replications: int | str = 10,
             target = min(max_replications, target + batch)
     tables = _tables(points, results, target, seed)
     return Experiment(kind, points, seed, target, tables, failures, level, kpi,
-                      precision if auto else None, Path(out) if out else None)
+                      precision if auto else None, store.folder if store else None)
 
 
 def _collect(outcome: Outcome, points: list[Point], results: dict, failures: list,

@@ -8,20 +8,34 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..results.io import atomic_write_text, write_json
+from ..results.io import Scratch, atomic_write_text, write_json
 from ..results.manifest import organisation
+from ..results.outdir import EXPERIMENT, FolderLock, check_out
+from .store import ExperimentMismatch
 
 
 def _frame(df: pd.DataFrame, path: Path) -> None:
-    """CSV and Parquet side by side, each written through a temporary file."""
+    """CSV and Parquet side by side, each written through a scratch file."""
     atomic_write_text(path.with_suffix(".csv"), df.to_csv(index=False))
-    tmp = path.with_name(f".{path.name}.tmp.parquet")
-    df.to_parquet(tmp, index=False)
-    tmp.replace(path.with_suffix(".parquet"))
+    with Scratch(path.parent) as scratch:
+        df.to_parquet(scratch / "new.parquet", index=False)
+        (scratch / "new.parquet").replace(path.with_suffix(".parquet"))
 
 
 def write_experiment(exp, folder: Path, plot: bool = True) -> Path:
+    """Write ``exp`` into ``folder`` (missing, empty or this experiment's own: see
+    :func:`~gridsim.results.outdir.check_out`), holding the folder's lock meanwhile."""
+    from .experiment import experiment_fingerprint
+
+    fingerprint = json.loads(json.dumps(experiment_fingerprint(exp.kind, exp.points, exp.seed)))
+    check_out(folder, EXPERIMENT)
     folder.mkdir(parents=True, exist_ok=True)
+    with FolderLock(folder):
+        _write(exp, folder, fingerprint, plot)
+    return folder
+
+
+def _write(exp, folder: Path, fingerprint: dict, plot: bool) -> None:
     _frame(exp.runs, folder / "runs")
     _frame(exp.kpis, folder / "kpis_long")
     _frame(exp.summary, folder / "summary")
@@ -31,6 +45,10 @@ def write_experiment(exp, folder: Path, plot: bool = True) -> Path:
     _frame(exp.most_loaded(), folder / "most_loaded")
     meta_path = folder / "experiment.json"
     meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.exists() else {}
+    if meta.get("fingerprint", fingerprint) != fingerprint:
+        raise ExperimentMismatch(f"{folder} holds results of a different experiment; "
+                                 "write this one into another folder")
+    meta["fingerprint"] = fingerprint
     from .. import __version__
     from .experiment import minimise, replication_seed
 
@@ -60,4 +78,3 @@ def write_experiment(exp, folder: Path, plot: bool = True) -> Path:
         from . import plots  # matplotlib only when plotting
 
         plots.write_all(exp, folder / "plots", exp.kpi_name)
-    return folder

@@ -18,6 +18,7 @@ from typing import Any
 
 import pandas as pd
 
+from ..results.outdir import folder_kind as written_by
 from ..vocabulary import (
     DASH,
     direction,
@@ -76,10 +77,9 @@ def folder_kind(folder: str | Path) -> str:
     folder = Path(folder)
     if not folder.is_dir():
         raise ReportError(f"{folder} is not a gridsim results folder: no such folder")
-    if (folder / "experiment.json").is_file():
-        return "experiment"
-    if (folder / "manifest.json").is_file():
-        return "run"
+    kind = written_by(folder)  # by content: a file that merely has the name is not enough
+    if kind is not None:
+        return kind
     raise ReportError(f"{folder} is not a gridsim results folder: it holds neither "
                       "experiment.json (written by compare, replicate or sweep) nor "
                       "manifest.json (written by run)")

@@ -29,6 +29,7 @@ from markupsafe import Markup
 
 from .. import __version__
 from ..results.io import atomic_write_text
+from ..results.outdir import OutputError, check_file
 from ..vocabulary import DASH
 from .experiment import experiment_context
 from .folder import ReportError, folder_kind
@@ -128,5 +129,9 @@ def write_report(results_dir: str | Path) -> Path:
     folder = Path(results_dir)
     text = render_report(folder)
     path = folder / REPORT_NAME
+    try:  # replaces only a report gridsim wrote
+        check_file(path, "report", '<meta name="generator" content="gridsim ')
+    except OutputError as e:
+        raise ReportError(str(e)) from None
     atomic_write_text(path, text)
     return path

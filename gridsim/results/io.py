@@ -1,10 +1,23 @@
-"""Atomic output: results appear complete under their final name, or not at all."""
+"""Atomic, durable output: results appear complete under their final name, or not at all.
+
+Everything gridsim writes is first built in a *scratch folder*: ``PARENT/.gridsim-tmp/
+HOST-PID-XXXX/``, beside the final name (so the last step is a rename on the same file system).
+The process that made a scratch folder holds an exclusive ``flock`` on its ``lock`` file for as
+long as it uses it; the kernel drops the lock when the process ends, however it ends (Ctrl-C,
+SIGKILL, power loss). So whenever gridsim opens a scratch folder under ``PARENT``, it removes the
+scratch folders there whose lock nobody holds: what a killed run left behind disappears on the
+next run into the same place, and a finished run leaves nothing (an empty ``.gridsim-tmp`` is
+removed too).
+"""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import shutil
+import socket
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,50 +26,166 @@ from typing import Any
 
 _UMASK = os.umask(0)
 os.umask(_UMASK)
+SCRATCH = ".gridsim-tmp"
+"""The folder, under an output's parent, that holds every temporary gridsim makes there."""
+_HOST = socket.gethostname().split(".")[0].replace("-", "_") or "host"
+
+
+class Scratch:
+    """A private temporary folder under ``parent/.gridsim-tmp/``, locked while it is open.
+
+    Opening one removes the stale scratch folders of ended processes under the same parent.
+    ``close()`` (or leaving the ``with`` block) removes the folder and everything still in it.
+    """
+
+    def __init__(self, parent: str | Path):
+        root = Path(parent) / SCRATCH
+        for _ in range(5):  # another process may remove an empty root between mkdir and mkdtemp
+            root.mkdir(parents=True, exist_ok=True)
+            try:
+                path = Path(tempfile.mkdtemp(prefix=f"{_HOST}-{os.getpid()}-", dir=root))
+                break
+            except FileNotFoundError:
+                continue
+        else:  # pragma: no cover - only under a storm of concurrent clean-ups
+            raise FileNotFoundError(f"cannot create a temporary folder in {root}")
+        self.root, self.path = root, path
+        self._fd: int | None = os.open(path / "lock", os.O_RDWR | os.O_CREAT, 0o644)
+        fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        os.chmod(path, 0o777 & ~_UMASK)
+        clean_stale(root)
+
+    def close(self) -> None:
+        """Remove the folder (idempotent)."""
+        if self._fd is None:
+            return
+        shutil.rmtree(self.path, ignore_errors=True)
+        os.close(self._fd)
+        self._fd = None
+        with contextlib.suppress(OSError):  # not empty: another process's scratch is in it
+            self.root.rmdir()
+
+    def __enter__(self) -> Path:
+        return self.path
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def clean_stale(root: Path) -> list[Path]:
+    """Remove the scratch folders in ``root`` whose owner has ended; return them.
+
+    A folder is stale when nobody holds the lock on its ``lock`` file, or (killed before it
+    made one) when it has no lock file and was made by a process of this host that is gone.
+    """
+    removed = []
+    try:
+        entries = list(root.iterdir())
+    except OSError:
+        return removed
+    for d in entries:
+        if not d.is_dir() or d.is_symlink():
+            continue
+        try:
+            fd = os.open(d / "lock", os.O_RDWR)
+        except FileNotFoundError:
+            if _gone(d.name):
+                shutil.rmtree(d, ignore_errors=True)
+                removed.append(d)
+            continue
+        except OSError:
+            continue
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:  # held: its owner is alive
+            os.close(fd)
+            continue
+        shutil.rmtree(d, ignore_errors=True)
+        os.close(fd)
+        removed.append(d)
+    return removed
+
+
+def _gone(name: str) -> bool:
+    """Whether the process named in a scratch folder's name (``HOST-PID-…``) has ended."""
+    host, _, rest = name.partition("-")
+    pid = rest.partition("-")[0]
+    if host != _HOST or not pid.isdigit():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False
+    return False
+
+
+def fsync_path(path: str | Path) -> None:
+    """Flush a file (or a folder's entries) to the disk, so a power loss cannot undo it."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 @contextmanager
-def atomic_dir(target: str | Path) -> Iterator[Path]:
-    """Yield a temporary folder beside ``target``; on success it replaces ``target`` by rename.
+def atomic_dir(target: str | Path, durable: bool = False) -> Iterator[Path]:
+    """Yield a scratch folder; on success it replaces ``target`` by rename.
 
-    If the body raises, the temporary folder is removed and an existing ``target`` is untouched.
+    If the body raises, the scratch folder is removed and an existing ``target`` is untouched.
+    ``durable``: fsync every file and the folder before the rename, and the parent after it.
+    Callers decide whether ``target`` may be replaced (see :mod:`gridsim.results.outdir`).
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
-    os.chmod(tmp, 0o777 & ~_UMASK)
-    try:
+    with Scratch(target.parent) as scratch:
+        tmp = scratch / "new"
+        tmp.mkdir()
         yield tmp
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    old = None
-    if target.exists():
-        old = target.with_name(f".{target.name}.old-{os.getpid()}")
-        os.replace(target, old)
-    os.replace(tmp, target)
-    if old is not None:
-        shutil.rmtree(old, ignore_errors=True)
+        if durable:
+            for f in tmp.rglob("*"):
+                fsync_path(f)
+            fsync_path(tmp)
+        old = scratch / "old"  # what is replaced goes here and is removed with the scratch
+        if target.is_dir() and target.resolve() == Path.cwd():
+            # the shell is in ``target`` (``--out .``): swap its entries, keep the folder
+            old.mkdir()
+            for entry in target.iterdir():
+                if entry.name != SCRATCH:
+                    os.replace(entry, old / entry.name)
+            for entry in tmp.iterdir():
+                os.replace(entry, target / entry.name)
+        else:
+            if target.exists():
+                os.replace(target, old)
+            os.replace(tmp, target)
+        if durable:
+            fsync_path(target.parent)
 
 
-def atomic_write_text(path: str | Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temporary file and a rename."""
+def atomic_write_text(path: str | Path, text: str, durable: bool = False) -> None:
+    """Write ``text`` to ``path`` through a scratch file and a rename (fsynced if ``durable``)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
+    with Scratch(path.parent) as scratch:
+        tmp = scratch / "new"
+        with open(tmp, "w", encoding="utf-8") as f:
             f.write(text)
-        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes owner-only files; use the usual mode
+            if durable:
+                f.flush()
+                os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_UMASK)
         os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    if durable:
+        fsync_path(path.parent)
 
 
-def write_json(path: str | Path, data: Any) -> None:
+def write_json(path: str | Path, data: Any, durable: bool = False) -> None:
     """Pretty, UTF-8 JSON (NaN written as null), atomically."""
-    atomic_write_text(path, json.dumps(_clean(data), indent=2, ensure_ascii=False) + "\n")
+    atomic_write_text(path, json.dumps(_clean(data), indent=2, ensure_ascii=False) + "\n",
+                      durable)
 
 
 def _clean(x: Any) -> Any:

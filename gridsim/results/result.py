@@ -12,7 +12,7 @@ import pandas as pd
 
 from ..scenario import Scenario
 from ..vocabulary import UNIT_LEVELS
-from .io import atomic_dir, write_json
+from .io import Scratch, atomic_dir, write_json
 from .kpis import KpiAccumulator, kpi
 from .stream import EventFiles, IssueFiles, read_events, read_issues
 
@@ -34,7 +34,7 @@ class Result:
     def __init__(self, scenario: Scenario, seed: int, issues: pd.DataFrame | None,
                  kpis: pd.DataFrame, load: pd.DataFrame, backlog: pd.DataFrame,
                  manifest: dict[str, Any], *, accumulator: KpiAccumulator | None = None,
-                 issue_files: IssueFiles | None = None, spool: Path | None = None,
+                 issue_files: IssueFiles | None = None, spool: Scratch | None = None,
                  record: dict[str, Any] | None = None, events: pd.DataFrame | None = None,
                  event_files: EventFiles | None = None):
         self.scenario, self.seed = scenario, seed
@@ -46,8 +46,8 @@ class Result:
         self.issue_files = issue_files
         self.record = record or {"level": "issues", "stream": False}
         self._spool = spool
-        if spool is not None:  # the temporary folder of streamed files lives as long as we do
-            self._cleanup = weakref.finalize(self, shutil.rmtree, spool, ignore_errors=True)
+        if spool is not None:  # the scratch folder of streamed files lives as long as we do
+            self._cleanup = weakref.finalize(self, spool.close)
 
     def __repr__(self) -> str:
         return (f"Result(scenario={self.scenario.name!r}, seed={self.seed}, "
@@ -168,10 +168,17 @@ class Result:
         ``events.parquet`` at level ``events``. A streamed run's files (or folders of part
         files) are moved there from its temporary folder (hard-linked or copied when they cannot
         be moved), and ``issues`` and ``events`` read them from there afterwards.
+
+        ``out`` is replaced only if it is missing, empty or a run folder gridsim wrote (see
+        :func:`gridsim.results.outdir.check_out`); anything else raises
+        :class:`~gridsim.results.outdir.OutputError` and nothing is written.
         """
+        from .outdir import RUN, check_out
+
         out = Path(out)
+        real = check_out(out, RUN)  # links followed: a link to the folder stays a link
         placed: dict[str, list[Path]] = {}
-        with atomic_dir(out) as tmp:
+        with atomic_dir(real) as tmp:
             if self.issue_files is not None:
                 placed["issues"] = _place(self.issue_files, tmp / "issues.parquet")
             elif self._issues is not None:

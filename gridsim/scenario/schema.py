@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import re
+import unicodedata
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -198,8 +199,31 @@ class CityMeeting(Meeting):
                            "capacity and can be simulated as independent shards")
 
 
+def path_safe(text: Any, what: str) -> Any:
+    """``text`` if it can name a file or folder: not only dots (``.`` and ``..`` are the folder
+    itself and its parent), no ``/`` or ``\\``, no control or invisible characters, no
+    leading or trailing space (the names appear in folder names and unit labels)."""
+    if not isinstance(text, str):
+        return text  # the type check reports it
+    bad = [c for c in text if c in "/\\" or (c != " " and unicodedata.category(c)[0] in "CZ")]
+    if bad:
+        raise ValueError(f"a {what} may not contain {bad[0]!r} (it names files and folders); "
+                         f"got {text!r}")
+    if text.strip(".") == "":
+        raise ValueError(f"a {what} may not be only dots ('.' and '..' are a folder itself "
+                         f"and its parent); got {text!r}")
+    if text != text.strip():
+        raise ValueError(f"a {what} may not start or end with a space; got {text!r}")
+    return text
+
+
 class District(Strict):
     name: str = Field(min_length=1)
+
+    @field_validator("name", mode="before")
+    @classmethod
+    def _name(cls, v: Any) -> Any:
+        return path_safe(v, "district name")
     count: PosInt = Field(1, description="identical copies of this district")
     streets: StreetTemplate | None = None
     departments: dict[str, DepartmentOverride] = Field(default_factory=dict)
@@ -361,7 +385,9 @@ PolicySpec = _policy_model()
 class Scenario(Strict):
     """A complete, validated scenario. Build one with :func:`gridsim.load_scenario`."""
 
-    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]+$")
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9_.-]*[A-Za-z0-9_-][A-Za-z0-9_.-]*$",
+                      description="letters, digits, '_', '-', '.' (not only dots): it names the "
+                                  "results folder")
     description: str = ""
     horizon: ClockDuration = Duration(365, "d")
     warmup: ClockDuration = Duration(0, "d")
@@ -386,6 +412,15 @@ class Scenario(Strict):
     def origin(self) -> dict[str, Any]:
         """Where this scenario came from: ``file``, ``file_sha256`` and ``overrides`` applied."""
         return {"file": None, "file_sha256": None, "overrides": {}, **self._origin}
+
+    @field_validator("name", mode="before")
+    @classmethod
+    def _name(cls, v: Any) -> Any:
+        v = path_safe(v, "scenario name")
+        if isinstance(v, str) and not re.fullmatch(r"[A-Za-z0-9_.-]+", v):
+            raise ValueError("a scenario name names its results folder: use only letters, "
+                             f"digits, '_', '-' and '.'; got {v!r}")
+        return v
 
     @model_validator(mode="after")
     def _horizon(self):
