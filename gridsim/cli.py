@@ -30,17 +30,20 @@ from .results.outdir import EXPERIMENT, RUN, FolderLock, OutputError, check_file
 from .results.result import Result
 from .runner import simulate
 from .scenario import Scenario, ScenarioError, load_scenario, parse_override
+from .vocabulary import (
+    format_days,
+    format_interval,
+    format_value,
+    headline,
+    is_missing,
+    unit_of,
+)
 
 EXIT_BAD_INPUT = 2
 CHECKS_CSV_HEADER = "check,kind,source,kpi,"
 """How a ``validate --out`` table gridsim wrote begins (only such a file is overwritten)."""
 CALIBRATED_MARK = "# Calibrated by `gridsim calibrate`"
 """The header line of a fitted scenario gridsim wrote (only such a file is overwritten)."""
-HEADLINE = ("issues", "resolution_time_mean", "resolution_time_median", "resolution_time_p90",
-            "resolution_time_p95", "on_time_rate", "resolution_rate", "solved_share_grid",
-            "solved_share_community", "solved_share_street", "solved_share_district",
-            "solved_share_joint", "solved_share_city", "whistles", "dept_report_time_mean",
-            "dept_report_on_time_rate", "reroutes_per_issue", "reopen_rate", "backlog_end")
 
 
 class UsageError(Exception):
@@ -62,16 +65,12 @@ def _load(args: argparse.Namespace) -> Scenario:
     return load_scenario(args.file, _overrides(args.set or []))
 
 
-def _fmt(metric: str, value: float, unit: str) -> str:
-    if value != value:
-        return "–"
-    if unit == "share":
-        return f"{value:.1%}"
-    if unit == "h":
-        return f"{value:,.1f} h ({value / 24:,.2f} d)"
-    if unit in ("cases", "count"):
-        return f"{value:,.0f}"
-    return f"{value:,.3f}"
+def _value(value: float, unit: str) -> str:
+    """A KPI value in its unit, with hours also in days: ``20.9 h (0.87 d)``."""
+    text = format_value(value, unit)
+    if unit == "h" and not is_missing(value):
+        text += f" ({format_days(value)})"
+    return text
 
 
 def print_summary(result: Result, console: Console) -> None:
@@ -81,16 +80,15 @@ def print_summary(result: Result, console: Console) -> None:
                         f"seed {result.seed} (warm-up {result.scenario.warmup} excluded)")
     table.add_column("KPI")
     table.add_column("value", justify="right")
-    for metric in HEADLINE:
-        if metric in k.index:
-            table.add_row(metric, _fmt(metric, k.at[metric, "value"], k.at[metric, "unit"]))
+    for metric in headline(k.index):
+        table.add_row(metric, _value(k.at[metric, "value"], k.at[metric, "unit"]))
     console.print(table)
     b = result.bottleneck
     console.print(f"bottleneck: [bold]{b['pool']}[/] ({b['kind']}), utilisation "
                   f"{b['utilisation']:.0%}, mean queue {b['queue_mean']:.1f}")
     m = result.manifest
-    console.print(f"{m['issues_created']:,} issues in {m['wall_time_s']:.1f} s "
-                  f"({m['issues_per_second']:,.0f} issues/s)")
+    console.print(f"{m['issues_created']:,} cases in {m['wall_time_s']:.1f} s "
+                  f"({m['issues_per_second']:,.0f} cases/s)")
 
 
 def cmd_run(args: argparse.Namespace, console: Console) -> int:
@@ -245,25 +243,23 @@ def print_experiment(exp, console: Console) -> None:
     s = s[s["scope"] == "all"].set_index(["metric", "point"])
     d = exp.differences
     d = d[d["scope"] == "all"].set_index(["metric", "point"]) if len(d) else d
-    units = exp.kpis[exp.kpis["scope"] == "all"].drop_duplicates("metric")
     title = (f"{exp.kind}: {len(exp.points)} point(s) × {exp.replications} replications "
              f"(mean [95% CI]; Δ vs {exp.labels[0]}, Bonferroni-adjusted, * significant)")
     table = Table(title=title)
     table.add_column("KPI")
     for label in exp.labels:
         table.add_column(label, justify="right")
-    unit_of = dict(zip(units["metric"], [_unit(m) for m in units["metric"]], strict=True))
-    for metric in HEADLINE:
+    for metric in headline(s.index.get_level_values("metric")):
         if (metric, exp.labels[0]) not in s.index:
             continue
         row = [metric]
+        unit = unit_of(metric)
         for label in exp.labels:
             r = s.loc[(metric, label)]
-            cell = f"{_num(r['mean'], unit_of[metric])} [{_num(r['low'], unit_of[metric])}, " \
-                   f"{_num(r['high'], unit_of[metric])}]"
+            cell = f"{format_value(r['mean'], unit)} [{format_interval(r['low'], r['high'], unit)}]"
             if len(d) and (metric, label) in d.index:
                 x = d.loc[(metric, label)]
-                cell += f"\nΔ {_num(x['difference'], unit_of[metric], sign=True)}" \
+                cell += f"\nΔ {format_value(x['difference'], unit, signed=True)}" \
                         f"{' *' if x['significant'] else ''}"
             row.append(cell)
         table.add_row(*row)
@@ -285,25 +281,6 @@ def print_experiment(exp, console: Console) -> None:
     for label, g in top.groupby("point", observed=True, sort=False):
         units = ", ".join(f"{r.level} {r.unit} ({r.overdue_end:.1f})" for r in g.itertuples())
         console.print(f"most overdue cases at the end in {label}: {units}")
-
-
-def _unit(metric: str) -> str:
-    if metric.startswith(("resolution_time", "dept_report_time")):
-        return "h"
-    if metric.endswith(("_rate", "_share")) or metric.startswith("solved_share"):
-        return "share"
-    return ""
-
-
-def _num(v: float, unit: str, sign: bool = False) -> str:
-    if v != v:
-        return "–"
-    fmt = "+" if sign else ""
-    if unit == "share":
-        return f"{v * 100:{fmt}.1f}%"
-    if unit == "h":
-        return f"{v:{fmt}.1f}h"
-    return f"{v:{fmt},.3g}" if abs(v) < 1000 else f"{v:{fmt},.0f}"
 
 
 def cmd_compare(args: argparse.Namespace, console: Console) -> int:

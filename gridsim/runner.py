@@ -38,10 +38,10 @@ from .results.stream import EventFiles, EventWriter, IssueFiles, IssueWriter, ac
 from .results.tables import backlog_frame, events_frame, issues_frame, load_frame
 from .scenario import Scenario
 from .scenario.size import check_size
+from .vocabulary import RECORD_LEVELS, ROW_LEVELS
 
-LEVELS = ("issues", "events", "kpis")
-ROWS = ("issues", "events")
-"""The levels that record case rows (and can stream them)."""
+LEVELS = RECORD_LEVELS
+ROWS = ROW_LEVELS
 
 
 def simulate(scenario: Scenario, seed: int | None = None,

@@ -114,7 +114,7 @@ def test_compare_pairs_variants_on_common_random_numbers(comparison):
     runs = comparison.runs
     assert list(runs["point"].cat.categories) == ["baseline", "four_tier"]
     assert len(runs) == 10
-    by = runs.pivot(index="replication", columns="point", values="issues")
+    by = runs.pivot(index="replication", columns="point", values="cases")
     assert (by["baseline"] == by["four_tier"]).all(), "same arrivals in both variants"
     d = comparison.differences
     row = d[(d["metric"] == "resolution_time_mean") & (d["scope"] == "all")].iloc[0]

@@ -160,15 +160,15 @@ def test_policy_mechanisms(by_policy):
     base, whistle, four = by_policy["baseline"], by_policy["whistle"], by_policy["four_tier"]
     # baseline: no whistle, cases re-routed between departments; no joint or city tier
     assert base.kpi("whistles") == 0
-    assert base.kpi("reroutes_per_issue") > 0
+    assert base.kpi("reroutes_per_case") > 0
     assert base.issues["t_enter_joint"].isna().all()
     # whistle: departments called together, no re-routing
     assert whistle.kpi("whistles") > 0
-    assert whistle.kpi("reroutes_per_issue") == 0
+    assert whistle.kpi("reroutes_per_case") == 0
     assert whistle.kpi("dept_report_time_mean") < base.kpi("dept_report_time_mean")
     # four tiers: escalations climb to the joint consultation
     assert four.issues["t_enter_joint"].notna().any()
-    assert four.kpi("escalations_per_issue") > 0
+    assert four.kpi("escalations_per_case") > 0
 
 
 def test_two_way_dispatch_sends_department_work_down(short_scenario):

@@ -86,10 +86,10 @@ def test_run_report_shows_the_kpis_of_the_run(folders, reports):
     assert _hours(k["resolution_time_mean"]) in text
     assert f"{k['resolution_time_p90'] / 24:.2f} d" in text or k["resolution_time_p90"] >= 240
     assert f">{k['backlog_end']:,.0f}<" in text
-    assert f">{k['issues']:,.0f}<" in text
+    assert f">{k['cases']:,.0f}<" in text
     for metric in ("resolution_time_median", "resolution_time_p95", "solved_share_grid",
                    "solved_share_city", "whistles", "dept_report_time_mean",
-                   "dept_report_on_time_rate", "reroutes_per_issue", "reopen_rate"):
+                   "dept_report_on_time_rate", "reroutes_per_case", "reopen_rate"):
         assert f"<code class=\"sub\">{metric}</code>" in text, metric
     sc = manifest["scenario"]
     for fact in (sc["name"], sc["policy"]["name"], sc["horizon"], sc["warmup"],
@@ -274,3 +274,31 @@ def test_unit_tables_come_from_units_csv_whatever_the_record_level(folders, repo
     text = write_report(folder).read_text(encoding="utf-8")
     for title in ("Departments", "Streets", "Communities", "Grids"):
         assert f"{title} by overdue open cases at the end" in text, title
+
+
+# ------------------------------------------------------------------------ templates
+@pytest.mark.parametrize("clear", [True, False])
+def test_the_best_callout_says_whether_the_best_is_clear(folders, tmp_path, clear):
+    """The callout's colour follows experiment.json's ``best.clear`` (a template reading
+    ``best.clear`` off a dict gets ``dict.clear``, which is always true)."""
+    folder = shutil.copytree(folders["experiment"], tmp_path / "exp")
+    meta_path = folder / "experiment.json"
+    meta = json.loads(meta_path.read_text())
+    meta["best"]["clear"] = clear
+    meta_path.write_text(json.dumps(meta))
+    text = write_report(folder).read_text()
+    assert ('<div class="callout clear">' in text) is clear
+    assert ('<div class="callout unclear">' in text) is not clear
+    assert ("\u2605 best" in text) is clear
+
+
+def test_templates_and_style_sheet_are_package_resources(reports):
+    from importlib.resources import files
+
+    templates = files("gridsim.report") / "templates"
+    names = {p.name for p in templates.iterdir()}
+    assert {"base.html.j2", "run.html.j2", "experiment.html.j2", "report.css"} <= names
+    css = (templates / "report.css").read_text(encoding="utf-8")
+    for text in reports.values():
+        assert f"<style>{css}</style>" in text
+    assert (files("gridsim") / "py.typed").is_file()

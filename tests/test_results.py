@@ -32,7 +32,7 @@ def test_kpis_exclude_the_warm_up_and_match_the_issue_table(short_result):
     df, warm = short_result.issues, short_result.scenario.warmup.hours
     cohort = df[df["t_created"] >= warm]
     closed = cohort[cohort["state"] == "closed"]
-    assert short_result.kpi("issues") == len(cohort) < len(df)
+    assert short_result.kpi("cases") == len(cohort) < len(df)
     assert short_result.kpi("resolution_time_mean") == pytest.approx(
         closed["resolution_time"].mean())
     assert short_result.kpi("resolution_time_p90") == pytest.approx(
@@ -41,8 +41,8 @@ def test_kpis_exclude_the_warm_up_and_match_the_issue_table(short_result):
     grid_share = (closed["solved_tier"] == "grid").mean()
     assert short_result.kpi("solved_share_grid") == pytest.approx(grid_share)
     for group in ("category", "source", "lead"):
-        scopes = short_result.kpis.loc[short_result.kpis["metric"] == "issues", "scope"]
-        counts = short_result.kpis.loc[(short_result.kpis["metric"] == "issues")
+        scopes = short_result.kpis.loc[short_result.kpis["metric"] == "cases", "scope"]
+        counts = short_result.kpis.loc[(short_result.kpis["metric"] == "cases")
                                        & scopes.str.startswith(f"{group}="), "value"]
         assert counts.sum() == len(cohort)
     with pytest.raises(KeyError, match="no KPI"):

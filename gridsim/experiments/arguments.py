@@ -17,6 +17,7 @@ from numbers import Integral, Real
 from typing import Any
 
 from ..scenario.errors import closest
+from ..vocabulary import canonical
 
 
 class SettingError(ValueError):
@@ -77,8 +78,8 @@ def kpi_names() -> tuple[str, ...]:
 def check_kpi(kpi: Any, name: str = "kpi") -> str:
     """One of :func:`kpi_names`; a misspelt one gets the closest valid name."""
     names = kpi_names()
-    if isinstance(kpi, str) and kpi in names:
-        return kpi
+    if isinstance(kpi, str) and canonical(kpi) in names:  # a 0.1 name is read as its new one
+        return canonical(kpi)
     hint = closest(str(kpi), list(names))
     raise SettingError(f"{name} {kpi!r} is not a KPI" + (
         f" (did you mean '{hint}'?)" if hint else f"; the KPIs are {', '.join(names)}"))

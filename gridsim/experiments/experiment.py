@@ -21,6 +21,7 @@ import pandas as pd
 from ..model.streams import DRAWS_VERSION
 from ..scenario import Scenario, scenario_hash
 from ..scenario.size import check_size
+from ..vocabulary import canonical, minimise
 from .arguments import SettingError, check_experiment, check_policies
 from .executors import Executor, Outcome, Task, default_workers
 from .outputs import TABLES
@@ -38,19 +39,12 @@ from .store import Store, warn_note
 DEFAULT_KPI = "resolution_time_mean"
 DEFAULT_PRECISION = 0.05
 DEFAULT_MAX_REPLICATIONS = 200
-LOWER_IS_BETTER = ("resolution_time", "backlog", "reroutes", "reopen", "escalations",
-                   "dept_report_time", "whistles")
 
 
 def replication_seed(base: int, replication: int) -> int:
     """The seed of replication ``replication``: a child of ``SeedSequence(base)``."""
     ss = np.random.SeedSequence(base, spawn_key=(replication,))
     return int(ss.generate_state(1, np.uint64)[0] >> 1)  # a 63-bit non-negative int
-
-
-def minimise(kpi: str) -> bool:
-    """Whether a smaller value of ``kpi`` is better."""
-    return kpi.startswith(LOWER_IS_BETTER)
 
 
 @dataclass
@@ -123,7 +117,7 @@ class Experiment:
 
     def samples(self, metric: str, scope: str = "all") -> dict[str, np.ndarray]:
         """Replication values of one KPI per point, ordered by replication."""
-        k = self.kpis[(self.kpis["metric"] == metric) & (self.kpis["scope"] == scope)]
+        k = self.kpis[(self.kpis["metric"] == canonical(metric)) & (self.kpis["scope"] == scope)]
         if k.empty:
             raise KeyError(f"no KPI {metric!r} with scope {scope!r}")
         k = k.sort_values("replication")
@@ -269,6 +263,7 @@ def run_points(kind: str, points: list[Point], replications: int | str = 10,
     """
     if not points:
         raise SettingError("nothing to run: no points")
+    kpi = canonical(kpi)  # a KPI name of gridsim 0.1 is read as its new name
     check_experiment(replications, seed, precision, kpi, max_replications, level, workers)
     for p in points:
         check_size(p.scenario, "kpis", allow_large)

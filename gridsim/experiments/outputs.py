@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from ..results.result import Result
+from ..vocabulary import LEADS
 
 HIST_EDGES = np.logspace(-2, 4, 61)
 """Resolution-time histogram bins (hours, 36 s to 417 days), the same for every run."""
@@ -30,7 +31,7 @@ def resolution_histogram(result: Result) -> pd.DataFrame:
     """Counts of resolution times (warm-up excluded) per lead on :data:`HIST_EDGES`."""
     done = result.resolution_times()
     rows = []
-    for lead in ("street", "department"):
+    for lead in LEADS:
         t = done.loc[done["lead"] == lead, "resolution_time"].to_numpy()
         counts, _ = np.histogram(np.clip(t, HIST_EDGES[0], HIST_EDGES[-1]), HIST_EDGES)
         rows.append(pd.DataFrame({"lead": lead, "bin": np.arange(len(counts)), "count": counts}))

@@ -7,7 +7,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
-from ..policies import TIERS
+from ..vocabulary import TIERS
 from .outputs import HIST_EDGES
 
 

@@ -28,8 +28,9 @@ from bisect import bisect_right
 import numpy as np
 
 from ..scenario.schema import Scenario
+from ..vocabulary import SOURCES
 from .clock import Clock
-from .lifecycle import PATROL, SOURCES, Lifecycle
+from .lifecycle import PATROL, Lifecycle
 from .org import Organisation, Street
 from .streams import stream
 

@@ -10,16 +10,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ..policies import TIERS
 from ..scenario.expand import DistrictPlan, expand
 from ..scenario.schema import Scenario
+from ..vocabulary import POOL_KINDS, TIERS
 from .calendar import Calendars
 from .clock import Clock
 from .pools import Meeting, Meter, Pool
 
-KINDS = ("grid_worker", "community", "centre", "enforcement", "office", "department", "joint",
-         "city")
-"""Kinds of staff pool, as reported in ``result.load``."""
+KINDS = POOL_KINDS
+"""Kinds of staff pool, as in ``result.load``."""
 
 
 @dataclass(eq=False)

@@ -15,7 +15,7 @@ from itertools import chain
 
 import numpy as np
 
-from ..policies import TIERS
+from ..vocabulary import TIERS
 
 ISSUE_COLUMNS: tuple[tuple[str, str], ...] = (
     # district_seq: the case's number within its district, in order of creation (with the
@@ -28,7 +28,6 @@ ISSUE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("bounces", "i2"), ("reopens", "i2"), ("whistles", "i2"), ("two_way", "i1"),
     ("deadline", "f8"), ("state", "i1"),
 )
-STATES = ("closed", "in_progress", "waiting")
 
 KPI_COLUMNS: tuple[tuple[str, str], ...] = tuple(
     (name, dt) for name, dt in ISSUE_COLUMNS

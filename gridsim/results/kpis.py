@@ -20,15 +20,11 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from ..model.lifecycle import SOURCES
-from ..model.records import STATES, Chunk, RunNames
-from ..policies import TIERS
+from ..model.records import Chunk, RunNames
+from ..vocabulary import KPIS, LEADS, SOURCES, STATES, TIERS, WHISTLE_RANGE, canonical
 
 SOLVED_TIERS = TIERS
 GROUPS = ("category", "source", "lead")
-LEADS = ("street", "department")
-WHISTLE_RANGE = ("street", "district", "joint", "city")
-"""Bazhong's "whistle range": cases that went to tier 2 (the street) or above."""
 KPI_COLUMNS = ("category", "source", "grid", "state", "t_created", "t_discovered", "t_closed",
                "deadline", "solved_tier", *(f"t_enter_{t}" for t in TIERS[1:]), "whistles",
                "escalations", "bounces", "reopens", "two_way", "t_dept_called", "t_dept_onsite")
@@ -277,50 +273,49 @@ class KpiAccumulator:
         rt, rt_cat, rt_src, report = self._values()
         scope = self._scope if self._scope.shape[1] else np.zeros((4, 7), dtype=np.int64)
         n_cat = len(names.categories)
-        rows: list[tuple[str, str, float, str]] = []
-        rows += [(m, "all", v, u) for m, v, u in self._block(scope[:, 0], rt)]
+        rows: list[tuple[str, str, float]] = []
+        rows += [(m, "all", v) for m, v in self._block(scope[:, 0], rt)]
 
         n, n_closed = int(scope[_CASES, 0]), int(scope[_CLOSED, 0])
         for i, tier in enumerate(SOLVED_TIERS):
             share = int(self._solved[i]) / n_closed if n_closed else np.nan
-            rows.append((f"solved_share_{tier}", "all", share, "share"))
+            rows.append((f"solved_share_{tier}", "all", share))
         for i, tier in enumerate(SOLVED_TIERS):
-            rows.append((f"solved_count_{tier}", "all", float(self._solved[i]), "cases"))
+            rows.append((f"solved_count_{tier}", "all", float(self._solved[i])))
         # the funnel: how far up the tiers cases went (Bazhong's "whistle range" is tiers 2-4,
         # i.e. the street and above)
         for i, tier in enumerate(SOLVED_TIERS[1:], start=1):
             rows.append((f"entered_share_{tier}", "all",
-                         int(self._entered[i]) / n if n else np.nan, "share"))
+                         int(self._entered[i]) / n if n else np.nan))
         in_range = self._in_range
         rows += [
-            ("whistle_range_count", "all", float(in_range), "cases"),
-            ("whistle_range_share", "all", in_range / n if n else np.nan, "share"),
+            ("whistle_range_count", "all", float(in_range)),
+            ("whistle_range_share", "all", in_range / n if n else np.nan),
             ("whistle_range_solved_share", "all",
-             self._in_range_closed / in_range if in_range else np.nan, "share"),
+             self._in_range_closed / in_range if in_range else np.nan),
         ]
 
-        def per_issue(col: str) -> float:
+        def per_case(col: str) -> float:
             return self._sums[col] / n if n else np.nan
 
         rows += [
-            ("whistles", "all", float(self._sums["whistles"]), "count"),
-            ("whistles_per_issue", "all", per_issue("whistles"), "per case"),
-            ("escalations_per_issue", "all", per_issue("escalations"), "per case"),
-            ("reroutes_per_issue", "all", per_issue("bounces"), "per case"),
-            ("reopen_rate", "all", self._reopened / n_closed if n_closed else np.nan, "share"),
-            ("two_way_dispatch_share", "all", per_issue("two_way"), "share"),
+            ("whistles", "all", float(self._sums["whistles"])),
+            ("whistles_per_case", "all", per_case("whistles")),
+            ("escalations_per_case", "all", per_case("escalations")),
+            ("reroutes_per_case", "all", per_case("bounces")),
+            ("reopen_rate", "all", self._reopened / n_closed if n_closed else np.nan),
+            ("two_way_dispatch_share", "all", per_case("two_way")),
         ]
         rows += [
-            ("dept_report_time_mean", "all", float(report.mean()) if len(report) else np.nan,
-             "h"),
+            ("dept_report_time_mean", "all", float(report.mean()) if len(report) else np.nan),
             ("dept_report_on_time_rate", "all",
-             self._report_on_time / len(report) if len(report) else np.nan, "share"),
+             self._report_on_time / len(report) if len(report) else np.nan),
         ]
         states = self._states
         rows += [
-            ("backlog_end", "all", float(states[1] + states[2]), "cases"),
-            ("backlog_end_waiting", "all", float(states[2]), "cases"),
-            ("backlog_end_in_progress", "all", float(states[1]), "cases"),
+            ("backlog_end", "all", float(states[1] + states[2])),
+            ("backlog_end_waiting", "all", float(states[2])),
+            ("backlog_end_in_progress", "all", float(states[1])),
         ]
         groups = (("category", names.categories, rt_cat, 1),
                   ("source", SOURCES, rt_src, 1 + n_cat),
@@ -330,31 +325,32 @@ class KpiAccumulator:
             for k, value in enumerate(values):
                 col = scope[:, first + k]
                 if col[_CASES]:
-                    rows += [(m, f"{group}={value}", v, u)
-                             for m, v, u in self._block(col, rt[codes == k])]
-        out = pd.DataFrame(rows, columns=["metric", "scope", "value", "unit"])
+                    rows += [(m, f"{group}={value}", v)
+                             for m, v in self._block(col, rt[codes == k])]
+        out = pd.DataFrame(rows, columns=["metric", "scope", "value"])
         out["value"] = out["value"].astype(float)
+        out["unit"] = [KPIS[m].unit for m in out["metric"]]  # every KPI is in the catalogue
         return out
 
     @staticmethod
-    def _block(col: np.ndarray, rt: np.ndarray) -> list[tuple[str, float, str]]:
+    def _block(col: np.ndarray, rt: np.ndarray) -> list[tuple[str, float]]:
         """The KPIs that make sense for any subset of cases (``rt`` sorted)."""
         n, closed, due, on_time = (int(x) for x in col)
-        rows: list[tuple[str, float, str]] = [("issues", float(n), "cases")]
+        rows: list[tuple[str, float]] = [("cases", float(n))]
         rows += _time_stats(rt)
-        rows.append(("on_time_rate", on_time / due if due else np.nan, "share"))
-        rows.append(("resolution_rate", closed / n if n else np.nan, "share"))
+        rows.append(("on_time_rate", on_time / due if due else np.nan))
+        rows.append(("resolution_rate", closed / n if n else np.nan))
         return rows
 
 
-def _time_stats(v: np.ndarray) -> list[tuple[str, float, str]]:
+def _time_stats(v: np.ndarray) -> list[tuple[str, float]]:
     if len(v) == 0:
-        return [(f"resolution_time_{k}", np.nan, "h") for k in ("mean", "median", "p90", "p95")]
+        return [(f"resolution_time_{k}", np.nan) for k in ("mean", "median", "p90", "p95")]
     q50, q90, q95 = np.quantile(v, [0.5, 0.9, 0.95])
-    return [("resolution_time_mean", float(v.mean()), "h"),
-            ("resolution_time_median", float(q50), "h"),
-            ("resolution_time_p90", float(q90), "h"),
-            ("resolution_time_p95", float(q95), "h")]
+    return [("resolution_time_mean", float(v.mean())),
+            ("resolution_time_median", float(q50)),
+            ("resolution_time_p90", float(q90)),
+            ("resolution_time_p95", float(q95))]
 
 
 # ---------------------------------------------------------------------- from tables
@@ -410,8 +406,10 @@ def compute_kpis(issues: pd.DataFrame, warmup: float, horizon: float,
 
 
 def kpi(kpis: pd.DataFrame, metric: str, scope: str = "all") -> float:
-    """One KPI's value (``kpi(result.kpis, "resolution_time_mean", "lead=department")``)."""
-    hit = kpis[(kpis["metric"] == metric) & (kpis["scope"] == scope)]
+    """One KPI's value (``kpi(result.kpis, "resolution_time_mean", "lead=department")``).
+
+    A KPI name of gridsim 0.1 (``whistles_per_issue``) is read as its new name."""
+    hit = kpis[(kpis["metric"] == canonical(metric)) & (kpis["scope"] == scope)]
     if hit.empty:
         raise KeyError(f"no KPI {metric!r} with scope {scope!r}")
     return float(hit["value"].iloc[0])

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
-from ..policies import TIERS
+from ..vocabulary import TIERS
 
 
 def resolution_time(issues: pd.DataFrame, warmup: float, ax=None):

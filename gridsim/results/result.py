@@ -11,6 +11,7 @@ from typing import Any
 import pandas as pd
 
 from ..scenario import Scenario
+from ..vocabulary import UNIT_LEVELS
 from .io import Scratch, atomic_dir, write_json
 from .kpis import KpiAccumulator, kpi
 from .stream import EventFiles, IssueFiles, read_events, read_issues
@@ -107,7 +108,7 @@ class Result:
             raise ValueError("per-unit counts need the run's KPI accumulator")
         grids = acc.grid_counts()
         frames = []
-        for level in ("grid", "community", "street"):
+        for level in reversed(UNIT_LEVELS[2:]):  # grid, community, street
             agg = grids.groupby(grids[level].astype(str).rename("unit"), sort=True)[
                 ["cases", "open_end", "overdue_end"]].sum()
             frames.append(agg.reset_index().assign(level=level))

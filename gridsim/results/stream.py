@@ -26,11 +26,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ..model.lifecycle import SOURCES
-from ..model.records import STATES, Chunk, RunNames, empty_chunk
+from ..model.records import Chunk, RunNames, empty_chunk
 from ..model.trace import EVENTS, empty_events
-from ..policies import TIERS
-from .kpis import KPI_COLUMNS, LEADS, KpiAccumulator, chunk_from_frame
+from ..vocabulary import LEADS, SOURCES, STATES, TIERS
+from .kpis import KPI_COLUMNS, KpiAccumulator, chunk_from_frame
 from .tables import event_rows, issue_rows, unit_codes
 
 

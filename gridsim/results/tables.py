@@ -8,11 +8,10 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..model.lifecycle import SOURCES
-from ..model.records import ISSUE_COLUMNS, STATES, RunNames
+from ..model.records import ISSUE_COLUMNS, RunNames
 from ..model.simulation import RawRun
 from ..model.trace import EVENTS
-from ..policies import TIERS
+from ..vocabulary import LEADS, SOURCES, STATES, TIERS
 from .kpis import on_time_of
 
 
@@ -67,7 +66,7 @@ def issue_rows(c: dict[str, np.ndarray], names: RunNames, report_deadline: float
         "district_seq": c["district_seq"],
         "category": _cat(c["category"], names.categories),
         "lead": pd.Categorical(np.asarray(names.leads, dtype=object)[c["category"]],
-                               categories=["street", "department"]),
+                               categories=list(LEADS)),
         "source": _cat(c["source"], SOURCES),
         "district": unit("district"),
         "street": unit("street"),

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from ..vocabulary import BACKLOG_TIERS
 from .errors import Problem, ScenarioError, closest, problems_from_validation
 from .units import parse_age
 
@@ -33,7 +34,6 @@ if TYPE_CHECKING:
 
 COLUMNS = ("category", "district", "street", "community", "grid", "tier", "age")
 REQUIRED = ("category", "district", "street", "tier", "age")
-BACKLOG_TIERS = ("community", "street", "district", "joint", "city")
 MAX_BYTES = 256 * 2**20
 """Largest backlog file read (256 MiB, some millions of cases); larger files are refused."""
 

@@ -28,6 +28,7 @@ from pydantic import (
 )
 
 from ..policies import REGISTRY, CommonPolicy
+from ..vocabulary import LEADS, RECORD_LEVELS, ROW_LEVELS, SOURCES, STREET_UNITS
 from .distributions import Distribution, Exponential, Lognormal
 from .names import name_schema
 from .units import ClockDuration, Duration, DurationField, PositiveClockDuration
@@ -49,9 +50,6 @@ Weight = Annotated[float, Field(ge=0, le=1e6, allow_inf_nan=False)]
 CALENDAR_DAYS_AFTER = 400
 """Days the working calendar covers past the horizon (``gridsim.model.calendar.Calendars``)."""
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-SOURCES = ("patrol", "hotline", "above", "units")
-"""Where cases come from: found by a grid worker's patrol, a resident's 12345 hotline call, handed
-down from above, collected from units in the area (Bazhong's three paths, 001)."""
 
 
 class Strict(BaseModel):
@@ -318,7 +316,7 @@ class WorkTimes(Strict):
 class Category(Strict):
     """A kind of problem: how often it arises, where it starts, who handles it and how."""
 
-    lead: Literal["street", "department"] = Field(
+    lead: Literal[LEADS] = Field(  # type: ignore[valid-type]
         "street", description="Xi'an's split (003): the street's alone, or led by departments")
     rates: dict[Literal[SOURCES], Rate] = Field(min_length=1)  # type: ignore[valid-type]
     on_spot: Prob = Field(0.0, description="share of patrol finds fixed on the spot")
@@ -326,11 +324,11 @@ class Category(Strict):
     departments: list[str] = Field(min_length=1,
                                    description="district departments the case needs if it "
                                                "reaches them (the first one leads)")
-    street_unit: Literal["enforcement", "office"] = "enforcement"
+    street_unit: Literal[STREET_UNITS] = "enforcement"  # type: ignore[valid-type]
     work: WorkTimes = WorkTimes()
     solve: SolveProbs = SolveProbs()
     reopen: Prob = Field(0.05, description="verification fails and the case is reworked")
-    deadline: DurationField = Field(Duration(5, "wd"), description="from report to closure")
+    deadline: DurationField = Field(Duration(5, "wd"), description="from upload to closure")
     deadline_shift: str | None = Field(
         None, description="shift whose on-shift hours a deadline in working hours (wh) counts; "
                           "default: the shift of the unit leading the case (roles.<street_unit> "
@@ -380,7 +378,7 @@ class Recording(Strict):
 
     load_interval: PositiveClockDuration = Field(Duration(1, "h"),
                                                  description="load sampling interval")
-    level: Literal["issues", "events", "kpis"] = Field(
+    level: Literal[RECORD_LEVELS] = Field(  # type: ignore[valid-type]
         "issues", description="issues: one row per case (result.issues, issues.parquet); "
         "events: the case rows plus one row per state change of a case (result.events, "
         "events.parquet); kpis: only the KPIs and per-unit counts, computed chunk by chunk as "
@@ -402,7 +400,7 @@ class Recording(Strict):
 
     @model_validator(mode="after")
     def _stream_needs_rows(self) -> Recording:
-        if self.stream and self.level not in ("issues", "events"):
+        if self.stream and self.level not in ROW_LEVELS:
             raise ValueError(f"stream writes the case rows, so it needs level 'issues' or "
                              f"'events' (got level '{self.level}'); drop stream or use level "
                              f"issues or events")

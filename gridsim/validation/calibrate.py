@@ -22,6 +22,7 @@ from scipy import optimize
 from ..experiments import replicate
 from ..results.io import atomic_write_text
 from ..scenario import Scenario
+from ..vocabulary import canonical
 from .checks import dump_yaml
 
 
@@ -60,7 +61,7 @@ class Target:
         scope = "all"
         if name.endswith("]") and "[" in name:
             name, scope = name[:-1].split("[", 1)
-        return cls(name.strip(), float(value), scope)
+        return cls(canonical(name.strip()), float(value), scope)
 
 
 def expand_path(data: dict[str, Any], path: str) -> list[str]:

@@ -7,10 +7,18 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from ..scenario.errors import Problem, ScenarioError, problems_from_validation
 from ..scenario.loader import bundled_scenario, read_yaml
+from ..vocabulary import kpi_info
 
 METRICS_FILE = "published/metrics.yaml"
 
@@ -45,6 +53,14 @@ class Check(BaseModel):
     effect: Effect | None = None
     replications: int = Field(10, ge=2)
     fast_replications: int = Field(3, ge=2)
+
+    @field_validator("kpi")
+    @classmethod
+    def _known_kpi(cls, v: str) -> str:
+        try:
+            return kpi_info(v).name  # an old name is read as the new one
+        except KeyError as err:
+            raise ValueError(err.args[0]) from None
 
     @model_validator(mode="after")
     def _value_or_effect(self):

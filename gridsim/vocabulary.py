@@ -1,0 +1,283 @@
+"""The words of the domain and the catalogue of KPIs, in one place every layer reads.
+
+A case (the code's :class:`~gridsim.model.lifecycle.Issue`) is found on a grid worker's patrol
+or comes in on the 12345 hotline, is triaged at the street centre and is solved at one of the
+*tiers* below, lowest first. Its *lead* says who owns it: the street or a district department.
+Every name a scenario, a column or a KPI uses for these things is spelled here once; the other
+modules import it, and this module imports nothing of gridsim.
+
+The KPI catalogue (:data:`KPIS`) gives each KPI its unit, the direction in which it improves,
+a label and a one-line description. The CLI, the HTML report, the experiments (which point is
+best) and the KPI code read it, so a new KPI is added here once. :func:`format_value` and
+:func:`format_interval` write a KPI value in its unit for people (``94.5%``, ``20.9 h``,
+``+4.2 pp``).
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any, Literal
+
+# ---------------------------------------------------------------------------- domain words
+TIERS: tuple[str, ...] = ("grid", "community", "street", "district", "joint", "city")
+"""Where a case can be solved, lowest first: on the spot by the grid worker, the community,
+the street (enforcement team or office), district departments, the district joint consultation
+(联席会议), city coordination."""
+
+BACKLOG_TIERS: tuple[str, ...] = TIERS[1:]
+"""The tiers an open case can wait at when a run starts (an initial backlog)."""
+
+WHISTLE_RANGE: tuple[str, ...] = ("street", "district", "joint", "city")
+"""Bazhong's "whistle range" (001): the cases that went to tier 2 (the street) or above."""
+
+SOURCES: tuple[str, ...] = ("patrol", "hotline", "above", "units")
+"""Where cases come from: found by a grid worker's patrol, a resident's 12345 hotline call, handed
+down from above, collected from units in the area (Bazhong's three paths, 001)."""
+
+LEADS: tuple[str, ...] = ("street", "department")
+"""Who owns a category's cases: the street, or a district department (the street whistles)."""
+
+STREET_UNITS: tuple[str, ...] = ("enforcement", "office")
+"""Which street team works a street-led case: the comprehensive enforcement team or an office."""
+
+POOL_KINDS: tuple[str, ...] = ("grid_worker", "community", "centre", "enforcement", "office",
+                               "department", "joint", "city")
+"""Kinds of staff pool, as in ``result.load`` and ``pools.csv``."""
+
+UNIT_LEVELS: tuple[str, ...] = ("pool", "department", "street", "community", "grid")
+"""The levels of the per-unit tables (``units.csv``, ``most_loaded.csv``), top down."""
+
+STATES: tuple[str, ...] = ("closed", "in_progress", "waiting")
+"""A case's state when the clock stops (the codes of the ``state`` record column)."""
+
+RECORD_LEVELS: tuple[str, ...] = ("issues", "events", "kpis")
+"""What a run keeps: a row per case, a row per case and per transition, or the KPIs only."""
+
+ROW_LEVELS: tuple[str, ...] = ("issues", "events")
+"""The record levels that keep case rows (and can stream them to Parquet)."""
+
+
+# ---------------------------------------------------------------------------- KPI catalogue
+Unit = Literal["cases", "count", "h", "share", "per case"]
+Better = Literal[-1, 0, 1]
+
+
+@dataclass(frozen=True, slots=True)
+class Kpi:
+    """One KPI: its column name, unit, the direction in which it improves, and words for people.
+
+    ``better`` is -1 when a smaller value is better, +1 when a larger one is, 0 when neither
+    (a share of work at one tier is a design choice, not a score).
+    """
+
+    name: str
+    unit: Unit
+    better: Better
+    label: str
+    description: str
+
+    def format(self, value: Any, signed: bool = False) -> str:
+        """``value`` in this KPI's unit (see :func:`format_value`)."""
+        return format_value(value, self.unit, signed)
+
+
+def _catalogue() -> dict[str, Kpi]:
+    rows: list[tuple[str, Unit, Better, str, str]] = [
+        ("cases", "cases", 0, "Cases counted (created after the warm-up)",
+         "Cases created after the warm-up: the cohort every other KPI but the backlog counts."),
+        ("resolution_time_mean", "h", -1, "Resolution time, mean",
+         "Hours from discovery (patrol or call) to closure, over closed cases."),
+        ("resolution_time_median", "h", -1, "Resolution time, median",
+         "The median of the resolution time of closed cases."),
+        ("resolution_time_p90", "h", -1, "Resolution time, 90th percentile",
+         "Nine closed cases in ten took at most this long."),
+        ("resolution_time_p95", "h", -1, "Resolution time, 95th percentile",
+         "Nineteen closed cases in twenty took at most this long."),
+        ("on_time_rate", "share", 1, "Closed on time",
+         "Of the cases due by the end, the share closed by their deadline."),
+        ("resolution_rate", "share", 1, "Resolved by the end",
+         "The share of cases closed when the clock stops."),
+    ]
+    for tier in TIERS:
+        rows.append((f"solved_share_{tier}", "share", 0, f"Solved at {tier} tier",
+                     f"Of the closed cases, the share solved at the {tier} tier."))
+    for tier in TIERS:
+        rows.append((f"solved_count_{tier}", "cases", 0, f"Solved at {tier} tier, cases",
+                     f"Closed cases solved at the {tier} tier."))
+    for tier in TIERS[1:]:
+        rows.append((f"entered_share_{tier}", "share", 0, f"Reached the {tier} tier",
+                     f"The share of cases that reached the {tier} tier at some point."))
+    rows += [
+        ("whistle_range_count", "cases", 0, "Cases in the whistle range",
+         "Cases that reached the street tier or above (Bazhong's whistle range)."),
+        ("whistle_range_share", "share", 0, "Share in the whistle range",
+         "The share of cases that reached the street tier or above."),
+        ("whistle_range_solved_share", "share", 1, "Whistle-range cases solved",
+         "Of the cases in the whistle range, the share closed by the end."),
+        ("whistles", "count", -1, "Whistles blown",
+         "Times a street called district departments to a case (吹哨)."),
+        ("whistles_per_case", "per case", -1, "Whistles per case",
+         "Whistles blown, divided by the cases counted."),
+        ("escalations_per_case", "per case", -1, "Escalations per case",
+         "Moves of a case to a higher tier, divided by the cases counted."),
+        ("reroutes_per_case", "per case", -1, "Reroutes per case",
+         "Times a case was sent back or on to another unit, divided by the cases counted."),
+        ("reopen_rate", "share", -1, "Reopened after closing",
+         "Of the closed cases, the share reopened at least once (failed verification)."),
+        ("two_way_dispatch_share", "share", 0, "Two-way dispatch share",
+         "The share of cases a department dispatched down to the street (双向派单)."),
+        ("dept_report_time_mean", "h", -1, "Department report time, mean",
+         "Hours from a whistle to the departments' arrival on site (报到)."),
+        ("dept_report_on_time_rate", "share", 1, "Department reports on time",
+         "The share of department arrivals within the policy's report deadline."),
+        ("backlog_end", "cases", -1, "Open cases at the end",
+         "Every case still open when the clock stops (warm-up cases included)."),
+        ("backlog_end_waiting", "cases", -1, "Open cases at the end, waiting",
+         "Open cases at the end that wait in a queue."),
+        ("backlog_end_in_progress", "cases", -1, "Open cases at the end, in progress",
+         "Open cases at the end that someone is working on."),
+    ]
+    return {r[0]: Kpi(*r) for r in rows}
+
+
+KPIS: dict[str, Kpi] = _catalogue()
+"""Every KPI of ``kpis.csv`` by name, in the order of the table."""
+
+RENAMED: dict[str, str] = {
+    "issues": "cases",
+    "whistles_per_issue": "whistles_per_case",
+    "escalations_per_issue": "escalations_per_case",
+    "reroutes_per_issue": "reroutes_per_case",
+}
+"""KPI names of gridsim 0.1 and their names now (still accepted where a KPI is looked up)."""
+
+HEADLINE: tuple[str, ...] = (
+    "cases", "resolution_time_mean", "resolution_time_median", "resolution_time_p90",
+    "resolution_time_p95", "on_time_rate", "resolution_rate",
+    *(f"solved_share_{t}" for t in TIERS), "whistles", "dept_report_time_mean",
+    "dept_report_on_time_rate", "reroutes_per_case", "reopen_rate", "backlog_end")
+"""The KPIs a planner reads first, in reading order (CLI tables, the report)."""
+
+
+def canonical(name: str) -> str:
+    """The current name of KPI ``name`` (an old name from :data:`RENAMED` is translated)."""
+    return RENAMED.get(name, name)
+
+
+def kpi_info(name: str) -> Kpi:
+    """The catalogue entry of ``name``; a :class:`KeyError` names the closest KPI."""
+    found = KPIS.get(canonical(name))
+    if found is None:
+        near = difflib.get_close_matches(name, list(KPIS), n=1)
+        hint = f" (did you mean {near[0]!r}?)" if near else ""
+        raise KeyError(f"no KPI named {name!r}{hint}")
+    return found
+
+
+def _lookup(name: str) -> Kpi | None:
+    return KPIS.get(canonical(name))
+
+
+def unit_of(name: str) -> str:
+    """The unit of KPI ``name`` (``""`` for a name the catalogue does not know)."""
+    k = _lookup(name)
+    return k.unit if k else ""
+
+
+def direction(name: str) -> int:
+    """-1 when a smaller value of ``name`` is better, +1 when larger, 0 when neither/unknown."""
+    k = _lookup(name)
+    return k.better if k else 0
+
+
+def minimise(name: str) -> bool:
+    """Whether a smaller value of KPI ``name`` is better (when choosing the best point)."""
+    return direction(name) < 0
+
+
+def label(name: str) -> str:
+    """The KPI's label for people (a made-up one for a name the catalogue does not know)."""
+    k = _lookup(name)
+    return k.label if k else name.replace("_", " ").capitalize()
+
+
+def headline(available: Iterable[str]) -> list[str]:
+    """The :data:`HEADLINE` KPIs present in ``available``, in reading order."""
+    avail = set(available)
+    return [m for m in HEADLINE if m in avail]
+
+
+# ---------------------------------------------------------------------------- numbers for people
+MINUS = "\u2212"
+DASH = "\u2014"
+
+
+def is_missing(v: Any) -> bool:
+    """True for ``None``, NaN and anything that is not a number."""
+    try:
+        return v is None or math.isnan(float(v))
+    except (TypeError, ValueError):
+        return True
+
+
+def _sign(s: str, v: float, signed: bool) -> str:
+    s = s.replace("-", MINUS)
+    if signed and v > 0 and not s.startswith("+"):
+        s = "+" + s
+    return s
+
+
+def _num(v: float) -> str:
+    """About three significant figures, with thousands separators."""
+    a = abs(v)
+    if a >= 100 or a == 0:
+        return f"{v:,.0f}"
+    if a >= 10:
+        return f"{v:,.1f}"
+    return f"{v:,.2f}"
+
+
+def _parts(v: float, unit: str, signed: bool) -> tuple[str, str]:
+    """A number and its unit suffix."""
+    if unit == "share":
+        return _sign(f"{v * 100:.1f}", v, signed), (" pp" if signed else "%")
+    if unit == "h":
+        return _sign(_num(v), v, signed), " h"
+    if unit in ("cases", "count"):
+        s = f"{v:,.0f}" if float(v).is_integer() else _num(v)
+        return _sign(s, v, signed), ""
+    if unit == "per case":
+        return _sign(f"{v:.3f}", v, signed), ""
+    return _sign(_num(v), v, signed), (f" {unit}" if unit else "")
+
+
+def format_value(v: Any, unit: str, signed: bool = False) -> str:
+    """``94.5%``, ``20.9 h``, ``3,806``; ``+4.2 pp`` and ``−5.76 h`` when ``signed``."""
+    if is_missing(v):
+        return DASH
+    n, suffix = _parts(float(v), unit, signed)
+    return n + suffix
+
+
+def format_days(hours: Any, signed: bool = False) -> str:
+    """Hours as days: ``0.87 d``."""
+    if is_missing(hours):
+        return DASH
+    return _sign(_num(float(hours) / 24), float(hours), signed) + " d"
+
+
+def format_interval(low: Any, high: Any, unit: str, signed: bool = False) -> str:
+    """``19.8 to 22.0 h``, ``93.1 to 95.9%``, ``−3.1 to +0.4 pp``."""
+    if is_missing(low) or is_missing(high):
+        return DASH
+    a, suffix = _parts(float(low), unit, signed)
+    b, _ = _parts(float(high), unit, signed)
+    return f"{a} to {b}{suffix}"
+
+
+def format_percent(v: Any) -> str:
+    """A share as a whole percentage: ``87%``."""
+    return DASH if is_missing(v) else f"{float(v) * 100:.0f}%"
