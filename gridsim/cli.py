@@ -277,7 +277,12 @@ def cmd_sweep(args: argparse.Namespace, console: Console) -> int:
     vary = dict(_values(v) for v in args.vary)
     for path, values in vary.items():  # every value validated before anything runs
         for v in values:
-            scenario.with_overrides({path: v})
+            if values.count(v) > 1:
+                raise UsageError(f"--vary {path}: the value {v!r} is given twice")
+            try:
+                scenario.with_overrides({path: v})
+            except ScenarioError as e:
+                raise UsageError(f"--vary {path}={v}: {e.problems[0]}") from None
     out = _out(args, f"{scenario.name}-sweep")
     exp = _run_experiment(console, lambda progress: sweep(
         scenario, vary, args.replications, args.seed, out=out, progress=progress,
@@ -289,6 +294,8 @@ def cmd_warmup(args: argparse.Namespace, console: Console) -> int:
     from .experiments import replicate, suggest_warmup
 
     scenario = _load(args).model_copy()
+    if args.replications < 1:
+        raise UsageError(f"--replications must be at least 1 (got {args.replications})")
     scenario = scenario.with_overrides({"warmup": "0d"})
     exp = _run_experiment(console, lambda progress: replicate(
         scenario, args.replications, args.seed, workers=args.workers, client=args.dask,
@@ -392,17 +399,19 @@ def _expand(scenario: Scenario, path: str) -> list[str]:
 
 
 def _check_param(scenario: Scenario, p) -> None:
-    """Refuse a ``--param`` whose path or range the scenario does not accept: both bounds and
-    a value between them (the optimiser moves continuously, so a whole-number field such as a
-    head count cannot be fitted)."""
+    """Refuse a ``--param`` whose path or range the scenario does not accept, trying both
+    bounds and a value between them as the optimiser will."""
+    from .validation.calibrate import param_value
+
+    data = scenario.model_dump(mode="json")
     try:
         paths = _expand(scenario, p.path)
     except KeyError as e:
         raise UsageError(f"--param {p.path}: {e.args[0]}") from None
-    between = p.low + (p.high - p.low) * 0.381966  # an interior point, as the optimiser tries
+    between = p.low + (p.high - p.low) * 0.381966  # an interior point, as Powell's first try
     for value in (p.low, p.high, between):
         try:
-            scenario.with_overrides({path: value for path in paths})
+            scenario.with_overrides({path: param_value(data, path, value) for path in paths})
         except ScenarioError as e:
             more = f" (and {len(e.problems) - 1} more)" if len(e.problems) > 1 else ""
             raise UsageError(f"--param {p.path}={p.low:g}:{p.high:g}: at {value:g}, "

@@ -7,10 +7,9 @@ Each run is kept tiny (at most three replications of the 14-day base scenario, o
 
 from __future__ import annotations
 
-from hypothesis import strategies as st
-
 from fuzz_strategies import OUTS, REFUSE_OUT, SEEDS, Example, pick, pool
 from fuzzing import Expect
+from hypothesis import strategies as st
 
 EXPERIMENT_SECONDS = 30.0
 REPLICATIONS = pool(("replications", ["1", "2", "3"]),
@@ -161,7 +160,8 @@ CAL_OUT = pool(("out", ["fit.yaml", "sub/fit.yaml"]),
 def calibrate(draw) -> Example:
     """``gridsim calibrate`` with one evaluation budget: targets, parameters, output file."""
     tags: set[str] = set()
-    argv = ["calibrate", "{file}", "-n", "1", "--maxiter",
+    argv = ["calibrate", "{file}", "--set", "horizon=3d", "--set", "warmup=0d", "-n", "1",
+            "--maxiter",
             draw(st.sampled_from(["1", "1", "0", "-1"])), "-q",
             "--target", pick(draw, TARGETS, tags), "--param", pick(draw, PARAMS, tags)]
     out = None

@@ -12,12 +12,9 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field
 
-from hypothesis import strategies as st
-
 from fuzzing import (
     ALL_PATHS,
     BASE,
-    DURATION,
     DURATION_PATHS,
     KEY_PATHS,
     NUMBER_PATHS,
@@ -29,6 +26,7 @@ from fuzzing import (
     paths,
     yaml_path,
 )
+from hypothesis import strategies as st
 
 PENDING: set[str] = set()  # filled by test_fuzz.py before any strategy is drawn
 
@@ -98,9 +96,8 @@ INTERVALS = pool(("zero_interval", ["0d", "0h", "1e-9h", "1e-300h", "0.0001s"]),
 
 
 def _with(mutation: Mutation) -> dict:
-    from fuzzing import render
-
     import yaml
+    from fuzzing import render
 
     return yaml.safe_load(render([mutation]))
 

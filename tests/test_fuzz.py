@@ -32,7 +32,17 @@ from fuzz_strategies import Example  # noqa: E402
 from fuzzing import Expect, Mutation, Sandbox, call, check, snapshot, write  # noqa: E402
 
 # class of bad input -> the branch of issue 13 that fixes it (see the module docstring)
-PENDING: dict[str, str] = {}
+INPUT = "branch input (YAML, sizes and values refused quickly)"
+OUT = "branch out (data safety of output folders)"
+PROC = "branch proc (command-line values checked before any work)"
+PENDING: dict[str, str] = {
+    "nan_inf": INPUT, "date_overflow": INPUT, "huge_duration": INPUT, "zero_interval": INPUT,
+    "huge_count": INPUT, "deep_nesting": INPUT, "duplicate_key": INPUT, "alias_bomb": INPUT,
+    "big_file": INPUT, "huge_file": INPUT,
+    "unsafe_out": OUT, "dot_name": OUT,
+    "bad_seed": PROC, "bad_workers": PROC, "bad_replications": PROC, "bad_precision": PROC,
+    "bad_policies": PROC, "bad_kpi": PROC, "dask_address": PROC, "bad_dask": PROC,
+}
 
 if not os.environ.get("GRIDSIM_FUZZ_ALL"):
     fs.PENDING.update(PENDING)
@@ -129,7 +139,93 @@ def test_fuzz_long(name, prepared, tmp_path):
 # ---------------------------------------------------------------- recorded failures
 # Each class of failure the harness found, as a minimal reproducer: (tag, example). The tag is
 # the class's name in PENDING when another branch fixes it.
-RECORDED: dict[str, tuple[str, Example]] = {}
+def _ex(argv: list[str], *mutations: Mutation, **expect) -> Example:
+    return Example(tuple(mutations), argv, Expect(**expect))
+
+
+_RUN = ["run", "{file}", "--out", "out", "-q", "--no-plots"]
+_BOMB = "[" + ", ".join(["&a0 [" + ", ".join(["lol"] * 8) + "]"] + [
+    f"&a{k} [" + ", ".join([f"*a{k - 1}"] * 8) + "]" for k in range(1, 8)]) + "]"
+RECORDED: dict[str, tuple[str, Example]] = {
+    # found by the harness on main at 615a001; fixed on this branch
+    "key with a newline: the problem spans three lines": ("fixed", _ex(
+        ["validate-scenario", "{file}"], Mutation("rename", ("streets", "communities"), "\n"),
+        kind="validate", path=("streets", "\n"), names=("communities",))),
+    "report of a folder whose kpis.csv lacks columns: KeyError": ("fixed", _ex(
+        ["report", "results/earlier"], kind="report", file=None, out="results/earlier",
+        names=("results/earlier",))),
+    "sweep --vary a,b on a count: header names no file or option": ("fixed", _ex(
+        ["sweep", "{file}", "-n", "1", "--workers", "1", "--out", "exp", "-q", "--vary",
+         "streets.staff.centre=a,b"], kind="experiment", out="exp", options=("--vary",))),
+    "sweep --vary 1,1: ValueError (Categorical categories must be unique)": ("fixed", _ex(
+        ["sweep", "{file}", "-n", "1", "--workers", "1", "--out", "exp", "-q", "--no-plots",
+         "--vary", "streets.staff.centre=1,1"], kind="experiment", out="exp",
+        options=("--vary",))),
+    "warmup -n -1: uncaught": ("fixed", _ex(
+        ["warmup", "{file}", "-n", "-1", "--workers", "1", "-q"], kind="warmup",
+        options=("--replications",))),
+    "calibrate a head count: fails mid-run at a fractional value": ("fixed", _ex(
+        ["calibrate", "{file}", "--set", "horizon=3d", "--set", "warmup=0d", "-n", "1",
+         "--maxiter", "1", "-q", "--target", "resolution_time_mean=30", "--param",
+         "streets.staff.enforcement=4:12", "--out", "fit.yaml"], kind="calibrate",
+        out="fit.yaml", seconds=40)),
+    "calibrate --target with an unknown KPI: fitted as a constant penalty": ("fixed", _ex(
+        ["calibrate", "{file}", "--set", "horizon=3d", "--set", "warmup=0d", "-n", "1",
+         "--maxiter", "1", "-q", "--target", "resolution_time_mena=30", "--param",
+         "patrol.detect_prob=0.5:0.9", "--out", "fit.yaml"], kind="calibrate", out="fit.yaml",
+        refuse=True, options=("--target",), seconds=40)),
+    "calibrate --param with an infinite bound: accepted": ("fixed", _ex(
+        ["calibrate", "{file}", "-n", "1", "--maxiter", "1", "-q", "--target",
+         "resolution_time_mean=30", "--param", "patrol.detect_prob=0.5:inf"],
+        kind="calibrate", refuse=True, options=("--param",))),
+    # found on main, fixed on other branches (pending until merged)
+    "alias bomb: minutes and gigabytes in the line map": ("alias_bomb", _ex(
+        ["validate-scenario", "{file}"], Mutation("raw", ("description",), _BOMB),
+        kind="validate", path=("description",), names=("alias",))),
+    "30,000 nested lists: RecursionError": ("deep_nesting", _ex(
+        ["validate-scenario", "{file}"], Mutation("raw", ("horizon",), "[" * 30000 + "]" * 30000),
+        kind="validate", path=("horizon",))),
+    "duplicate key: silently last wins": ("duplicate_key", _ex(
+        ["validate-scenario", "{file}"], Mutation("dup", ("streets", "count"), "1"),
+        kind="validate", path=("streets", "count"), refuse=True)),
+    "4 MB comment: 12 s to validate": ("big_file", _ex(
+        ["validate-scenario", "{file}"], Mutation("pad", (), 4_000_000), kind="validate",
+        names=("size", "bytes", "large"))),
+    "2 GB file: MemoryError reading it": ("huge_file", _ex(
+        ["validate-scenario", "{file}"], Mutation("sparse", (), 1 << 31), kind="validate",
+        names=("size", "bytes", "large"))),
+    "a million streets: runs past any limit": ("huge_count", _ex(
+        _RUN, Mutation("set", ("streets", "count"), 10**6), kind="run", out="out",
+        path=("streets", "count"), seconds=15)),
+    "joint consultation every 0d: hangs": ("zero_interval", _ex(
+        _RUN, Mutation("set", ("districts", 0, "joint_consultation", "every"), "0d"),
+        kind="run", out="out", path=("districts", 0, "joint_consultation", "every"),
+        seconds=15)),
+    "holidays at 9999-12-31: OverflowError": ("date_overflow", _ex(
+        _RUN, Mutation("set", ("calendar", "holidays"), ["9999-12-30..9999-12-31"]),
+        kind="run", out="out", path=("calendar", "holidays"), seconds=15)),
+    "an infinite rate: uncaught": ("nan_inf", _ex(
+        _RUN, Mutation("set", ("categories", "noise", "rates", "hotline", "value"),
+                       float("inf")), kind="run", out="out",
+        path=("categories", "noise", "rates", "hotline", "value"), seconds=15)),
+    "run --out a file: replaced by a folder": ("unsafe_out", _ex(
+        ["run", "{file}", "-q", "--no-plots", "--out", "../notes.txt"], kind="run",
+        out="../notes.txt", refuse=True, options=("--out",), seconds=15)),
+    "run --out a thesis folder: deleted": ("unsafe_out", _ex(
+        ["run", "{file}", "-q", "--no-plots", "--out", "../thesis"], kind="run",
+        out="../thesis", refuse=True, options=("--out",), seconds=15)),
+    "run --out .: OSError (device or resource busy)": ("unsafe_out", _ex(
+        ["run", "{file}", "-q", "--no-plots", "--out", "."], kind="run", out=".",
+        refuse=True, options=("--out",), seconds=15)),
+    "replicate --out a file: FileExistsError": ("unsafe_out", _ex(
+        ["replicate", "{file}", "-n", "1", "--workers", "1", "-q", "--no-plots", "--out",
+         "notes.md"], kind="experiment", out="notes.md", refuse=True, options=("--out",))),
+    "scenario named '...': written to results/...": ("dot_name", _ex(
+        ["run", "{file}", "-q", "--no-plots"], Mutation("set", ("name",), "..."), kind="run",
+        out="results/...", path=("name",), refuse=True, seconds=15)),
+    "run --seed -1: ValueError from SeedSequence": ("bad_seed", _ex(
+        _RUN + ["--seed", "-1"], kind="run", out="out", options=("--seed",), seconds=15)),
+}
 
 
 @pytest.mark.parametrize("case", list(RECORDED))

@@ -866,12 +866,19 @@ def render_report(results_dir: str | Path) -> str:
     """The report of ``results_dir`` as an HTML string (see :func:`write_report`)."""
     folder = Path(results_dir)
     kind = folder_kind(folder)
-    if kind == "experiment":
-        title, body = _experiment_report(folder)
-        kicker = "gridsim experiment report"
-    else:
-        title, body = _run_report(folder)
-        kicker = "gridsim run report"
+    try:
+        if kind == "experiment":
+            title, body = _experiment_report(folder)
+            kicker = "gridsim experiment report"
+        else:
+            title, body = _run_report(folder)
+            kicker = "gridsim run report"
+    except (KeyError, IndexError, TypeError, ValueError) as err:
+        if isinstance(err, ReportError):
+            raise
+        # a table or field without what gridsim writes there: damaged, or not gridsim's
+        raise ReportError(f"{folder} is not a readable gridsim results folder: "
+                          f"{type(err).__name__} {err}") from None
     lead = _lead(folder, kind)
     nav = join(tag("a", text, href=f"#{id_}") for id_, text in NAV
                if f'id="{id_}"' in body)

@@ -154,7 +154,7 @@ def calibrate(scenario: Scenario, targets: list[Target], params: list[Param],
         out = {}
         for p, v in zip(params, x, strict=True):
             for path in concrete[p.path]:
-                out[path] = float(v)
+                out[path] = param_value(data, path, v)
         return out
 
     def evaluate(x: np.ndarray) -> tuple[float, dict[tuple[str, str], float]]:
@@ -193,6 +193,16 @@ def calibrate(scenario: Scenario, targets: list[Target], params: list[Param],
     fitted = scenario.with_overrides(overrides(x))
     return Calibration(fitted, params, targets, best, fit, len(history), replications, seed,
                        history)
+
+
+def param_value(data: dict[str, Any], path: str, x: float) -> float | int:
+    """The value the optimiser's ``x`` sets at ``path``: rounded where the scenario holds a
+    whole number (a head count), so counts can be fitted on the continuous search."""
+    node: Any = data
+    for part in path.split("."):
+        node = node.get(part) if isinstance(node, dict) else None
+    whole = isinstance(node, int) and not isinstance(node, bool)
+    return int(round(float(x))) if whole else float(x)
 
 
 class UnknownTarget(ValueError):
