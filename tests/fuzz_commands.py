@@ -70,21 +70,20 @@ def experiment_args(draw) -> Example:
     return Example((), argv, expect, frozenset(tags))
 
 
+EXP_OUTS = pool(("out", [v for t, v in OUTS if t == "out" and v != "results/earlier"]
+                 + ["prev_exp"]),
+                ("unsafe_out", sorted(REFUSE_OUT) + ["results/earlier", "prev_run"]))
+
+
 @st.composite
 def experiment_out(draw) -> Example:
     """Experiment output folders, including a run folder and an earlier experiment."""
     tags: set[str] = set()
-    out = draw(st.one_of(st.just(pick(draw, OUTS, tags)),
-                         st.sampled_from(["prev_exp", "prev_run"])))
-    setup: tuple[str, ...] = ()
-    refuse = out in REFUSE_OUT or out == "results/earlier"
-    if out in ("prev_exp", "prev_run"):
-        setup = (out,)
-        refuse = out == "prev_run"
-        tags.add("unsafe_out" if refuse else "out")
+    out = pick(draw, EXP_OUTS, tags)
+    setup = (out,) if out in ("prev_exp", "prev_run") else ()
     argv = ["replicate", "{file}", "-n", "1", "--workers", "1", "-q", "--no-plots", "--out", out]
     return Example((), argv, Expect(kind="experiment", out=out, options=("--out",),
-                                    refuse=refuse, seconds=EXPERIMENT_SECONDS),
+                                    refuse="unsafe_out" in tags, seconds=EXPERIMENT_SECONDS),
                    frozenset(tags), setup=setup)
 
 
