@@ -326,7 +326,12 @@ def cmd_sweep(args: argparse.Namespace, console: Console) -> int:
     vary = dict(_values(v) for v in args.vary)
     for path, values in vary.items():  # every value validated before anything runs
         for v in values:
-            scenario.with_overrides({path: v})
+            if values.count(v) > 1:
+                raise UsageError(f"--vary {path}: the value {v!r} is given twice")
+            try:
+                scenario.with_overrides({path: v})
+            except ScenarioError as e:
+                raise UsageError(f"--vary {path}={v}: {e.problems[0]}") from None
     out = _out(args, f"{scenario.name}-sweep")
     exp = _run_experiment(console, lambda progress, note: sweep(
         scenario, vary, args.replications, args.seed, out=out, progress=progress, note=note,
@@ -338,6 +343,8 @@ def cmd_warmup(args: argparse.Namespace, console: Console) -> int:
     from .experiments import replicate, suggest_warmup
 
     scenario = _load(args).model_copy()
+    if args.replications < 1:
+        raise UsageError(f"--replications must be at least 1 (got {args.replications})")
     scenario = scenario.with_overrides({"warmup": "0d"})
     exp = _run_experiment(console, lambda progress: replicate(
         scenario, args.replications, args.seed, workers=args.workers, client=args.dask,
@@ -403,28 +410,35 @@ def cmd_check_published(args: argparse.Namespace, console: Console) -> int:
 
 def cmd_calibrate(args: argparse.Namespace, console: Console) -> int:
     from .validation import Param, Target, calibrate
+    from .validation.calibrate import UnknownTarget
 
     scenario = _load(args)
     try:
         targets = [Target.parse(t) for t in args.target or []]
+    except ValueError as e:
+        raise UsageError(f"--target: {e}") from None
+    try:
         params = [Param.parse(p) for p in args.param or []]
     except ValueError as e:
-        raise UsageError(str(e)) from None
+        raise UsageError(f"--param: {e}") from None
     if not targets or not params:
         raise UsageError("calibrate needs at least one --target KPI=VALUE and one "
                          "--param dotted.path=LOW:HIGH")
     for p in params:  # a bad path or value fails here, before any run
-        scenario.with_overrides({path: p.low for path in _expand(scenario, p.path)})
+        _check_param(scenario, p)
     out = Path(args.out) if args.out else Path(args.file or "default.yaml").with_name(
         Path(args.file or "default.yaml").stem + ".calibrated.yaml")
     check_file(out, "--out", CALIBRATED_MARK, protect=args.file)
     with Progress(TextColumn("{task.description}"), console=console, transient=True,
                   disable=args.quiet) as bar:
         task = bar.add_task("calibrating")
-        fit = calibrate(scenario, targets, params, replications=args.replications,
-                        seed=args.seed, maxiter=args.maxiter, workers=args.workers,
-                        progress=lambda n, loss: bar.update(
-                            task, description=f"evaluation {n}: objective {loss:.4g}"))
+        try:
+            fit = calibrate(scenario, targets, params, replications=args.replications,
+                            seed=args.seed, maxiter=args.maxiter, workers=args.workers,
+                            progress=lambda n, loss: bar.update(
+                                task, description=f"evaluation {n}: objective {loss:.4g}"))
+        except UnknownTarget as e:
+            raise UsageError(f"--target: {e}") from None
     console.print(fit.header(args.file or "the bundled scenario"), markup=False,
                   highlight=False)
     original = Path(args.file).read_text(encoding="utf-8") if args.file else ""
@@ -439,6 +453,26 @@ def _expand(scenario: Scenario, path: str) -> list[str]:
     from .validation.calibrate import expand_path
 
     return expand_path(scenario.model_dump(mode="json"), path)
+
+
+def _check_param(scenario: Scenario, p) -> None:
+    """Refuse a ``--param`` whose path or range the scenario does not accept, trying both
+    bounds and a value between them as the optimiser will."""
+    from .validation.calibrate import param_value
+
+    data = scenario.model_dump(mode="json")
+    try:
+        paths = _expand(scenario, p.path)
+    except KeyError as e:
+        raise UsageError(f"--param {p.path}: {e.args[0]}") from None
+    between = p.low + (p.high - p.low) * 0.381966  # an interior point, as Powell's first try
+    for value in (p.low, p.high, between):
+        try:
+            scenario.with_overrides({path: param_value(data, path, value) for path in paths})
+        except ScenarioError as e:
+            more = f" (and {len(e.problems) - 1} more)" if len(e.problems) > 1 else ""
+            raise UsageError(f"--param {p.path}={p.low:g}:{p.high:g}: at {value:g}, "
+                             f"{e.problems[0]}{more}") from None
 
 
 def cmd_validate(args: argparse.Namespace, console: Console) -> int:

@@ -60,7 +60,7 @@ BAD = [
      "--max-replications applies only with --replications auto"),
     (["replicate", "--kpi", "resolution_time_man"],
      "--kpi 'resolution_time_man' is not a KPI (did you mean 'resolution_time_mean'?)"),
-    (["compare", "--kpi", "zzz"], "--kpi 'zzz' is not a KPI; the KPIs are issues, "),
+    (["compare", "--kpi", "zzz"], "--kpi 'zzz' is not a KPI; the KPIs are cases, "),
     (["compare", "--policies", "baseline,,whistle"], "an empty policy name"),
     (["compare", "--policies", "baseline,"], "an empty policy name"),
     (["compare", "--policies", "baseline,whistle,baseline"], "'baseline' is listed twice"),

@@ -85,12 +85,19 @@ def render_report(results_dir: str | Path) -> str:
     """The report of ``results_dir`` as an HTML string (see :func:`write_report`)."""
     folder = Path(results_dir)
     kind = folder_kind(folder)
-    if kind == "experiment":
-        context = experiment_context(folder)
-        kicker = "gridsim experiment report"
-    else:
-        context = run_context(folder)
-        kicker = "gridsim run report"
+    try:
+        if kind == "experiment":
+            context = experiment_context(folder)
+            kicker = "gridsim experiment report"
+        else:
+            context = run_context(folder)
+            kicker = "gridsim run report"
+    except (KeyError, IndexError, TypeError, ValueError) as err:
+        if isinstance(err, ReportError):
+            raise
+        # a table or field without what gridsim writes there: damaged, or not gridsim's
+        raise ReportError(f"{folder} is not a readable gridsim results folder: "
+                          f"{type(err).__name__} {err}") from None
     nav = [(id_, text) for id_, text in NAV if _present(context, id_)]
     page = environment().get_template(f"{kind}.html.j2").render(
         **context, kicker=kicker, lead=_lead(folder, kind), nav=nav, css=_css(),

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import difflib
 import re
+import reprlib
 import types
+import unicodedata
 from dataclasses import dataclass
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
@@ -28,9 +30,25 @@ class Problem:
 
     def __str__(self) -> str:
         where = f"line {self.line}: " if self.line else ""
+        message = visible(self.message)
         if not self.path:
-            return f"{where}{self.message}" if where else f"(top level): {self.message}"
-        return f"{where}{self.path}: {self.message}"
+            return f"{where}{message}" if where else f"(top level): {message}"
+        return f"{where}{visible(self.path)}: {message}"
+
+
+def visible(text: str) -> str:
+    """``text`` with control, format and line-separator characters escaped (``\\n``,
+    ``\\u200b``), so a key or value holding them still gives one readable line."""
+    if text.isprintable():
+        return text
+    return "".join(c.encode("unicode_escape").decode("ascii")
+                   if unicodedata.category(c) in ("Cc", "Cf", "Zl", "Zp") else c for c in text)
+
+
+_SHORT = reprlib.Repr()
+_SHORT.maxstring = _SHORT.maxother = 60
+_SHORT.maxlist = _SHORT.maxdict = 6
+_SHORT.maxlevel = 2
 
 
 class ScenarioError(Exception):
@@ -141,7 +159,7 @@ def _message(err: dict[str, Any], root: type[BaseModel]) -> str:
     if kind in ("literal_error", "enum"):
         expected = re.findall(r"'([^']*)'", str(err.get("ctx", {}).get("expected", "")))
         hint = closest(str(err.get("input")), expected)
-        msg = f"{err['input']!r} is not one of {', '.join(expected)}"
+        msg = f"{_SHORT.repr(err['input'])} is not one of {', '.join(expected)}"
         return msg + (f" (did you mean '{hint}'?)" if hint else "")
     if kind == "union_tag_invalid":
         from .distributions import DIST_NAMES
@@ -156,7 +174,7 @@ def _message(err: dict[str, Any], root: type[BaseModel]) -> str:
         msg = msg.removeprefix(prefix)
     if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than") or \
             kind.endswith("_type") or kind.endswith("_parsing") or kind == "finite_number":
-        msg += f" (got {err['input']!r})"
+        msg += f" (got {_SHORT.repr(err['input'])})"
     return msg
 
 

@@ -8,6 +8,7 @@ objective is a deterministic function of the parameters and a derivative-free bo
 
 from __future__ import annotations
 
+import difflib
 import fnmatch
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -39,9 +40,10 @@ class Param:
     def parse(cls, text: str) -> Param:
         path, sep, rng = text.partition("=")
         lo, sep2, hi = rng.partition(":")
-        if not sep or not sep2:
+        if not sep or not sep2 or not path.strip():
             raise ValueError(f"parameter {text!r} must look like dotted.path=LOW:HIGH")
-        low, high = float(lo), float(hi)
+        low = _number(lo, f"parameter {text!r}: LOW")
+        high = _number(hi, f"parameter {text!r}: HIGH")
         if not low < high:
             raise ValueError(f"parameter {text!r}: LOW must be below HIGH")
         return cls(path.strip(), low, high)
@@ -56,12 +58,23 @@ class Target:
     @classmethod
     def parse(cls, text: str) -> Target:
         name, sep, value = text.rpartition("=")
-        if not sep:
+        if not sep or not name.strip():
             raise ValueError(f"target {text!r} must look like KPI=VALUE or KPI[scope]=VALUE")
         scope = "all"
         if name.endswith("]") and "[" in name:
             name, scope = name[:-1].split("[", 1)
-        return cls(canonical(name.strip()), float(value), scope)
+        return cls(canonical(name.strip()), _number(value, f"target {text!r}: VALUE"), scope)
+
+
+def _number(text: str, what: str) -> float:
+    """A finite number, or a ValueError saying which part of the option is not one."""
+    try:
+        x = float(text)
+    except ValueError:
+        raise ValueError(f"{what} must be a number, got {text.strip()!r}") from None
+    if not np.isfinite(x):
+        raise ValueError(f"{what} must be a finite number, got {text.strip()!r}")
+    return x
 
 
 def expand_path(data: dict[str, Any], path: str) -> list[str]:
@@ -148,7 +161,7 @@ def calibrate(scenario: Scenario, targets: list[Target], params: list[Param],
         out = {}
         for p, v in zip(params, x, strict=True):
             for path in concrete[p.path]:
-                out[path] = float(v)
+                out[path] = param_value(data, path, v)
         return out
 
     def evaluate(x: np.ndarray) -> tuple[float, dict[tuple[str, str], float]]:
@@ -159,6 +172,8 @@ def calibrate(scenario: Scenario, targets: list[Target], params: list[Param],
         s = scenario.with_overrides(overrides(x))
         exp = replicate(s, replications, seed, workers=workers, client=client)
         k = exp.kpis.groupby(["metric", "scope"])["value"].mean()
+        if not history:  # the first evaluation shows which KPIs and scopes exist
+            _known(targets, k.index)
         means = {(t.kpi, t.scope): float(k.get((t.kpi, t.scope), np.nan)) for t in targets}
         loss = sum(((means[(t.kpi, t.scope)] - t.value) / (abs(t.value) or 1.0)) ** 2
                    for t in targets)
@@ -185,6 +200,37 @@ def calibrate(scenario: Scenario, targets: list[Target], params: list[Param],
     fitted = scenario.with_overrides(overrides(x))
     return Calibration(fitted, params, targets, best, fit, len(history), replications, seed,
                        history)
+
+
+def param_value(data: dict[str, Any], path: str, x: float) -> float | int:
+    """The value the optimiser's ``x`` sets at ``path``: rounded where the scenario holds a
+    whole number (a head count), so counts can be fitted on the continuous search."""
+    node: Any = data
+    for part in path.split("."):
+        node = node.get(part) if isinstance(node, dict) else None
+    whole = isinstance(node, int) and not isinstance(node, bool)
+    return int(round(float(x))) if whole else float(x)
+
+
+class UnknownTarget(ValueError):
+    """A target names a KPI or scope that the scenario's runs do not produce."""
+
+
+def _known(targets: list[Target], index: pd.MultiIndex) -> None:
+    """Raise :class:`UnknownTarget` (with the closest name) for a target no run produces, so a
+    misspelt KPI is not fitted as a constant penalty for the whole budget."""
+    metrics = sorted(set(index.get_level_values(0)))
+    for t in targets:
+        if (t.kpi, t.scope) in index:
+            continue
+        if t.kpi not in metrics:
+            match = difflib.get_close_matches(t.kpi, metrics, n=1)
+            hint = f" (did you mean {match[0]!r}?)" if match else ""
+            raise UnknownTarget(f"target {t.kpi!r}: no such KPI{hint}")
+        scopes = sorted(s for m, s in index if m == t.kpi)
+        match = difflib.get_close_matches(t.scope, scopes, n=1)
+        hint = f" (did you mean {match[0]!r}?)" if match else f"; scopes: {', '.join(scopes)}"
+        raise UnknownTarget(f"target {t.kpi}[{t.scope}]: no such scope{hint}")
 
 
 def _current(data: dict[str, Any], path: str, p: Param) -> float:
