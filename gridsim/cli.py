@@ -99,7 +99,7 @@ def cmd_run(args: argparse.Namespace, console: Console) -> int:
         overrides["record.stream"] = True
     scenario = load_scenario(args.file, overrides)
     out = Path(args.out) if args.out else Path("results") / scenario.name
-    real = check_out(out, RUN)  # refused before anything runs
+    real = check_out(out, RUN, _out_option(args))  # refused before anything runs
     with FolderLock(real):  # a second run into the same folder is refused now, not at the end
         return _run(args, console, scenario, out, real)
 
@@ -219,8 +219,16 @@ def _exec_kw(args) -> dict[str, Any]:
 def _out(args, default: str) -> Path:
     """The experiment's folder, refused here (before anything runs) if gridsim may not use it."""
     out = Path(args.out) if args.out else Path("results") / default
-    check_out(out, EXPERIMENT)
+    check_out(out, EXPERIMENT, _out_option(args))
     return out
+
+
+def _out_option(args) -> str:
+    """How a message names the output folder: the option, or where the default came from."""
+    if args.out:
+        return "--out"
+    files = getattr(args, "files", None) or [getattr(args, "file", None)]
+    return f"the default results folder of {files[0] or 'the bundled scenario'} (no --out):"
 
 
 def _finish(exp, args, console: Console) -> int:
@@ -296,7 +304,10 @@ def cmd_compare(args: argparse.Namespace, console: Console) -> int:
     if policies:
         first = next(iter(scenarios.values()))
         for p in policies:  # validated like any --set
-            first.with_overrides({"policy.name": p})
+            try:
+                first.with_overrides({"policy.name": p})
+            except ScenarioError as e:
+                raise UsageError(f"--policies {p}: {e.problems[0].message}") from None
     if len(scenarios) * len(policies or [None]) < 2:
         raise UsageError("compare needs two or more variants: several files or --policies a,b")
     out = _out(args, "compare-" + "-".join(scenarios))

@@ -44,6 +44,10 @@ def check_args(args: argparse.Namespace) -> None:
         return getattr(args, dest, None)
 
     check_seed(given("seed"), "--seed")
+    for dest in ("out", "metrics", "dask"):
+        if isinstance(given(dest), str) and not given(dest).strip():
+            raise SettingError(f"--{dest} is empty: give a path" + (
+                " (or leave the option out for the default)" if dest == "out" else ""))
     check_workers(given("workers"), "--workers")
     for dest in ("max_replications", "maxiter"):
         if given(dest) is not None:

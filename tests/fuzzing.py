@@ -426,8 +426,10 @@ def _check_message(o: Outcome, e: Expect) -> None:
     if lines[-1].startswith("gridsim: ") and len(lines) == 1:
         _names_option(lines[-1], e, o)
         return
-    usage = re.match(r"^gridsim(?: [\w-]+)?: error: (.+)$", lines[-1])
-    assert usage and lines[0].startswith("usage:"), f"not one clear line\n{o}"
+    # argparse's mistakes: one line naming the command and the option, pointing at --help
+    usage = re.match(r"^gridsim(?: [\w-]+)?: (.+) \(see 'gridsim(?: [\w-]+)? --help'\)$",
+                     lines[-1])
+    assert usage and len(lines) == 1, f"not one clear line\n{o}"
     _names_option(lines[-1], e, o)
 
 

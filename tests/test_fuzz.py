@@ -31,18 +31,9 @@ import fuzz_strategies as fs  # noqa: E402
 from fuzz_strategies import Example  # noqa: E402
 from fuzzing import Expect, Mutation, Sandbox, call, check, snapshot, write  # noqa: E402
 
-# class of bad input -> the branch of issue 13 that fixes it (see the module docstring)
-INPUT = "branch input (YAML, sizes and values refused quickly)"
-OUT = "branch out (data safety of output folders)"
-PROC = "branch proc (command-line values checked before any work)"
-PENDING: dict[str, str] = {
-    "nan_inf": INPUT, "date_overflow": INPUT, "huge_duration": INPUT, "zero_interval": INPUT,
-    "huge_count": INPUT, "tiny_duration": INPUT, "deep_nesting": INPUT, "duplicate_key": INPUT,
-    "alias_bomb": INPUT, "big_file": INPUT, "huge_file": INPUT,
-    "unsafe_out": OUT, "dot_name": OUT,
-    "bad_seed": PROC, "bad_workers": PROC, "bad_replications": PROC, "bad_precision": PROC,
-    "bad_policies": PROC, "bad_kpi": PROC, "dask_address": PROC, "bad_dask": PROC,
-}
+# class of bad input -> why it is left out of the draws for now (empty: every class is drawn;
+# a class found failing goes here, with its reproducer in RECORDED, until it is fixed)
+PENDING: dict[str, str] = {}
 
 if not os.environ.get("GRIDSIM_FUZZ_ALL"):
     fs.PENDING.update(PENDING)

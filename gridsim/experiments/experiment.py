@@ -275,45 +275,48 @@ def run_points(kind: str, points: list[Point], replications: int | str = 10,
         target = min(3, max_replications)
     else:
         target = int(replications)
-    store = Store(out, experiment_fingerprint(kind, points, seed)) if out is not None else None
-    try:
-        return _run_points(kind, points, target, auto, seed, precision, kpi, max_replications,
-                           level, workers, client, store, progress, note or warn_note)
-    finally:
-        if store:
-            store.close()
+    # connect (a Dask scheduler may be unreachable) before the folder is made or locked
+    with Executor(workers, client) as executor:
+        store = Store(out, experiment_fingerprint(kind, points, seed)) if out is not None \
+            else None
+        try:
+            return _run_points(kind, points, target, auto, seed, precision, kpi,
+                               max_replications, level, workers, executor, store, progress,
+                               note or warn_note)
+        finally:
+            if store:
+                store.close()
 
 
 def _run_points(kind, points, target, auto, seed, precision, kpi, max_replications, level,
-                workers, client, store, progress, note) -> Experiment:
+                workers, executor, store, progress, note) -> Experiment:
     results = store.resume(len(points), target, auto, note) if store else {}
     failures: list[Failure] = []
     batch = max(workers or default_workers(), 1)
     scenario_data = [p.scenario.to_data() for p in points]
     reached = None
-    with Executor(workers, client) as executor:
-        while True:
-            tasks = [Task(i, r, replication_seed(seed, r), scenario_data[i])
-                     for r in range(target) for i in range(len(points))
-                     if (i, r) not in results]
-            done = len(points) * target - len(tasks)
+    while True:
+        tasks = [Task(i, r, replication_seed(seed, r), scenario_data[i])
+                 for r in range(target) for i in range(len(points))
+                 if (i, r) not in results]
+        done = len(points) * target - len(tasks)
+        if progress:
+            progress(done, len(points) * target)
+        for outcome in executor.run(tasks):
+            _collect(outcome, points, results, failures, store)
+            done += 1
             if progress:
                 progress(done, len(points) * target)
-            for outcome in executor.run(tasks):
-                _collect(outcome, points, results, failures, store)
-                done += 1
-                if progress:
-                    progress(done, len(points) * target)
-            if not auto:
-                break
-            needed = _needed(points, results, target, kpi, precision, level)
-            if needed is not None:
-                target, reached = needed, True
-                break
-            if target >= max_replications:
-                reached = False
-                break
-            target = min(max_replications, target + batch)
+        if not auto:
+            break
+        needed = _needed(points, results, target, kpi, precision, level)
+        if needed is not None:
+            target, reached = needed, True
+            break
+        if target >= max_replications:
+            reached = False
+            break
+        target = min(max_replications, target + batch)
     tables = _tables(points, results, target, seed)
     return Experiment(kind, points, seed, target, tables, failures, level, kpi,
                       precision if auto else None, store.folder if store else None, reached,

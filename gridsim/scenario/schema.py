@@ -141,10 +141,8 @@ class CalendarSpec(Strict):
         days: set[dt.date] = set()
         for text in self.holidays:
             parts = [dt.date.fromisoformat(p.strip()) for p in text.split("..")]
-            d = parts[0]
-            while d <= parts[-1]:
-                days.add(d)
-                d += dt.timedelta(days=1)
+            first, last = parts[0], parts[-1]  # counted, not stepped past: 9999-12-31 is a date
+            days.update(first + dt.timedelta(days=k) for k in range((last - first).days + 1))
         return days
 
 

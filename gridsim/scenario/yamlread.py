@@ -40,6 +40,10 @@ MAX_DEPTH = 32
 """Deepest nesting of mappings and lists, aliases expanded."""
 
 
+MAX_PATH_SHOWN = 6
+"""Steps of the YAML path named when nesting is too deep (the rest is the same key again)."""
+
+
 class _Refused(yaml.YAMLError):
     """A limit was passed; ``line`` is where."""
 
@@ -71,6 +75,7 @@ class _Loader(_Base):
         self._depth = 0  # nesting of the node being composed
         self._count = 0  # values so far, aliases expanded
         self._stats: dict[int, tuple[int, int]] = {}  # id(node) -> (expanded size, depth)
+        self._path: list[Any] = []  # YAML path of the node being composed (for messages)
 
     def compose_node(self, parent: Any, index: Any) -> yaml.Node:
         event = self.peek_event()
@@ -87,8 +92,12 @@ class _Loader(_Base):
             return super().compose_node(parent, index)
         self._count += 1
         self._depth += 1
+        # a mapping's value is composed with its key node as index, a list item with its number
+        step = index.value if isinstance(index, yaml.ScalarNode) else index
+        self._path.append(step)
         self._check(line, self._depth, alias=False)
         node = super().compose_node(parent, index)
+        self._path.pop()
         self._depth -= 1
         self._stats[id(node)] = self._measure(node)
         return node
@@ -99,7 +108,9 @@ class _Loader(_Base):
             raise _Refused(f"the file holds more than {MAX_NODES:,} values{via}; a scenario "
                            "needs far fewer (aliases are for reusing a small block)", line)
         if depth > MAX_DEPTH:
-            raise _Refused(f"nesting deeper than {MAX_DEPTH} levels{via}", line)
+            e = _Refused(f"nesting deeper than {MAX_DEPTH} levels{via}", line)
+            e.path = tuple(s for s in self._path[:MAX_PATH_SHOWN] if s is not None)
+            raise e
 
     def _measure(self, node: yaml.Node) -> tuple[int, int]:
         """Expanded size and depth of a composed node, from its children's."""
