@@ -31,6 +31,7 @@ import numpy as np
 
 from .model.records import RunNames
 from .model.simulation import RawRun, combine, district_names, run_model, shard_reason
+from .model.trace import Event
 from .results.kpis import KpiAccumulator
 from .results.manifest import make_manifest
 from .results.result import Result
@@ -47,7 +48,8 @@ def simulate(scenario: Scenario, seed: int | None = None,
              progress: Callable[[float], None] | None = None, *,
              shards: int | Literal["auto"] | None = None,
              workers: int | None = None, client: Any = None, record: str | None = None,
-             spool_dir: str | Path | None = None) -> Result:
+             spool_dir: str | Path | None = None,
+             on_event: Callable[[Event], None] | None = None) -> Result:
     """Run ``scenario`` once. ``seed`` defaults to the scenario's; ``progress(fraction)`` is
     called as simulated time advances (a hundred times per run).
 
@@ -65,6 +67,11 @@ def simulate(scenario: Scenario, seed: int | None = None,
     temporary folder); the folder belongs to the result and is removed with it;
     :meth:`Result.write` moves the files out of it. With Dask workers on other machines it must
     be a folder they share.
+
+    ``on_event(event)``: your own listener, called in this process with every transition of
+    every case as it happens (a :class:`gridsim.model.trace.Event`: time, kind, district,
+    district_seq, category, tier, unit and the live case); whatever the record level. It needs
+    an unsharded run.
     """
     seed = scenario.seed if seed is None else int(seed)
     level = record or scenario.record.level
@@ -81,11 +88,15 @@ def simulate(scenario: Scenario, seed: int | None = None,
     try:
         n_shards = shard_count(scenario, shards)
         sharded = n_shards > 1
+        if sharded and on_event is not None:
+            raise ValueError("on_event sees the run in this process: it needs an unsharded run "
+                             "(shards=None)")
         if sharded:
             raw, acc, paths = run_sharded(scenario, seed, n_shards, workers, client, level,
                                           spool)
         else:
-            raw, acc, paths = _run(scenario, seed, progress, None, level, spool)
+            raw, acc, paths = _run(scenario, seed, progress, None, level, spool,
+                                   on_event=on_event)
         report_deadline = scenario.policy.report_deadline.hours
         issues = events = None
         if acc is None:  # rows in memory: the KPIs from them, as one chunk
@@ -141,14 +152,15 @@ def _accumulator(scenario: Scenario, names: RunNames | None = None) -> KpiAccumu
 
 def _run(scenario: Scenario, seed: int, progress: Callable[[float], None] | None,
          districts: set[str] | None, level: str, spool: Path | None,
-         part: int | None = None) -> tuple[RawRun, KpiAccumulator | None, Paths]:
+         part: int | None = None, on_event: Callable[[Event], None] | None = None,
+         ) -> tuple[RawRun, KpiAccumulator | None, Paths]:
     """One run (or shard) recorded at ``level``: the raw run, its KPI accumulator (None when
     the rows were kept: the caller counts them once numbered) and the streamed files
     (``issues`` and ``events``)."""
     if level == "kpis":
         acc = _accumulator(scenario)
         raw = run_model(scenario, seed, progress, districts, keep=False, sinks=[acc],
-                        kpis_only=True)
+                        kpis_only=True, on_event=on_event)
         return raw, acc, {"issues": [], "events": []}
     trace = level == "events"
     if spool is not None:
@@ -162,10 +174,10 @@ def _run(scenario: Scenario, seed: int, progress: Callable[[float], None] | None
             trace_sinks.append(EventWriter(event_path))
             paths["events"].append(event_path)
         raw = run_model(scenario, seed, progress, districts, keep=False, sinks=[writer],
-                        trace=trace, trace_sinks=trace_sinks)
+                        trace=trace, trace_sinks=trace_sinks, on_event=on_event)
         acc = accumulate_files([path], _accumulator(scenario, writer.names))
         return raw, acc, paths
-    return run_model(scenario, seed, progress, districts, trace=trace), None, \
+    return run_model(scenario, seed, progress, districts, trace=trace, on_event=on_event), None, \
         {"issues": [], "events": []}
 
 
