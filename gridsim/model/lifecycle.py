@@ -41,7 +41,7 @@ from .departments import Departments
 from .org import Grid, Organisation
 from .pools import Meeting, Pool
 from .records import Recorder
-from .streams import Buffered, stream
+from .streams import Buffered, named_columns, stream
 from .trace import (
     CLOSED,
     CREATED,
@@ -62,6 +62,7 @@ GRID = 0
 CASE_DRAWS = ("start_tier", "on_spot", *(f"solve_{t}" for t in TIERS[1:]))
 """The uniform draws every case gets when it is created, by name: its starting tier, whether it
 is fixed on the spot, and the first solve attempt at each tier (a policy adds its own)."""
+START, ON_SPOT = CASE_DRAWS.index("start_tier"), CASE_DRAWS.index("on_spot")
 SOLVE = CASE_DRAWS.index("solve_community") - 1  # u[SOLVE + tier]: first attempt at ``tier``
 
 __all__ = ["ABOVE", "CASE_DRAWS", "HOTLINE", "LATENT", "PATROL", "RETRY", "SOURCES", "UNITS",
@@ -76,13 +77,16 @@ def _draws(dist, rng):
     return Buffered(lambda n: dist.sample(rng, n))
 
 
-def _uniform(rng, width: int = 0):
-    """``n -> n uniform draws`` (rows of ``width`` when given) from ``rng``."""
-    return (lambda n: rng.random((n, width))) if width else (lambda n: rng.random(n))
+def _uniform(rng):
+    """``n -> n uniform draws`` from ``rng``."""
+    return lambda n: rng.random(n)
 
 
 class Lifecycle(Departments):
-    """Moves cases through the organisation; owns the per-district random streams.
+    """Moves cases through the organisation; owns the per-district random streams, one per
+    random decision (:func:`~gridsim.model.streams.named_columns` for the draws every case
+    gets when it is created, the same under every policy; one stream each for those drawn
+    when they happen: another solve attempt, a reopen, a misroute, more work).
 
     ``emit``: the run's :attr:`~gridsim.model.trace.Emitter.emit` (None: nothing listens).
     """
@@ -122,9 +126,12 @@ class Lifecycle(Departments):
             key = d.name
             d.work = [Buffered(self._work_draw(stream(seed, "work", key, c.name), c))
                       for c in self.cats]
-            d.u = Buffered(_uniform(stream(seed, "draws", key), 8))
-            d.rework = Buffered(_uniform(stream(seed, "rework", key)))
-            d.retry_solve = d.reopen = d.misroute = d.more_work = d.rework
+            d.u = Buffered(named_columns(seed, self.draw_names, key))
+            # decisions drawn when they happen, each from its own stream
+            d.retry_solve = Buffered(_uniform(stream(seed, "retry_solve", key)))
+            d.reopen = Buffered(_uniform(stream(seed, "reopen", key)))
+            d.misroute = Buffered(_uniform(stream(seed, "misroute", key)))
+            d.more_work = Buffered(_uniform(stream(seed, "more_work", key)))
             d.triage = _draws(s.triage_time, stream(seed, "triage", key))
             d.verify = _draws(s.verify_time, stream(seed, "verify", key))
             d.dispatch = _draws(s.hotline.dispatch_delay, stream(seed, "dispatch", key))
@@ -132,9 +139,8 @@ class Lifecycle(Departments):
             d.report = {name: _draws(self.policy.report_time(name) or dist, r_report)
                         for name, dist in d.report_time.items()}
             fwd, bounce = self.policy.forward_delay, self.policy.bounce_delay
-            r_route = stream(seed, "routing", key)
-            d.forward = _draws(fwd, r_route) if fwd else None
-            d.bounce = _draws(bounce, r_route) if bounce else None
+            d.forward = _draws(fwd, stream(seed, "forward", key)) if fwd else None
+            d.bounce = _draws(bounce, stream(seed, "bounce", key)) if bounce else None
 
     @staticmethod
     def _work_draw(rng, cat: CategoryRuntime):
@@ -150,7 +156,7 @@ class Lifecycle(Departments):
         district.created += 1
         issue.work = district.work[cat.index]()
         u = issue.u = district.u()
-        issue.start_tier = 1 + bisect_right(cat.tier_cum, u[0])
+        issue.start_tier = 1 + bisect_right(cat.tier_cum, u[START])
         self.live[issue.id] = issue
         if self.emit is not None:
             self.emit(CREATED, issue, -1, -1, now)
@@ -193,7 +199,7 @@ class Lifecycle(Departments):
         emit = self.emit
         if emit is not None:
             emit(DISCOVERED, issue, -1, -1, now)
-        if issue.u[1] < issue.cat.on_spot:
+        if issue.u[ON_SPOT] < issue.cat.on_spot:
             issue.tier = GRID
             issue.enter[GRID] = now
             pool = issue.grid.pool
