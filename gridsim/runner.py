@@ -73,6 +73,9 @@ def simulate(scenario: Scenario, seed: int | None = None,
     district_seq, category, tier, unit and the live case); whatever the record level. It needs
     an unsharded run.
     """
+    if on_event is not None and shards not in (None, 1):
+        raise ValueError("on_event sees the run in this process: it needs an unsharded run "
+                         f"(shards=None, not {shards!r})")
     seed = scenario.seed if seed is None else int(seed)
     level = record or scenario.record.level
     if level not in LEVELS:
@@ -88,9 +91,6 @@ def simulate(scenario: Scenario, seed: int | None = None,
     try:
         n_shards = shard_count(scenario, shards)
         sharded = n_shards > 1
-        if sharded and on_event is not None:
-            raise ValueError("on_event sees the run in this process: it needs an unsharded run "
-                             "(shards=None)")
         if sharded:
             raw, acc, paths = run_sharded(scenario, seed, n_shards, workers, client, level,
                                           spool)

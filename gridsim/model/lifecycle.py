@@ -59,11 +59,15 @@ from .trace import (
 from .trace import RETRY as RETRIED
 
 GRID = 0
-CASE_DRAWS = ("start_tier", "on_spot", *(f"solve_{t}" for t in TIERS[1:]))
+CASE_DRAWS = ("start_tier", "on_spot", *(f"solve_{t}" for t in TIERS[1:]), "reopen")
 """The uniform draws every case gets when it is created, by name: its starting tier, whether it
-is fixed on the spot, and the first solve attempt at each tier (a policy adds its own)."""
+is fixed on the spot, the first solve attempt at each tier and whether its first verification
+fails (a policy adds its own). Drawn per case, not when the decision comes, so that the same case
+gets the same draw under every policy (common random numbers)."""
 START, ON_SPOT = CASE_DRAWS.index("start_tier"), CASE_DRAWS.index("on_spot")
 SOLVE = CASE_DRAWS.index("solve_community") - 1  # u[SOLVE + tier]: first attempt at ``tier``
+REOPEN = CASE_DRAWS.index("reopen")
+VERIFIED = 1 << 16  # in ``Issue.tried``: verified once (later verifications draw as they come)
 
 __all__ = ["ABOVE", "CASE_DRAWS", "HOTLINE", "LATENT", "PATROL", "RETRY", "SOURCES", "UNITS",
            "CategoryRuntime", "Issue", "Lifecycle"]
@@ -351,7 +355,12 @@ class Lifecycle(Departments):
             self._close(issue)
 
     def _verified(self, issue: Issue) -> None:
-        if issue.district.reopen() < issue.cat.reopen:
+        if issue.tried & VERIFIED:
+            u = issue.district.reopen()
+        else:
+            issue.tried |= VERIFIED
+            u = issue.u[REOPEN]
+        if u < issue.cat.reopen:
             issue.reopens += 1
             issue.solved_tier = -1
             issue.t_solved = float("nan")
