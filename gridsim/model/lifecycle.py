@@ -25,6 +25,7 @@ import numpy as np
 from ..policies import TIERS, Policy, State
 from ..policies.base import (
     COMMUNITY_STAFF,
+    GRID,
     IN_TURN,
     JOINT,
     JOINTLY,
@@ -58,7 +59,6 @@ from .trace import (
 )
 from .trace import RETRY as RETRIED
 
-GRID = 0
 CASE_DRAWS = ("start_tier", "on_spot", *(f"solve_{t}" for t in TIERS[1:]), "reopen")
 """The uniform draws every case gets when it is created, by name: its starting tier, whether it
 is fixed on the spot, the first solve attempt at each tier and whether its first verification
