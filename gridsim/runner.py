@@ -30,6 +30,7 @@ import numpy as np
 
 from .model.records import RunNames
 from .model.simulation import RawRun, combine, district_names, run_model, shard_reason
+from .model.trace import Event
 from .results.io import Scratch
 from .results.kpis import KpiAccumulator
 from .results.manifest import make_manifest
@@ -48,7 +49,8 @@ def simulate(scenario: Scenario, seed: int | None = None,
              progress: Callable[[float], None] | None = None, *,
              shards: int | Literal["auto"] | None = None,
              workers: int | None = None, client: Any = None, record: str | None = None,
-             spool_dir: str | Path | None = None, allow_large: bool = False) -> Result:
+             spool_dir: str | Path | None = None, allow_large: bool = False,
+             on_event: Callable[[Event], None] | None = None) -> Result:
     """Run ``scenario`` once. ``seed`` defaults to the scenario's; ``progress(fraction)`` is
     called as simulated time advances (a hundred times per run).
 
@@ -72,9 +74,17 @@ def simulate(scenario: Scenario, seed: int | None = None,
     Before anything is built, the model's size is estimated (:mod:`gridsim.scenario.size`): above
     the limits a :class:`~gridsim.scenario.size.ScenarioTooLarge` says why, unless
     ``allow_large``.
+
+    ``on_event(event)``: your own listener, called in this process with every transition of
+    every case as it happens (a :class:`gridsim.model.trace.Event`: time, kind, district,
+    district_seq, category, tier, unit and the live case); whatever the record level. It needs
+    an unsharded run.
     """
     from .experiments.arguments import check_seed, check_workers
 
+    if on_event is not None and shards not in (None, 1):
+        raise ValueError("on_event sees the run in this process: it needs an unsharded run "
+                         f"(shards=None, not {shards!r})")
     seed = scenario.seed if seed is None else check_seed(seed)
     check_workers(workers)
     level = record or scenario.record.level
@@ -96,7 +106,8 @@ def simulate(scenario: Scenario, seed: int | None = None,
             raw, acc, paths = run_sharded(scenario, seed, n_shards, workers, client, level,
                                           spool and spool.path)
         else:
-            raw, acc, paths = _run(scenario, seed, progress, None, level, spool and spool.path)
+            raw, acc, paths = _run(scenario, seed, progress, None, level, spool and spool.path,
+                                   on_event=on_event)
         report_deadline = scenario.policy.report_deadline.hours
         issues = events = None
         if acc is None:  # rows in memory: the KPIs from them, as one chunk
@@ -152,14 +163,15 @@ def _accumulator(scenario: Scenario, names: RunNames | None = None) -> KpiAccumu
 
 def _run(scenario: Scenario, seed: int, progress: Callable[[float], None] | None,
          districts: set[str] | None, level: str, spool: Path | None,
-         part: int | None = None) -> tuple[RawRun, KpiAccumulator | None, Paths]:
+         part: int | None = None, on_event: Callable[[Event], None] | None = None,
+         ) -> tuple[RawRun, KpiAccumulator | None, Paths]:
     """One run (or shard) recorded at ``level``: the raw run, its KPI accumulator (None when
     the rows were kept: the caller counts them once numbered) and the streamed files
     (``issues`` and ``events``)."""
     if level == "kpis":
         acc = _accumulator(scenario)
         raw = run_model(scenario, seed, progress, districts, keep=False, sinks=[acc],
-                        kpis_only=True)
+                        kpis_only=True, on_event=on_event)
         return raw, acc, {"issues": [], "events": []}
     trace = level == "events"
     if spool is not None:
@@ -174,10 +186,10 @@ def _run(scenario: Scenario, seed: int, progress: Callable[[float], None] | None
             trace_sinks.append(EventWriter(event_path))
             paths["events"].append(event_path)
         raw = run_model(scenario, seed, progress, districts, keep=False, sinks=[writer],
-                        trace=trace, trace_sinks=trace_sinks)
+                        trace=trace, trace_sinks=trace_sinks, on_event=on_event)
         acc = accumulate_files([path], _accumulator(scenario, writer.names))
         return raw, acc, paths
-    return run_model(scenario, seed, progress, districts, trace=trace), None, \
+    return run_model(scenario, seed, progress, districts, trace=trace, on_event=on_event), None, \
         {"issues": [], "events": []}
 
 

@@ -129,8 +129,11 @@ def test_common_random_numbers_narrow_the_paired_interval(default_scenario):
     """Measured, not assumed, on the default district: the paired interval of the difference
     against the interval from independent seeds for the two variants."""
     s = default_scenario.with_overrides({"horizon": "45d", "warmup": "7d"})
-    crn = compare(s, ["baseline", "four_tier"], replications=5, seed=1)
-    indep = compare(s, ["four_tier"], replications=5, seed=2)
+    # 10 replications: with 5, whether one sample of paired and unpaired half-widths falls the
+    # right way can go either way for resolution_time_mean (draws version 3 at seed 1:
+    # 0.69 vs 0.52; at 30 replications, 0.21 vs 0.33 under both draws versions 2 and 3)
+    crn = compare(s, ["baseline", "four_tier"], replications=10, seed=1)
+    indep = compare(s, ["four_tier"], replications=10, seed=2)
     for kpi in ("resolution_time_mean", "backlog_end"):
         a = crn.samples(kpi)["baseline"]
         b_crn, b_ind = crn.samples(kpi)["four_tier"], indep.samples(kpi)["four_tier"]

@@ -204,7 +204,9 @@ def test_initial_backlog_is_loaded_and_worked_off(tmp_path, default_scenario):
     assert len(old) == 8
     assert sorted(-old["t_created"].round(6).unique() / 24) == [3.0, 45.0]
     assert old["t_enter_community"].notna().sum() == 5
-    assert old["t_enter_district"].notna().sum() == 3
+    # the 3 district cases are at the district from the start (a community case that fails at
+    # the community and the street may follow them there: 1 of 5 does at draws version 3)
+    assert (old["t_enter_district"] == 0).sum() == 3
     assert (old["state"] == "closed").sum() >= 5
 
 

@@ -2,7 +2,7 @@
 
 Structure only (desmod's structural components): each unit holds the staff pools it owns and
 the random streams of what happens in it. Behaviour lives in :mod:`gridsim.model.lifecycle`.
-Resource sinking (力量下沉) is applied here, when pools are sized.
+Resource sinking (力量下沉), as the policy gives it, is applied here, when pools are sized.
 """
 
 from __future__ import annotations
@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from ..policies.base import ResourceSinking
 from ..scenario.expand import DistrictPlan, expand
 from ..scenario.schema import Scenario
 from ..vocabulary import POOL_KINDS, TIERS
@@ -90,14 +91,16 @@ def _sunk(plan: DistrictPlan, share: float) -> tuple[dict[str, int], int]:
 def build(clock: Clock, s: Scenario, cal: Calendars,
           decide_joint, decide_city, only: set[str] | None = None, *,
           pool_cls: Callable[..., Pool] = Pool,
-          meeting_cls: Callable[..., Meeting] = Meeting) -> Organisation:
+          meeting_cls: Callable[..., Meeting] = Meeting,
+          sinking: ResourceSinking | None = None) -> Organisation:
     """Create every unit and pool of the scenario (or of the districts named in ``only``).
 
     ``pool_cls`` and ``meeting_cls`` make the pools and meetings (called as :class:`Pool` and
-    :class:`Meeting` are; the event log passes its tracing subclasses).
+    :class:`Meeting` are; the run passes them its event emitter). ``sinking``: the staff the
+    policy moves to the streets (default: the scenario's ``policy.resource_sinking``).
     """
     roles = {r: cal.shifts[name] for r, name in s.roles.model_dump().items()}
-    sinking = s.policy.resource_sinking
+    sinking = s.policy.resource_sinking if sinking is None else sinking
     districts, streets, communities, grids, meters = [], [], [], [], []
 
     def meter(name: str, kind: str, unit: str, calendar) -> Meter:

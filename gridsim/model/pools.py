@@ -21,6 +21,7 @@ from typing import Any
 
 from .calendar import ShiftCalendar
 from .clock import Clock
+from .trace import QUEUED, STARTED
 
 
 class Meter:
@@ -48,13 +49,17 @@ class Meter:
 class Pool:
     """``capacity`` interchangeable staff on one shift, serving cases first come first served."""
 
-    __slots__ = ("clock", "env", "capacity", "busy", "queue", "calendar", "meter", "name")
+    __slots__ = ("clock", "env", "capacity", "busy", "queue", "calendar", "meter", "name", "emit",
+                 "code")
 
     def __init__(self, clock: Clock, name: str, capacity: int,
-                 calendar: ShiftCalendar, meter: Meter):
+                 calendar: ShiftCalendar, meter: Meter, emitter: Any = None):
         self.clock, self.env = clock, clock.env
         self.name, self.capacity, self.calendar = name, capacity, calendar
         self.meter = meter
+        # emitter: a gridsim.model.trace.Emitter; emit(kind, case, tier, unit, time) or None
+        self.code = emitter.unit(name) if emitter is not None else -1
+        self.emit = emitter.emit if emitter is not None else None
         meter.capacity += capacity
         self.busy = 0
         self.queue: deque = deque()
@@ -64,6 +69,9 @@ class Pool:
 
         Returns True when ``issue`` has to wait in the queue (no one is free).
         """
+        if self.emit is not None:  # first: with a free staff member and no work, then runs here
+            self.emit(STARTED if self.busy < self.capacity else QUEUED, issue, _stage_tier(issue),
+                      self.code, self.env._now)
         if self.busy < self.capacity:
             if work == 0.0:  # instant: no event, no load
                 issue.waiting = None
@@ -99,6 +107,8 @@ class Pool:
 
     def _start(self, issue: Any, work: float, then: Callable[[Any], None]) -> None:
         issue.waiting = None
+        if self.emit is not None:
+            self.emit(STARTED, issue, _stage_tier(issue), self.code, self.env._now)
         if work < 0:
             then(issue)
             return
@@ -142,12 +152,14 @@ class Meeting:
     """A tier that meets every ``every`` hours and decides up to ``agenda`` waiting cases."""
 
     __slots__ = ("clock", "env", "name", "agenda", "every", "queue", "meter", "decide", "next_at",
-                 "_calendar")
+                 "_calendar", "emit", "code")
 
     def __init__(self, clock: Clock, name: str, every: float, first: float,
                  agenda: int, meter: Meter, office: ShiftCalendar,
-                 decide: Callable[[Any], None]):
+                 decide: Callable[[Any], None], emitter: Any = None):
         self.clock, self.env = clock, clock.env
+        self.code = emitter.unit(name) if emitter is not None else -1
+        self.emit = emitter.emit if emitter is not None else None
         self.name, self.agenda, self.every = name, agenda, every
         self.queue: deque = deque()
         self.meter = meter
@@ -163,6 +175,8 @@ class Meeting:
         self.next_at += self.every
 
     def submit(self, issue: Any) -> None:
+        if self.emit is not None:
+            self.emit(QUEUED, issue, issue.tier, self.code, self.env._now)
         issue.waiting = self
         self.queue.append((issue, issue.visit))
         self.meter.update(self.env._now, 0, 1)
@@ -181,6 +195,15 @@ class Meeting:
                 taken.append(issue)
         meter = self.meter
         meter.update(self.env._now, len(taken) / self.agenda - meter.busy, -len(taken))
+        emit = self.emit
         for issue in taken:
+            if emit is not None:
+                emit(STARTED, issue, issue.tier, self.code, self.env._now)
             self.decide(issue)
         self._schedule()
+
+
+def _stage_tier(issue: Any) -> int:
+    """The tier a pool's event rows belong to: none for triage (before any tier) and
+    verification (solved, waiting for the grid worker)."""
+    return issue.tier if issue.t_solved != issue.t_solved else -1

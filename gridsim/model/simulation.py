@@ -15,7 +15,7 @@ from typing import Protocol
 
 import numpy as np
 
-from ..policies import REGISTRY
+from ..policies import make_policy
 from ..scenario.backlog import read_backlog
 from ..scenario.expand import expand
 from ..scenario.schema import Scenario
@@ -26,7 +26,7 @@ from .lifecycle import LATENT, RETRY, Lifecycle
 from .org import TIER_INDEX, Organisation, build
 from .pools import Meeting, Pool
 from .records import Chunk, KpiRecorder, Recorder, RunNames
-from .trace import EventLog, TracingLifecycle, TracingMeeting, TracingPool
+from .trace import Callback, Emitter, Event, EventLog
 
 
 class ChunkSink(Protocol):
@@ -151,7 +151,8 @@ def run_model(scenario: Scenario, seed: int | None = None,
               progress: Callable[[float], None] | None = None,
               districts: set[str] | None = None, *, keep: bool = True,
               sinks: Sequence[ChunkSink] = (), trace: bool = False,
-              trace_sinks: Sequence[ChunkSink] = (), kpis_only: bool = False) -> RawRun:
+              trace_sinks: Sequence[ChunkSink] = (), kpis_only: bool = False,
+              on_event: Callable[[Event], None] | None = None) -> RawRun:
     """Simulate ``scenario`` once with ``seed`` (default: the scenario's own); with
     ``districts``, only those (a shard: see :func:`shard_reason`; its cases are not numbered
     until :func:`combine` numbers them).
@@ -161,45 +162,46 @@ def run_model(scenario: Scenario, seed: int | None = None,
 
     ``trace`` (record level ``events``): also log every state change of every case
     (:mod:`gridsim.model.trace`); its chunks go to ``trace_sinks`` and, with ``keep``, are
-    returned in ``RawRun.trace``. Without it the engine's own classes run, untouched.
+    returned in ``RawRun.trace``.
+
+    ``on_event(event)``: called with every transition of every case as it happens
+    (:class:`~gridsim.model.trace.Event`). With neither, nothing listens and no event is made.
 
     ``kpis_only`` (record level ``kpis``): the rows carry only the columns the KPI accumulator
     reads (:data:`~gridsim.model.records.KPI_COLUMNS`).
     """
     with _no_cyclic_gc():
         raw = _run_model(scenario, seed, progress, districts, keep, sinks, trace, trace_sinks,
-                         kpis_only)
+                         kpis_only, on_event)
     return raw if districts is not None else number_issues(raw, scenario)
 
 
 def _run_model(scenario: Scenario, seed: int | None,
                progress: Callable[[float], None] | None, districts: set[str] | None,
                keep: bool, sinks: Sequence[ChunkSink], trace: bool,
-               trace_sinks: Sequence[ChunkSink], kpis_only: bool = False) -> RawRun:
+               trace_sinks: Sequence[ChunkSink], kpis_only: bool = False,
+               on_event: Callable[[Event], None] | None = None) -> RawRun:
     seed = scenario.seed if seed is None else seed
     horizon = scenario.horizon.hours
     clock = Clock()
     calendars = Calendars(scenario.calendar, horizon)
-    policy_cls = REGISTRY[scenario.policy.name]
-    policy = policy_cls(getattr(scenario.policy, scenario.policy.name), scenario.policy)
+    policy = make_policy(scenario.policy)
     recorder = (KpiRecorder if kpis_only else Recorder)(scenario.record.chunk, keep=keep)
-    if trace:
-        log = EventLog(scenario.record.chunk, keep=keep)
-        life: Lifecycle = TracingLifecycle(clock, scenario, policy, calendars, recorder, seed,
-                                           log=log)
-        org = build(clock, scenario, calendars, life.decide_at_meeting, life.decide_at_meeting,
-                    districts, pool_cls=partial(TracingPool, log),
-                    meeting_cls=partial(TracingMeeting, log))
-    else:
-        log = None
-        life = Lifecycle(clock, scenario, policy, calendars, recorder, seed)
-        org = build(clock, scenario, calendars, life.decide_at_meeting,
-                    life.decide_at_meeting, districts)
+    emitter = Emitter()
+    log = EventLog(scenario.record.chunk, keep=keep) if trace else None
+    if log is not None:
+        emitter.subscribe(log)
+    if on_event is not None:
+        emitter.subscribe(Callback(on_event, emitter.units))
+    life = Lifecycle(clock, scenario, policy, calendars, recorder, seed, emitter.emit)
+    org = build(clock, scenario, calendars, life.decide_at_meeting, life.decide_at_meeting,
+                districts, pool_cls=partial(Pool, emitter=emitter),
+                meeting_cls=partial(Meeting, emitter=emitter), sinking=policy.resource_sinking)
     life.attach(org)
     grids = [(g.name, g.community.name, g.community.street.name, g.community.street.district.name)
              for g in org.grids]
     names = RunNames([c.name for c in life.cats], [c.spec.lead for c in life.cats], grids,
-                     log.units if log is not None else [])
+                     emitter.units if log is not None else [])
     for sink in sinks:
         sink.begin(names)
         recorder.sinks.append(sink.add)

@@ -13,9 +13,10 @@ from collections.abc import Callable
 
 import numpy as np
 
-DRAWS_VERSION = 2
+DRAWS_VERSION = 3
 """Incremented whenever the same scenario and seed would give other results (random draws used
-in another way: version 2 draws arrivals a window at a time). Run manifests record it, and an
+in another way: version 2 draws arrivals a window at a time; version 3 gives every random
+decision a stream of its own, :func:`named_columns`). Run manifests record it, and an
 experiment folder holds it in its fingerprint, so a resumed experiment never mixes replications
 drawn two ways."""
 
@@ -28,6 +29,19 @@ def stream(seed: int, *key: str | int) -> np.random.Generator:
     """The generator for ``key`` under ``seed`` (identical on every machine and run)."""
     ss = np.random.SeedSequence(seed, spawn_key=tuple(_key_int(k) for k in key))
     return np.random.Generator(np.random.PCG64(ss))
+
+
+def named_columns(seed: int, names: tuple[str, ...], *key: str | int
+                  ) -> Callable[[int], np.ndarray]:
+    """``n -> (n, len(names))`` uniforms, column ``k`` from the stream of ``names[k]`` (keyed
+    ``("case", name, *key)``): one row per case, one column per decision. Adding a name adds a
+    column and changes no other, so a new random decision leaves every existing draw as it was.
+    """
+    rngs = [stream(seed, "case", name, *key) for name in names]
+    if len(rngs) == 1:
+        (rng,) = rngs
+        return lambda n: rng.random((n, 1))
+    return lambda n: np.column_stack([rng.random(n) for rng in rngs])
 
 
 class Buffered:

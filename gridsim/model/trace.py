@@ -1,12 +1,12 @@
-"""The event log of record level ``events``: one row per state change of a case.
+"""One event stream: every state change of a case is emitted once, and sinks subscribe.
 
-Nothing here runs unless a run records at level ``events``: the tracing classes are subclasses
-of :class:`~gridsim.model.lifecycle.Lifecycle`, :class:`~gridsim.model.pools.Pool` and
-:class:`~gridsim.model.pools.Meeting` that log a row and then do exactly what their base class
-does (same calls, same random draws, same order), so the engine's hot methods carry no check
-of their own. :func:`gridsim.model.simulation.run_model` builds the organisation with them only
-at level ``events``. Every callback a case schedules is a bound method looked up on the
-lifecycle or pool, so the overrides see every transition.
+The lifecycle and the pools say each transition once, ``emit(kind, case, tier, unit, time)``,
+at the point where it happens (desmod's tracing: components call a function handed out by a
+manager). What listens decides what is kept: the event log of record level ``events``
+(:class:`EventLog`), a researcher's own callback (:class:`Callback`, ``simulate(...,
+on_event=...)``). With no listener, :attr:`Emitter.emit` is None and each emitting point costs
+one attribute test. (The case rows and the KPI accumulator read the case's own slots when it
+closes: one row per case, not per transition.)
 
 Rows are appended as the clock runs and packed into NumPy column chunks every ``chunk`` rows
 (:class:`EventLog`, as :class:`~gridsim.model.records.Recorder` does for case rows), handed to
@@ -53,10 +53,9 @@ Within a case, rows are appended in the order things happen, with non-decreasing
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
-from .lifecycle import GRID, PATROL, Lifecycle
-from .pools import Meeting, Pool
+from ..policies import TIERS
 from .records import Chunk, ChunkedRows, empty_chunk
 
 EVENTS: tuple[str, ...] = (
@@ -74,6 +73,45 @@ EVENT_COLUMNS: tuple[tuple[str, str], ...] = (
     ("tier", "i1"), ("unit", "i4"),
 )
 
+Listener = Callable[[int, Any, int, int, float], None]
+"""``listener(kind, case, tier, unit, time)``: ``kind`` indexes :data:`EVENTS`, ``tier``
+:data:`~gridsim.policies.TIERS` (-1: none), ``unit`` :attr:`Emitter.units` (-1: none)."""
+
+
+class Emitter:
+    """Hands out the ``emit`` function of a run and the codes of its units.
+
+    Subscribe every listener before the model is built: pools and the lifecycle read
+    :attr:`emit` once, when they are made.
+    """
+
+    def __init__(self) -> None:
+        self.units: list[str] = []
+        self._listeners: list[Listener] = []
+
+    def unit(self, name: str) -> int:
+        """Register a pool or meeting; its ``unit`` code."""
+        self.units.append(name)
+        return len(self.units) - 1
+
+    def subscribe(self, listener: Listener) -> None:
+        self._listeners.append(listener)
+
+    @property
+    def emit(self) -> Listener | None:
+        """The function to call at each transition, or None when nothing listens."""
+        listeners = tuple(self._listeners)
+        if not listeners:
+            return None
+        if len(listeners) == 1:
+            return listeners[0]
+
+        def emit(kind: int, case: Any, tier: int, unit: int, time: float) -> None:
+            for listener in listeners:
+                listener(kind, case, tier, unit, time)
+
+        return emit
+
 
 def empty_events() -> Chunk:
     return empty_chunk(EVENT_COLUMNS)
@@ -81,198 +119,50 @@ def empty_events() -> Chunk:
 
 class EventLog(ChunkedRows):
     """Event rows in chunked columns, packed and handed on as
-    :class:`~gridsim.model.records.Recorder` does with case rows.
-
-    ``units``: the names of the traced pools and meetings, by their ``unit`` code.
-    """
+    :class:`~gridsim.model.records.Recorder` does with case rows (a :data:`Listener`)."""
 
     COLUMNS = EVENT_COLUMNS
 
     def __init__(self, chunk: int = 65536, keep: bool = True,
                  sinks: list[Callable[[Chunk], None]] | None = None):
         super().__init__(chunk, keep, sinks)
-        self.units: list[str] = []
         self.steps: dict[int, int] = {}  # next step of every live case, by its run-local id
 
-    def unit(self, name: str) -> int:
-        """Register a pool or meeting; its ``unit`` code."""
-        self.units.append(name)
-        return len(self.units) - 1
-
-    def add(self, issue: Any, event: int, tier: int, unit: int, time: float) -> None:
+    def __call__(self, kind: int, issue: Any, tier: int, unit: int, time: float) -> None:
         steps = self.steps
         iid = issue.id
         k = steps.get(iid, 0)
-        steps[iid] = k + 1
-        self._rows.append((issue.grid.id, issue.seq, k, time, event, tier, unit))
+        if kind == CLOSED:
+            steps.pop(iid, None)
+        else:
+            steps[iid] = k + 1
+        self._rows.append((issue.grid.id, issue.seq, k, time, kind, tier, unit))
         self.n += 1
         if len(self._rows) >= self.chunk:
             self.flush()
 
 
-def _stage_tier(issue: Any) -> int:
-    """The tier a pool's rows belong to: none for triage (before any tier) and verification
-    (solved, waiting for the grid worker)."""
-    return issue.tier if issue.t_solved != issue.t_solved else -1
+class Event(NamedTuple):
+    """One transition as a user's callback receives it (names, not codes). ``case`` is the
+    live case object: read it (``case.cat.name``, ``case.escalations``...), never change it."""
+
+    time: float
+    kind: str
+    district: str
+    district_seq: int
+    category: str
+    tier: str | None
+    unit: str | None
+    case: Any
 
 
-class TracingPool(Pool):
-    """A :class:`Pool` that logs ``queued`` and ``started`` rows."""
+class Callback:
+    """A :data:`Listener` that calls ``fn(Event)`` (``simulate(..., on_event=fn)``)."""
 
-    __slots__ = ("log", "code")
+    def __init__(self, fn: Callable[[Event], None], units: list[str]):
+        self.fn, self.units = fn, units
 
-    def __init__(self, log: EventLog, clock, name: str, capacity: int, calendar, meter):
-        super().__init__(clock, name, capacity, calendar, meter)
-        self.log = log
-        self.code = log.unit(name)
-
-    def serve(self, issue, work, then):
-        # logged first: with a free staff member and no work, ``then`` runs inside serve
-        self.log.add(issue, STARTED if self.busy < self.capacity else QUEUED,
-                     _stage_tier(issue), self.code, self.env._now)
-        return Pool.serve(self, issue, work, then)
-
-    def _start(self, issue, work, then):
-        self.log.add(issue, STARTED, _stage_tier(issue), self.code, self.env._now)
-        Pool._start(self, issue, work, then)
-
-
-class TracingMeeting(Meeting):
-    """A :class:`Meeting` that logs ``queued`` (submitted) and ``started`` (taken up) rows."""
-
-    __slots__ = ("log", "code", "_then")
-
-    def __init__(self, log: EventLog, clock, name: str, every: float, first: float,
-                 agenda: int, meter, office, decide):
-        self.log = log
-        self.code = log.unit(name)
-        self._then = decide
-        super().__init__(clock, name, every, first, agenda, meter, office, self._take)
-
-    def _take(self, issue) -> None:
-        self.log.add(issue, STARTED, issue.tier, self.code, self.env._now)
-        self._then(issue)
-
-    def submit(self, issue) -> None:
-        self.log.add(issue, QUEUED, issue.tier, self.code, self.env._now)
-        Meeting.submit(self, issue)
-
-
-class TracingLifecycle(Lifecycle):
-    """A :class:`Lifecycle` that logs every transition of a case, then makes it as usual."""
-
-    def __init__(self, *args, log: EventLog, **kw):
-        super().__init__(*args, **kw)
-        self.log = log
-        self._cause = ESCALATED  # DEADLINE while a tier's deadline escalates a case
-        self._verifying = None  # the case being verified (a reopen re-enters it)
-        self._travel = 0.0  # the latest department travel time drawn
-
-    def attach(self, org) -> None:
-        super().attach(org)
-        for d in org.districts:  # remember each travel time drawn (same draws, same order)
-            d.report = {name: self._remembered(draw) for name, draw in d.report.items()}
-
-    def _remembered(self, draw: Callable[[], float]) -> Callable[[], float]:
-        def travel() -> float:
-            self._travel = value = draw()
-            return value
-
-        return travel
-
-    def _backlogged(self, issue) -> None:
-        self.log.add(issue, DISCOVERED, -1, -1, issue.t_discovered)
-        self.log.add(issue, REPORTED, -1, issue.street.centre.code, issue.t_reported)
-
-    # ------------------------------------------------------------ creation and discovery
-    def create(self, cat, source, grid, now):
-        issue = super().create(cat, source, grid, now)
-        self.log.add(issue, CREATED, -1, -1, now)
-        return issue
-
-    def arrive(self, issue, patrol_delay):
-        if issue.source != PATROL:
-            self.log.add(issue, DISCOVERED, -1, -1, issue.t_created)
-        super().arrive(issue, patrol_delay)
-
-    def _found(self, issue):
-        now = self.env._now
-        self.log.add(issue, DISCOVERED, -1, -1, now)
-        if issue.u[1] < issue.cat.on_spot:  # as Lifecycle._found decides: fixed on the spot
-            self.log.add(issue, ENTERED, GRID, issue.grid.pool.code, now)
-        super()._found(issue)
-
-    def _fixed_on_spot(self, issue):
-        self.log.add(issue, SOLVED, GRID, issue.grid.pool.code, self.env._now)
-        super()._fixed_on_spot(issue)
-
-    def _upload(self, issue):
-        self.log.add(issue, REPORTED, -1, issue.street.centre.code, self.env._now)
-        super()._upload(issue)
-
-    # ------------------------------------------------------------ tiers
-    def enter(self, issue, tier):
-        log, now = self.log, self.env._now
-        if self._verifying is issue:
-            self._verifying = None
-            log.add(issue, REOPENED, tier, -1, now)
-        log.add(issue, ENTERED, tier, -1, now)
-        super().enter(issue, tier)
-
-    def _deadline(self, watched):
-        self._cause = DEADLINE
-        try:
-            super()._deadline(watched)
-        finally:
-            self._cause = ESCALATED
-
-    def _escalate(self, issue):
-        cause, self._cause = self._cause, ESCALATED
-        tier = issue.tier
-        if self.next[tier] is None:
-            cause = UNSOLVED if cause == ESCALATED else OVERDUE
-        self.log.add(issue, cause, tier, -1, self.env._now)
-        super()._escalate(issue)
-
-    def _retry(self, issue):
-        self.log.add(issue, RETRY, issue.tier, -1, self.env._now)
-        super()._retry(issue)
-
-    # ------------------------------------------------------------ departments
-    def _district(self, issue):
-        self.log.add(issue, DEPT_CALLED, issue.tier, -1, self.env._now)
-        super()._district(issue)
-
-    def _forwarded(self, issue):
-        bounces = issue.bounces
-        super()._forwarded(issue)
-        if issue.bounces != bounces:  # sent back: nothing else happened meanwhile
-            self.log.add(issue, BOUNCED, issue.tier, -1, self.env._now)
-
-    def _dept_seized(self, issue):
-        super()._dept_seized(issue)  # draws the travel time, schedules the work: no row
-        self.log.add(issue, DEPT_ONSITE, issue.tier, issue.cur.code,
-                     self.env._now + self._travel)
-
-    def _seize_next(self, issue):
-        all_held = not issue.pending
-        super()._seize_next(issue)
-        if all_held:  # the joint work starts when the last crew is on site
-            self.log.add(issue, DEPT_ONSITE, issue.tier, -1, issue.arrive_max)
-
-    # ------------------------------------------------------------ solved, verified, closed
-    def _solved(self, issue):
-        self.log.add(issue, SOLVED, issue.tier, -1, self.env._now)
-        super()._solved(issue)
-
-    def _verified(self, issue):
-        self._verifying = issue
-        try:
-            super()._verified(issue)
-        finally:
-            self._verifying = None
-
-    def _close(self, issue):
-        self.log.add(issue, CLOSED, -1, -1, self.env._now)
-        self.log.steps.pop(issue.id, None)
-        super()._close(issue)
+    def __call__(self, kind: int, issue: Any, tier: int, unit: int, time: float) -> None:
+        self.fn(Event(time, EVENTS[kind], issue.district.name, issue.seq, issue.cat.name,
+                      TIERS[tier] if tier >= 0 else None,
+                      self.units[unit] if unit >= 0 else None, issue))

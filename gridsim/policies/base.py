@@ -1,29 +1,44 @@
-"""The policy interface: the few decisions that differ between ways of running the grid.
+"""The policy interface: the decisions that differ between ways of running the grid.
 
-The lifecycle (``gridsim.model.lifecycle``) owns queues, staff and records. At a handful of named
-points it asks the policy what to do next, the way ``simpy.Resource`` asks ``_do_put`` whether to
-admit a request. A policy variant overrides only the decisions where it differs:
+The lifecycle (``gridsim.model.lifecycle``) owns queues, staff, time and records. At a few named
+points of a case's life it asks the policy what happens next, passing the case and a read-only
+view of the state (as Ciw's router receives the individual in ``next_node(ind)``). A policy
+overrides only the decisions where it differs:
 
-- :meth:`Policy.first_tier` — where a triaged case goes first;
-- :meth:`Policy.next_tier` — where a case goes when its tier could not solve it (``None``: it stays
+- :meth:`Policy.dispatch` — the tier a triaged case goes to first;
+- :meth:`Policy.who` — who does the work at a tier: the community's staff, the street's own team,
+  the departments one after another or jointly, the street with a department's powers, or the
+  tier's meeting (one of :data:`WORK`);
+- :meth:`Policy.failed` — where a case goes when its tier could not solve it (``None``: it stays
   and is retried at the same tier after :attr:`Policy.retry_delay`, a legacy case);
-- :meth:`Policy.tier_deadline` — whether a tier's time limit escalates a waiting case;
-- :attr:`Policy.joint_departments` — several departments act jointly in one visit, or one after
-  another;
-- :attr:`Policy.misroute_prob` / :attr:`Policy.forward_delay` — a case forwarded to a department
-  through the district hotline may reach the wrong one and bounce back;
-- :meth:`Policy.report_time` — how fast a called department arrives on site ("reports").
+- :meth:`Policy.overdue` — what a tier's deadline does to a case still waiting there
+  (:meth:`Policy.tier_deadline` sets the limit);
+- :meth:`Policy.report_time`, :attr:`Policy.misroute_prob`, :attr:`Policy.forward_delay`,
+  :attr:`Policy.bounce_delay`, :attr:`Policy.resource_sinking` — the parameters of the mechanisms
+  a decision chooses (how fast departments arrive, how forwarding goes wrong, how many staff move
+  to the streets).
+
+The case (``gridsim.model.case.Issue``) carries ``cat`` (its category: ``name``, ``lead`` 0
+street / 1 department, ``departments``), ``source``, ``grid``, ``street``, ``district``,
+``start_tier``, ``tier``, its history (``enter[t]`` first entry time per tier, NaN if never;
+``escalations``; ``reopens``) and its own uniform draws (``u``, columns by name: see
+:attr:`Policy.case_draws`). Tiers are the ints :data:`GRID` .. :data:`CITY`. Hooks must not
+change the case; the lifecycle does.
+
+The default hooks look up tables built once from the static rules :meth:`Policy.first_tier` and
+:meth:`Policy.next_tier` (pure functions of tier names): routing that depends only on a case's
+static attributes stays as fast as a list lookup, behind the same interface.
 
 Policy parameters are a pydantic model (``Params``) validated with the scenario file.
-Routing decisions (``first_tier``, ``next_tier``) must be pure functions of their arguments: the
-lifecycle tabulates them once per run rather than calling them for every case.
 """
 
 from __future__ import annotations
 
-from typing import ClassVar
+import warnings
+from collections.abc import Callable
+from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ..scenario.distributions import Distribution
 from ..scenario.units import ClockDuration, Duration, DurationField
@@ -32,6 +47,16 @@ TIERS: tuple[str, ...] = ("grid", "community", "street", "district", "joint", "c
 """Where a case can be solved, lowest first: on the spot by the grid worker, the community,
 the street (enforcement team or office), district departments, the district joint consultation
 (联席会议), city coordination."""
+GRID, COMMUNITY, STREET, DISTRICT, JOINT, CITY = range(len(TIERS))
+
+WORK: tuple[str, ...] = ("community", "street", "in_turn", "jointly", "street_powers", "meeting")
+"""Who does the work at a tier (:meth:`Policy.who`): the community's staff; the street's own
+team (enforcement team or office, by category); the case's departments one after another, each
+forwarded through the district hotline; the departments jointly, called at once to one visit
+(a whistle); the street enforcement team acting with the department's powers (双向派单: the
+department dispatches the field work down); the tier's meeting (joint consultation, city), which
+decides the case and convenes its departments."""
+COMMUNITY_STAFF, STREET_TEAM, IN_TURN, JOINTLY, STREET_POWERS, MEETING = WORK
 
 
 class PolicyParams(BaseModel):
@@ -61,6 +86,35 @@ class CommonPolicy(BaseModel):
     report_deadline: ClockDuration = Field(
         Duration(30, "min"), description="a called department should be on site within this")
 
+    @field_validator("two_way_dispatch")
+    @classmethod
+    def _deprecated(cls, share: float) -> float:
+        if share:
+            warnings.warn("policy.two_way_dispatch is deprecated: use policy.name: two_way with "
+                          "policy.two_way: {share: ..., within: <policy>}", FutureWarning,
+                          stacklevel=2)
+        return share
+
+
+class State:
+    """What a decision may read of the running model: the clock and queue lengths."""
+
+    __slots__ = ("_env",)
+
+    def __init__(self, env: Any):
+        self._env = env
+
+    @property
+    def now(self) -> float:
+        """The clock, in hours from the start."""
+        return self._env._now
+
+    @staticmethod
+    def queued(pool: Any) -> int:
+        """Cases waiting at ``pool`` (e.g. ``case.street.enforcement``; the pools of one kind in
+        a street share their count: a street's communities, its grid workers)."""
+        return pool.meter.queue
+
 
 class Policy:
     """Base policy: cases go where triage sends them and climb the whole ladder on failure."""
@@ -68,23 +122,61 @@ class Policy:
     name: ClassVar[str] = "base"
     Params: ClassVar[type[PolicyParams]] = PolicyParams
     ladder: ClassVar[tuple[str, ...]] = ("community", "street", "district", "joint", "city")
-    joint_departments: ClassVar[bool] = True
+    departments: ClassVar[str] = JOINTLY
+    """How the district tier's departments work: :data:`JOINTLY` or :data:`IN_TURN`."""
+    case_draws: tuple[str, ...] = ()
+    """Names of the uniform draws every case gets for this policy's own decisions (each from a
+    stream of its own: adding one changes no other draw); :meth:`attach` gets their columns."""
 
     def __init__(self, params: PolicyParams, common: CommonPolicy):
         self.params = params
         self.common = common
+        self._first = [[TIERS.index(self.first_tier(t, lead)) for t in TIERS]
+                       for lead in ("street", "department")]
+        self._next = [None if (n := self.next_tier(t)) is None else TIERS.index(n)
+                      for t in TIERS]
+        self._who = (None, COMMUNITY_STAFF, STREET_TEAM, self.departments, MEETING, MEETING)
 
+    @classmethod
+    def create(cls, spec: Any, named: Callable[[str], Policy]) -> Policy:
+        """This policy with its parameters from the scenario's ``policy`` section ``spec``
+        (``named(name)`` makes another registered policy, for one that builds on it)."""
+        return cls(getattr(spec, cls.name), spec)
+
+    def attach(self, columns: dict[str, int]) -> None:
+        """Called once before the run with the column of each named draw in ``case.u``."""
+
+    # ---------------------------------------------------------------- per-case decisions
+    def dispatch(self, case: Any, state: State) -> int:
+        """Tier a triaged case goes to first."""
+        return self._first[case.cat.lead][case.start_tier]
+
+    def who(self, case: Any, tier: int, state: State) -> str:
+        """Who does the work on ``case`` at ``tier`` (one of :data:`WORK`)."""
+        return self._who[tier]
+
+    def failed(self, case: Any, tier: int, state: State) -> int | None:
+        """Tier a case goes to when ``tier`` could not solve it, or None to retry it there."""
+        return self._next[tier]
+
+    def overdue(self, case: Any, tier: int, state: State) -> int | None:
+        """Tier a case still waiting at ``tier``'s deadline goes to (None: it waits
+        :attr:`retry_delay`, then is tried there again)."""
+        return self.failed(case, tier, state)
+
+    # ---------------------------------------------------------------- static rules and parameters
     def first_tier(self, start_tier: str, lead: str) -> str:
-        """Tier a case is dispatched to after triage, given the tier drawn for it."""
+        """Tier a case is dispatched to after triage, given the tier drawn for it (tabulated)."""
         return start_tier if start_tier in self.ladder else self.ladder[-1]
 
     def next_tier(self, tier: str) -> str | None:
-        """Tier above ``tier`` on this policy's ladder, or ``None`` to retry at the same tier."""
+        """Tier above ``tier`` on this policy's ladder, or ``None`` to retry at the same tier
+        (tabulated)."""
         i = self.ladder.index(tier) if tier in self.ladder else len(self.ladder)
         return self.ladder[i + 1] if i + 1 < len(self.ladder) else None
 
     def tier_deadline(self, tier: str) -> Duration | None:
-        """Time limit after which a case still waiting at ``tier`` escalates (None: never)."""
+        """Time limit after which a case still waiting at ``tier`` is overdue (None: never)."""
         return None
 
     @property
@@ -99,6 +191,7 @@ class Policy:
 
     @property
     def misroute_prob(self) -> float:
+        """Chance that a case forwarded to a department reaches the wrong one."""
         return 0.0
 
     @property
@@ -108,11 +201,72 @@ class Policy:
 
     @property
     def bounce_delay(self) -> Distribution | None:
+        """Delay of a wrong department sending a case back."""
         return None
 
     def report_time(self, department: str) -> Distribution | None:
         """Override of a department's time to arrive on site, or None for the scenario's own."""
         return None
 
+    @property
+    def resource_sinking(self) -> ResourceSinking:
+        """力量下沉: the share of department staff moved to the streets, applied when pools are
+        sized (the scenario's ``policy.resource_sinking``)."""
+        return self.common.resource_sinking
 
-__all__ = ["TIERS", "CommonPolicy", "DurationField", "Policy", "PolicyParams", "ResourceSinking"]
+
+class Layered(Policy):
+    """A policy that changes some decisions of another one (``inner``) and passes every other
+    decision on to it."""
+
+    def __init__(self, params: PolicyParams, common: CommonPolicy, inner: Policy):
+        self.inner = inner
+        super().__init__(params, common)
+        self.case_draws = (*type(self).case_draws, *inner.case_draws)
+
+    def attach(self, columns: dict[str, int]) -> None:
+        self.inner.attach(columns)
+
+    def dispatch(self, case: Any, state: State) -> int:
+        return self.inner.dispatch(case, state)
+
+    def who(self, case: Any, tier: int, state: State) -> str:
+        return self.inner.who(case, tier, state)
+
+    def failed(self, case: Any, tier: int, state: State) -> int | None:
+        return self.inner.failed(case, tier, state)
+
+    def overdue(self, case: Any, tier: int, state: State) -> int | None:
+        return self.inner.overdue(case, tier, state)
+
+    def tier_deadline(self, tier: str) -> Duration | None:
+        return self.inner.tier_deadline(tier)
+
+    @property
+    def retry_delay(self) -> Duration:
+        return self.inner.retry_delay
+
+    @property
+    def misroute_prob(self) -> float:
+        return self.inner.misroute_prob
+
+    @property
+    def forward_delay(self) -> Distribution | None:
+        return self.inner.forward_delay
+
+    @property
+    def bounce_delay(self) -> Distribution | None:
+        return self.inner.bounce_delay
+
+    def report_time(self, department: str) -> Distribution | None:
+        return self.inner.report_time(department)
+
+    @property
+    def resource_sinking(self) -> ResourceSinking:
+        return self.inner.resource_sinking
+
+
+__all__ = ["CITY", "COMMUNITY", "COMMUNITY_STAFF", "DISTRICT", "GRID", "IN_TURN", "JOINT",
+           "JOINTLY", "MEETING", "STREET", "STREET_POWERS", "STREET_TEAM", "TIERS", "WORK",
+           "CommonPolicy", "DurationField", "Layered", "Policy", "PolicyParams",
+           "ResourceSinking", "State"]

@@ -15,7 +15,7 @@ from pydantic import Field
 
 from ..scenario.distributions import Distribution, Lognormal
 from ..scenario.units import ClockDuration, Duration
-from .base import Policy, PolicyParams
+from .base import IN_TURN, Policy, PolicyParams
 
 
 class BaselineParams(PolicyParams):
@@ -33,7 +33,7 @@ class Baseline(Policy):
     name = "baseline"
     Params = BaselineParams
     ladder: ClassVar[tuple[str, ...]] = ("community", "street", "district")
-    joint_departments = False
+    departments = IN_TURN
 
     def first_tier(self, start_tier: str, lead: str) -> str:
         if lead == "department" and start_tier in ("community", "street"):

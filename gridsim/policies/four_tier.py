@@ -40,7 +40,6 @@ class FourTierParams(PolicyParams):
 class FourTier(Policy):
     name = "four_tier"
     Params = FourTierParams
-    joint_departments = True
 
     def tier_deadline(self, tier: str):
         return getattr(self.params.tier_deadlines, tier, None)

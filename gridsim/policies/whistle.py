@@ -28,7 +28,6 @@ class Whistle(Policy):
     name = "whistle"
     Params = WhistleParams
     ladder: ClassVar[tuple[str, ...]] = ("community", "street", "district")
-    joint_departments = True
 
     def report_time(self, department: str):
         return self.params.report_time

@@ -1,0 +1,72 @@
+"""A case as the lifecycle moves it: a plain slotted object, and its category's parameters in
+the shape the hot path wants."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ..policies import TIERS
+from ..scenario.expand import deadline_shift
+from ..scenario.schema import Scenario
+from .calendar import Calendars
+from .org import Grid
+
+SOURCES = ("patrol", "hotline", "above", "units")
+PATROL, HOTLINE, ABOVE, UNITS = range(4)
+NAN = float("nan")
+LATENT, RETRY = "latent", "retry"
+"""Markers for cases waiting outside any queue: not yet found, or waiting for another try."""
+
+
+class Issue:
+    """One case. Times are clock hours; tiers and codes are small ints (see ``records``)."""
+
+    __slots__ = ("id", "cat", "source", "grid", "start_tier", "t_created", "t_discovered",
+                 "t_reported", "enter", "leave", "t_called", "t_onsite", "n_depts", "t_solved",
+                 "solved_tier", "escalations", "bounces", "reopens", "whistles", "two_way",
+                 "deadline", "tier", "visit", "waiting", "held", "work", "u", "tried",
+                 "pending", "holding", "arrive_max", "cur", "seq", "street", "district", "due",
+                 "watched")
+
+    def __init__(self, iid: int, cat: Any, source: int, grid: Grid, now: float):
+        self.id, self.cat, self.source, self.grid = iid, cat, source, grid
+        self.street = street = grid.street
+        self.district = street.district
+        self.t_created = now
+        self.t_discovered = self.t_reported = self.t_called = self.t_onsite = self.t_solved = \
+            self.deadline = NAN
+        self.enter = [NAN, NAN, NAN, NAN, NAN, NAN]
+        self.leave = [NAN, NAN, NAN, NAN, NAN, NAN]
+        self.n_depts = self.escalations = self.bounces = self.reopens = self.whistles = \
+            self.two_way = self.visit = self.held = self.tried = self.watched = 0
+        self.solved_tier = self.tier = -1
+        self.waiting: Any = None
+        self.due: float | None = None
+        # pending, holding, arrive_max and cur are set when departments are called
+
+
+class CategoryRuntime:
+    """A category's parameters in the shape the hot path wants (tuples, per-district samplers)."""
+
+    def __init__(self, index: int, name: str, spec: Any, scenario: Scenario,
+                 calendars: Calendars):
+        self.index, self.name, self.spec = index, name, spec
+        self.lead = 1 if spec.lead == "department" else 0
+        shares = spec.tiers.as_tuple()
+        self.tier_cum = []
+        total = 0.0
+        for p in shares:
+            total += p
+            self.tier_cum.append(total)
+        self.tier_cum[-1] = 1.0 + 1e-12
+        self.on_spot = spec.on_spot
+        self.solve = (1.0, spec.solve.community, spec.solve.street, spec.solve.district,
+                      spec.solve.joint, spec.solve.city)
+        self.reopen = spec.reopen
+        self.departments = list(spec.departments)
+        self.street_unit = spec.street_unit
+        self.deadline = spec.deadline
+        self.deadline_at = calendars.later(spec.deadline, deadline_shift(scenario, name))
+        self.due_at: list[Callable[[float], float] | None] = []  # per tier, set by Lifecycle
+        self.dists = [getattr(spec.work, t) for t in TIERS]
