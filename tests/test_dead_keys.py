@@ -143,7 +143,7 @@ NOT_SIMULATED = {
     ("Recording", "chunk"): "rows packed per chunk: memory, not results (identical by design)",
 }
 
-POLICIES = ("four_tier", "whistle", "baseline")
+POLICIES = ("four_tier", "whistle", "baseline", "two_way", "joint_first")
 BACKLOG = ("category,district,street,community,grid,tier,age\n"
            "garbage,Riverside,0,1,2,community,3d\n"
            "road,Riverside,2,,,district,10d\n")
@@ -289,7 +289,8 @@ def _literal_options(cls: str, field: str, sch: Any) -> list[str]:
     for mod in (sch, *[__import__(m, fromlist=["x"]) for m in (
             "gridsim.scenario.distributions", "gridsim.policies.base",
             "gridsim.policies.four_tier", "gridsim.policies.baseline",
-            "gridsim.policies.whistle")]):
+            "gridsim.policies.whistle", "gridsim.policies.two_way",
+            "gridsim.policies.joint_first")]):
         c = getattr(mod, cls, None)
         if isinstance(c, type) and issubclass(c, BaseModel):
             model = c

@@ -72,7 +72,7 @@ def test_billion_laughs_is_refused_quickly_with_bounded_memory(tmp_path):
 
 HOSTILE_YAML = {
     "deep nesting": ("name: deep\nx: " + "[" * 5000 + "]" * 5000 + "\n",
-                     r"line 2: nesting deeper than 32 levels"),
+                     r"line 2: x(\[0\])+: nesting deeper than 32 levels"),
     "deep through aliases": ("name: chain\nk0: &k0 [1]\n" + "".join(
         f"k{i}: &k{i} [*k{i - 1}]\n" for i in range(1, 60)), r"line \d+: nesting deeper than "
                                                                r"32 levels once its aliases"),

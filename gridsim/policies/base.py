@@ -243,6 +243,10 @@ class Layered(Policy):
         return self.inner.tier_deadline(tier)
 
     @property
+    def deadline_shift(self) -> str | None:
+        return self.inner.deadline_shift
+
+    @property
     def retry_delay(self) -> Duration:
         return self.inner.retry_delay
 
