@@ -74,8 +74,8 @@ HOSTILE_YAML = {
     "deep nesting": ("name: deep\nx: " + "[" * 5000 + "]" * 5000 + "\n",
                      r"line 2: x(\[0\])+: nesting deeper than 32 levels"),
     "deep through aliases": ("name: chain\nk0: &k0 [1]\n" + "".join(
-        f"k{i}: &k{i} [*k{i - 1}]\n" for i in range(1, 60)), r"line \d+: nesting deeper than "
-                                                               r"32 levels once its aliases"),
+        f"k{i}: &k{i} [*k{i - 1}]\n" for i in range(1, 60)), r"line \d+: k\d+: nesting deeper "
+                                                               r"than 32 levels once its aliases"),
     "recursive alias": ("name: loop\na: &a [1, *a]\n", r"line 2: alias \*a refers to .* "
                                                         r"recursive alias"),
     "duplicate top-level key": ("name: a\nseed: 1\nname: b\n",
