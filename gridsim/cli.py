@@ -1,4 +1,4 @@
-"""The ``gridsim`` command: run scenarios, check them, print their schema.
+"""The gridsim command: run scenarios, check them, print their schema.
 
 Bad input never produces a traceback: a :class:`ScenarioError` is printed as one message and the
 command exits with status 2 before anything is written.
