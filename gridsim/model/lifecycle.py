@@ -195,8 +195,14 @@ class Lifecycle(Departments):
         if self.emit is not None:
             self.emit(DISCOVERED, issue, -1, -1, t)
         if src == HOTLINE:
-            t += issue.district.dispatch()
-        self.clock.at(t, self._upload, issue)
+            self._hotline_call(issue)
+        else:
+            self.clock.at(t, self._upload, issue)
+
+    def _hotline_call(self, issue: Issue) -> None:
+        """A resident calls 12345 about ``issue`` at ``issue.t_discovered``: the platform
+        dispatches it to the street centre after its dispatch delay."""
+        self.clock.at(issue.t_discovered + issue.district.dispatch(), self._upload, issue)
 
     def _found(self, issue: Issue) -> None:
         now = self.env._now
