@@ -7,10 +7,9 @@
     exp.summary, exp.differences, exp.best()
 """
 
-__version__ = "0.1.0"
-
+from ._version import __version__
+from .arguments import SettingError  # noqa: E402
 from .experiments import Experiment, compare, replicate, suggest_warmup, sweep  # noqa: E402
-from .experiments.arguments import SettingError  # noqa: E402
 from .results.result import Result  # noqa: E402
 from .runner import simulate  # noqa: E402
 from .scenario import Scenario, ScenarioError, bundled_scenario, load_scenario  # noqa: E402

@@ -23,8 +23,8 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, Ti
 from rich.table import Table
 
 from . import __version__
+from .arguments import SettingError
 from .cli_checks import Parser, check_args, policy_list
-from .experiments.arguments import SettingError
 from .interrupt import exit_status, terminate_like_interrupt
 from .results.outdir import EXPERIMENT, RUN, FolderLock, OutputError, check_file, check_out
 from .results.result import Result

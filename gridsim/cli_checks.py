@@ -4,7 +4,7 @@ argparse parses the text (``--seed abc`` is not a whole number); these checks de
 the value can work (``--seed -1``, ``--workers 0``, ``--precision 1.5``, an unknown ``--kpi``,
 ``--policies a,,a``) and whether it would be silently ignored (``--precision`` without
 ``--replications auto``). They are the checks the Python API makes
-(:mod:`gridsim.experiments.arguments`), under the options' names.
+(:mod:`gridsim.arguments`), under the options' names.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 from typing import NoReturn
 
-from .experiments.arguments import (
+from .arguments import (
     SettingError,
     check_count,
     check_fraction,

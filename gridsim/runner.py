@@ -28,9 +28,11 @@ from typing import Any, Literal
 
 import numpy as np
 
+from .arguments import check_seed, check_workers
 from .model.records import RunNames
 from .model.simulation import RawRun, combine, district_names, run_model, shard_reason
 from .model.trace import Event
+from .parallel.executors import Executor, default_workers
 from .results.io import Scratch
 from .results.kpis import KpiAccumulator
 from .results.manifest import make_manifest
@@ -38,6 +40,7 @@ from .results.result import Result
 from .results.stream import EventFiles, EventWriter, IssueFiles, IssueWriter, accumulate_files
 from .results.tables import backlog_frame, events_frame, issues_frame, load_frame
 from .scenario import Scenario
+from .scenario.loader import validate_data
 from .scenario.size import check_size
 from .vocabulary import RECORD_LEVELS, ROW_LEVELS
 
@@ -80,8 +83,6 @@ def simulate(scenario: Scenario, seed: int | None = None,
     district_seq, category, tier, unit and the live case); whatever the record level. It needs
     an unsharded run.
     """
-    from .experiments.arguments import check_seed, check_workers
-
     if on_event is not None and shards not in (None, 1):
         raise ValueError("on_event sees the run in this process: it needs an unsharded run "
                          f"(shards=None, not {shards!r})")
@@ -225,8 +226,6 @@ def shard_count(scenario: Scenario, shards: int | Literal["auto"] | None) -> int
 
 
 def _run_shard(args: tuple[int, dict, int, list[str], str, str | None]):
-    from .scenario.loader import validate_data
-
     index, data, seed, names, level, spool = args
     scenario = validate_data(data, "<shard>")
     raw, acc, paths = _run(scenario, seed, None, set(names), level,
@@ -246,8 +245,6 @@ def run_sharded(scenario: Scenario, seed: int, shards: int, workers: int | None 
     reason = shard_reason(scenario)
     if reason:
         raise ShardingError(f"cannot shard {scenario.name!r}: {reason}")
-    from .experiments.executors import Executor, default_workers
-
     names = district_names(scenario)
     groups = [list(g) for g in np.array_split(np.array(names, dtype=object), shards) if len(g)]
     data = scenario.to_data()

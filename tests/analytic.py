@@ -25,8 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import stats
 
+from gridsim.distributions import Exponential, Fixed
 from gridsim.scenario import Scenario
-from gridsim.scenario.distributions import Exponential, Fixed
 
 
 def erlang_b(c: int, a: float) -> float:

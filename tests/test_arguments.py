@@ -13,9 +13,9 @@ import time
 import pytest
 
 import gridsim
+from gridsim.arguments import SettingError, kpi_names
 from gridsim.cli import main
 from gridsim.experiments import compare, replicate, sweep
-from gridsim.experiments.arguments import SettingError, kpi_names
 
 TINY = ["--set", "horizon=10d", "--set", "warmup=1d", "--set", "streets.count=1", "-q",
         "--no-plots"]

@@ -26,7 +26,7 @@ import yaml
 import gridsim
 from gridsim.scenario.errors import ScenarioError
 from gridsim.scenario.loader import validate_data
-from gridsim.scenario.units import Duration
+from gridsim.units import Duration
 
 SMALL = """
 name: small
@@ -287,7 +287,7 @@ def _literal_options(cls: str, field: str, sch: Any) -> list[str]:
 
     model = None
     for mod in (sch, *[__import__(m, fromlist=["x"]) for m in (
-            "gridsim.scenario.distributions", "gridsim.policies.base",
+            "gridsim.distributions", "gridsim.policies.base",
             "gridsim.policies.four_tier", "gridsim.policies.baseline",
             "gridsim.policies.whistle", "gridsim.policies.two_way",
             "gridsim.policies.joint_first")]):

@@ -18,8 +18,8 @@ import pytest
 import gridsim
 from gridsim.cli import main
 from gridsim.scenario import ScenarioError, load_scenario, size
-from gridsim.scenario.units import parse_age, parse_duration
 from gridsim.scenario.yamlread import MAX_FILE_BYTES
+from gridsim.units import parse_age, parse_duration
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 DEFAULT = (SCENARIOS / "default.yaml").read_text(encoding="utf-8")
@@ -320,7 +320,7 @@ def test_the_latest_start_builds_its_calendar(default_scenario):
     """The start bound is the model's: the calendar at the latest start builds, a day later
     would overflow (so CALENDAR_DAYS_AFTER matches gridsim.model.calendar)."""
     from gridsim.model.calendar import Calendars
-    from gridsim.scenario.schema import latest_start
+    from gridsim.scenario.checks import latest_start
 
     horizon = parse_duration("365d")
     last = latest_start(horizon)

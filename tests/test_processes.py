@@ -15,7 +15,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from gridsim.experiments.executors import Executor
+from gridsim.parallel.executors import Executor
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
 
@@ -169,7 +169,7 @@ def test_an_interrupted_executor_stops_its_workers_without_waiting_for_their_tas
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prctl is Linux's")
 def test_a_process_with_the_parent_death_signal_dies_with_its_parent():
-    child = ("import time; from gridsim.experiments.lifeline import die_with_parent; "
+    child = ("import time; from gridsim.parallel.lifeline import die_with_parent; "
              "assert die_with_parent(); print('ready', flush=True); time.sleep(120)")
     parent = ("import subprocess, sys, time; "
               f"c = subprocess.Popen([sys.executable, '-c', {child!r}], stdout=subprocess.PIPE, "

@@ -245,7 +245,7 @@ def test_unit_tables_come_from_units_csv_whatever_the_record_level(folders, repo
     """``units.csv`` (cases, open and overdue at the end per unit, from the KPI accumulator)
     agrees with the issue table, and a run that kept no issue rows (level kpis, sharded) still
     gets its most-loaded units in the report."""
-    from gridsim.scenario.units import parse_duration
+    from gridsim.units import parse_duration
 
     units = pd.read_csv(folders["run"] / "units.csv")
     issues = pd.read_parquet(folders["run"] / "issues.parquet")

@@ -187,7 +187,7 @@ def test_working_hour_deadlines_do_not_depend_on_a_shift_name():
     deadline fell back to a built-in Mon-Fri calendar). It counts on the shift of the role
     doing the work, whatever it is called: the runs are identical."""
     from gridsim.model.calendar import Calendars
-    from gridsim.scenario.units import Duration
+    from gridsim.units import Duration
 
     office, desk = _with_office_named("office"), _with_office_named("desk")
     a, b = gridsim.simulate(office, seed=2), gridsim.simulate(desk, seed=2)

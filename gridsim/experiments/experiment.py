@@ -18,12 +18,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..model.streams import DRAWS_VERSION
-from ..scenario import Scenario, scenario_hash
+from ..arguments import SettingError, check_experiment, check_policies
+from ..parallel.executors import Executor, default_workers
+from ..scenario import Scenario
 from ..scenario.size import check_size
 from ..vocabulary import canonical, minimise
-from .arguments import SettingError, check_experiment, check_policies
-from .executors import Executor, Outcome, Task, default_workers
+from .identity import experiment_fingerprint, replication_seed
 from .outputs import TABLES
 from .stats import (
     Best,
@@ -35,16 +35,12 @@ from .stats import (
 )
 from .stats import t_interval as _t_interval
 from .store import Store, warn_note
+from .tasks import Outcome, Task, run_task
+from .write import write_experiment
 
 DEFAULT_KPI = "resolution_time_mean"
 DEFAULT_PRECISION = 0.05
 DEFAULT_MAX_REPLICATIONS = 200
-
-
-def replication_seed(base: int, replication: int) -> int:
-    """The seed of replication ``replication``: a child of ``SeedSequence(base)``."""
-    ss = np.random.SeedSequence(base, spawn_key=(replication,))
-    return int(ss.generate_state(1, np.uint64)[0] >> 1)  # a 63-bit non-negative int
 
 
 @dataclass
@@ -225,20 +221,11 @@ class Experiment:
     # ------------------------------------------------------------------ output
     def write(self, folder: str | Path | None = None, plot: bool = True) -> Path:
         """Write the tables (CSV and Parquet), plots and ``experiment.json`` into ``folder``."""
-        from .write import write_experiment
-
         return write_experiment(self, Path(folder or self.folder), plot=plot)
 
 
 # ---------------------------------------------------------------------- running
 ProgressFn = Callable[[int, int], None]
-
-
-def experiment_fingerprint(kind: str, points: list[Point], seed: int) -> dict[str, Any]:
-    """What identifies an experiment's results: kind, seed, draws version, each scenario."""
-    return {"kind": kind, "seed": seed, "draws_version": DRAWS_VERSION,
-            "points": [{"label": p.label, "params": p.params,
-                        "scenario_sha256": scenario_hash(p.scenario)} for p in points]}
 
 
 def run_points(kind: str, points: list[Point], replications: int | str = 10,
@@ -257,7 +244,7 @@ def run_points(kind: str, points: list[Point], replications: int | str = 10,
     ``note(text)`` hears what resuming found (how many replications were done, which stored
     ones were unreadable and are simulated again); by default each is a
     :class:`~gridsim.experiments.store.ResumeNote` warning. A bad value raises
-    :class:`~gridsim.experiments.arguments.SettingError` before anything runs; each point's
+    :class:`~gridsim.arguments.SettingError` before anything runs; each point's
     size is checked first (replications record KPIs only), as :func:`gridsim.simulate` does,
     unless ``allow_large``.
     """
@@ -276,7 +263,7 @@ def run_points(kind: str, points: list[Point], replications: int | str = 10,
     else:
         target = int(replications)
     # connect (a Dask scheduler may be unreachable) before the folder is made or locked
-    with Executor(workers, client) as executor:
+    with Executor(workers, client, fn=run_task) as executor:
         store = Store(out, experiment_fingerprint(kind, points, seed)) if out is not None \
             else None
         try:

@@ -8,9 +8,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from .._version import __version__
 from ..results.io import Scratch, atomic_write_text, write_json
 from ..results.manifest import organisation
 from ..results.outdir import EXPERIMENT, FolderLock, check_out
+from ..vocabulary import minimise
+from .identity import experiment_fingerprint, replication_seed
 from .store import ExperimentMismatch
 
 
@@ -25,8 +28,6 @@ def _frame(df: pd.DataFrame, path: Path) -> None:
 def write_experiment(exp, folder: Path, plot: bool = True) -> Path:
     """Write ``exp`` into ``folder`` (missing, empty or this experiment's own: see
     :func:`~gridsim.results.outdir.check_out`), holding the folder's lock meanwhile."""
-    from .experiment import experiment_fingerprint
-
     fingerprint = json.loads(json.dumps(experiment_fingerprint(exp.kind, exp.points, exp.seed)))
     check_out(folder, EXPERIMENT)
     with FolderLock(folder):
@@ -49,9 +50,6 @@ def _write(exp, folder: Path, fingerprint: dict, plot: bool) -> None:
         raise ExperimentMismatch(f"{folder} holds results of a different experiment; "
                                  "write this one into another folder")
     meta["fingerprint"] = fingerprint
-    from .. import __version__
-    from .experiment import minimise, replication_seed
-
     best = exp.best() if exp.kpis.size else None
     meta.update({
         "gridsim_version": __version__,

@@ -17,8 +17,9 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ..scenario.checks import CALENDAR_DAYS_AFTER
 from ..scenario.schema import WEEKDAYS, CalendarSpec, Shift
-from ..scenario.units import Duration
+from ..units import Duration
 
 
 class Days:
@@ -143,7 +144,7 @@ class Calendars:
     """All shifts of a scenario plus working-day arithmetic for deadlines."""
 
     def __init__(self, spec: CalendarSpec, horizon_hours: float):
-        n_days = int(horizon_hours // 24) + 400
+        n_days = int(horizon_hours // 24) + CALENDAR_DAYS_AFTER
         self.days = Days(spec, n_days)
         self.shifts = {name: ShiftCalendar(s, self.days) for name, s in spec.shifts.items()}
         self._later: dict[tuple[float, str, str | None], Callable[[float], float]] = {}

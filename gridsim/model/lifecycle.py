@@ -22,6 +22,7 @@ from bisect import bisect_right
 
 import numpy as np
 
+from ..distributions import Fixed
 from ..policies import TIERS, Policy, State
 from ..policies.base import (
     COMMUNITY_STAFF,
@@ -33,7 +34,6 @@ from ..policies.base import (
     STREET_POWERS,
     STREET_TEAM,
 )
-from ..scenario.distributions import Fixed
 from ..scenario.expand import deadline_shift
 from ..scenario.schema import Scenario
 from .calendar import Calendars

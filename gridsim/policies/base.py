@@ -40,8 +40,8 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from ..scenario.distributions import Distribution
-from ..scenario.units import ClockDuration, Duration, DurationField
+from ..distributions import Distribution
+from ..units import ClockDuration, Duration, DurationField
 
 TIERS: tuple[str, ...] = ("grid", "community", "street", "district", "joint", "city")
 """Where a case can be solved, lowest first: on the spot by the grid worker, the community,

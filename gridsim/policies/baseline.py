@@ -13,8 +13,8 @@ from typing import ClassVar
 
 from pydantic import Field
 
-from ..scenario.distributions import Distribution, Lognormal
-from ..scenario.units import ClockDuration, Duration
+from ..distributions import Distribution, Lognormal
+from ..units import ClockDuration, Duration
 from .base import IN_TURN, Policy, PolicyParams
 
 

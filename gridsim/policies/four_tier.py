@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..scenario.distributions import Distribution
-from ..scenario.units import ClockDuration, Duration, DurationField
+from ..distributions import Distribution
+from ..units import ClockDuration, Duration, DurationField
 from .base import Policy, PolicyParams
 
 

@@ -13,8 +13,8 @@ from typing import ClassVar
 
 from pydantic import Field
 
-from ..scenario.distributions import Distribution
-from ..scenario.units import ClockDuration, Duration
+from ..distributions import Distribution
+from ..units import ClockDuration, Duration
 from .base import Policy, PolicyParams
 
 

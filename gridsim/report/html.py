@@ -27,7 +27,7 @@ from typing import Any
 import jinja2
 from markupsafe import Markup
 
-from .. import __version__
+from .._version import __version__
 from ..results.io import atomic_write_text
 from ..results.outdir import OutputError, check_file
 from ..vocabulary import DASH

@@ -8,7 +8,10 @@ from datetime import datetime
 from importlib.metadata import PackageNotFoundError, version
 from typing import Any
 
+from .._version import __version__
+from ..model.streams import DRAWS_VERSION
 from ..scenario import Scenario, scenario_hash
+from ..scenario.expand import expand
 
 PACKAGES = ("gridsim", "simpy", "numpy", "pandas", "pydantic", "scipy", "matplotlib", "pyarrow")
 
@@ -25,8 +28,6 @@ def package_versions() -> dict[str, str | None]:
 
 def organisation(scenario: Scenario) -> dict[str, int]:
     """Counts of the expanded organisation (districts, streets, communities, grids, ...)."""
-    from ..scenario.expand import expand
-
     plans = expand(scenario)
     streets = [s for p in plans for s in p.streets]
     grids = sum(s.communities * s.grids_per_community for s in streets)
@@ -45,9 +46,6 @@ def organisation(scenario: Scenario) -> dict[str, int]:
 def make_manifest(scenario: Scenario, seed: int, started: datetime, wall_time: float,
                   issues: int, events: int) -> dict[str, Any]:
     """A JSON-ready record of the run."""
-    from .. import __version__
-    from ..model.streams import DRAWS_VERSION
-
     origin = scenario.origin
     return {
         "gridsim_version": __version__,

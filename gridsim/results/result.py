@@ -14,6 +14,7 @@ from ..scenario import Scenario
 from ..vocabulary import UNIT_LEVELS
 from .io import Scratch, atomic_dir, write_json
 from .kpis import KpiAccumulator, kpi
+from .outdir import RUN, FolderLock, check_out
 from .stream import EventFiles, IssueFiles, read_events, read_issues
 
 
@@ -174,8 +175,6 @@ class Result:
         :class:`~gridsim.results.outdir.OutputError` and nothing is written, as it is when
         another process holds the folder's :class:`~gridsim.results.outdir.FolderLock`.
         """
-        from .outdir import RUN, FolderLock, check_out
-
         out = Path(out)
         real = check_out(out, RUN)  # links followed: a link to the folder stays a link
         placed: dict[str, list[Path]] = {}

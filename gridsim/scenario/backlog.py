@@ -25,9 +25,10 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from ..units import parse_age
 from ..vocabulary import BACKLOG_TIERS
 from .errors import Problem, ScenarioError, closest, problems_from_validation
-from .units import parse_age
+from .expand import expand
 
 if TYPE_CHECKING:
     from .schema import Scenario
@@ -166,8 +167,6 @@ def read_rows(path: str | Path) -> list[tuple[int, BacklogRow]]:
 
 def read_backlog(path: str | Path, scenario: Scenario) -> list[BacklogCase]:
     """Read and check the backlog CSV against the scenario; raise :class:`ScenarioError`."""
-    from .expand import expand
-
     source = str(path)
     plans = {p.name: p for p in expand(scenario)}
     districts = list(plans)

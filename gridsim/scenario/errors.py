@@ -19,6 +19,8 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import BaseModel, ValidationError
 
+from ..distributions import DIST_NAMES
+
 
 @dataclass(frozen=True)
 class Problem:
@@ -162,8 +164,6 @@ def _message(err: dict[str, Any], root: type[BaseModel]) -> str:
         msg = f"{_SHORT.repr(err['input'])} is not one of {', '.join(expected)}"
         return msg + (f" (did you mean '{hint}'?)" if hint else "")
     if kind == "union_tag_invalid":
-        from .distributions import DIST_NAMES
-
         hint = closest(str(err.get("ctx", {}).get("tag", "")), list(DIST_NAMES))
         msg = f"unknown distribution '{err['ctx']['tag']}'; use one of {', '.join(DIST_NAMES)}"
         return msg + (f" (did you mean '{hint}'?)" if hint else "")

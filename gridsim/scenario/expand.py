@@ -10,10 +10,12 @@ then ``districts[i].streets.overrides[k]``. The result is plain data the model b
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from pydantic import BaseModel
 
-from .schema import Department, Meeting, Scenario, StreetTemplate
+if TYPE_CHECKING:
+    from .schema import Department, Meeting, Scenario, StreetTemplate
 
 
 def merge(base: BaseModel, over: BaseModel | None) -> BaseModel:

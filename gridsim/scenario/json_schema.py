@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel
 from pydantic.json_schema import GenerateJsonSchema
 
-from .units import Duration
+from ..units import Duration
 
 
 def _as_data(value: Any) -> Any:

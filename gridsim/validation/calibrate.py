@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize
 
+from ..arguments import check_count, check_seed, check_workers
 from ..experiments import replicate
 from ..results.io import atomic_write_text
 from ..scenario import Scenario
@@ -145,8 +146,6 @@ def calibrate(scenario: Scenario, targets: list[Target], params: list[Param],
               method: str = "Powell", workers: int | None = 1, client: Any = None,
               progress: Callable[[int, float], None] | None = None) -> Calibration:
     """Fit ``params`` so the KPI means over ``replications`` match ``targets``."""
-    from ..experiments.arguments import check_count, check_seed, check_workers
-
     check_count(replications, "replications")
     check_count(maxiter, "maxiter")
     check_seed(seed)

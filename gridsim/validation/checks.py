@@ -3,6 +3,7 @@ it, the tolerance and why, and whether the scenario was fitted to it (then it is
 
 from __future__ import annotations
 
+import difflib
 from pathlib import Path
 from typing import Any, Literal
 
@@ -108,8 +109,6 @@ def select(checks: list[Check], patterns: list[str] | None) -> list[Check]:
         return checks
     out = [c for c in checks if any(c.id == p or c.id.startswith(p + ".") for p in patterns)]
     if not out:
-        import difflib
-
         names = {c.id for c in checks}
         names |= {c.id.rsplit(".", k)[0] for c in checks for k in range(1, c.id.count(".") + 1)}
         close = difflib.get_close_matches(patterns[0], sorted(names), n=1, cutoff=0.6)

@@ -1,68 +1,29 @@
-"""Where replications run: in this process, on local worker processes, or on a Dask cluster.
+"""Where tasks run: in this process, on local worker processes, or on a Dask cluster.
 
-A task's result depends only on its scenario and seed, never on where or in which order it runs,
-so every executor gives bit-identical results. Local workers never outlive the command
-(:mod:`~gridsim.experiments.lifeline`); an interrupted command stops them at once, keeping what
-had finished.
+The replications of an experiment (:mod:`gridsim.experiments.tasks`) and the shards of one run
+(:mod:`gridsim.runner`) run here. A task's result depends only on its inputs, never on where or
+in which order it runs, so every executor gives bit-identical results. Local workers never
+outlive the command (:mod:`~gridsim.parallel.lifeline`); an interrupted command stops them at
+once, keeping what had finished.
 """
 
 from __future__ import annotations
 
 import os
 import threading
-import traceback
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
-from dataclasses import dataclass
 from multiprocessing import get_context
 from typing import Any
 
-from .arguments import SettingError, check_workers
+from ..arguments import SettingError, check_workers
 from .lifeline import Lifeline, worker_init
 
 CONNECT_TIMEOUT = 5.0
 """Seconds to wait for a Dask scheduler to answer before giving up with one clear line."""
-PRELOAD = ["gridsim.experiments.executors", "gridsim.runner"]
-"""Modules the forkserver imports once, so workers forked from it start in milliseconds."""
-
-
-@dataclass(frozen=True)
-class Task:
-    """One replication of one point: the resolved scenario (as JSON data) and its seed."""
-
-    point: int
-    replication: int
-    seed: int
-    scenario: dict[str, Any]
-
-
-@dataclass
-class Outcome:
-    task: Task
-    tables: dict[str, Any] | None
-    error: str | None = None
-    wall_time: float = 0.0
-
-
-def run_task(task: Task) -> Outcome:
-    """Simulate one task and keep its replication tables (runs in a worker)."""
-    import time
-
-    from ..runner import simulate
-    from ..scenario.loader import validate_data
-    from .outputs import replication_outputs
-
-    t0 = time.perf_counter()
-    try:
-        # the tables kept need no issue rows: record KPIs only (bounded memory)
-        data = {**task.scenario, "record": {**task.scenario.get("record", {}),
-                                            "level": "kpis", "stream": False}}
-        scenario = validate_data(data, f"<point {task.point}>")
-        # run_points checked the point's size before any task was made
-        tables = replication_outputs(simulate(scenario, seed=task.seed, allow_large=True))
-        return Outcome(task, tables, None, time.perf_counter() - t0)
-    except Exception:  # a failing replication is reported, the others go on
-        return Outcome(task, None, traceback.format_exc(limit=8), time.perf_counter() - t0)
+PRELOAD = ["gridsim"]
+"""Modules the forkserver imports once (the package imports every layer, the runner and the
+experiments' tasks among them), so workers forked from it start in milliseconds."""
 
 
 def default_workers() -> int:
@@ -79,8 +40,8 @@ class Executor:
     are forked from a server that has already imported gridsim, so they start in milliseconds.
     """
 
-    def __init__(self, workers: int | None = None, client: Any = None,
-                 fn: Callable[[Task], Outcome] = run_task):
+    def __init__(self, workers: int | None = None, client: Any = None, *,
+                 fn: Callable[[Any], Any]):
         self.workers = check_workers(workers) or default_workers()
         self.client = client
         self.fn = fn
@@ -110,12 +71,12 @@ class Executor:
         # the kernel may tie the forkserver to the thread that starts it: only the main one
         # lives as long as the command
         main = threading.current_thread() is threading.main_thread()
-        ctx.set_forkserver_preload(["gridsim.experiments.forkserver_guard"] * main + PRELOAD)
+        ctx.set_forkserver_preload(["gridsim.parallel.forkserver_guard"] * main + PRELOAD)
         self._lifeline = Lifeline(ctx)
         return ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx,
                                    initializer=worker_init, initargs=(self._lifeline.reader,))
 
-    def run(self, tasks: list[Task]) -> Iterator[Outcome]:
+    def run(self, tasks: list[Any]) -> Iterator[Any]:
         """Run ``tasks``, yielding outcomes as they complete (in any order)."""
         if not tasks:
             return
@@ -152,8 +113,8 @@ def connect(address: str, timeout: float = CONNECT_TIMEOUT) -> Any:
         raise SettingError(f"dask: no Dask scheduler reachable at {address!r}: {why}") from None
 
 
-def execute(tasks: list[Task], workers: int | None = None, client: Any = None,
-            fn: Callable[[Task], Outcome] = run_task) -> Iterator[Outcome]:
-    """Run ``tasks`` once with a throw-away :class:`Executor`."""
-    with Executor(workers, client, fn) as ex:
+def execute(tasks: list[Any], fn: Callable[[Any], Any], workers: int | None = None,
+            client: Any = None) -> Iterator[Any]:
+    """Run ``fn`` on ``tasks`` once with a throw-away :class:`Executor`."""
+    with Executor(workers, client, fn=fn) as ex:
         yield from ex.run(tasks)

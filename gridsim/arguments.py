@@ -16,8 +16,9 @@ from functools import cache
 from numbers import Integral, Real
 from typing import Any
 
-from ..scenario.errors import closest
-from ..vocabulary import canonical
+from .results.kpis import KpiAccumulator
+from .scenario.errors import closest
+from .vocabulary import canonical
 
 
 class SettingError(ValueError):
@@ -69,8 +70,6 @@ def check_fraction(value: Any, name: str, example: str) -> float:
 @cache
 def kpi_names() -> tuple[str, ...]:
     """The overall KPIs a run reports (``scope == "all"``), as the accumulator names them."""
-    from ..results.kpis import KpiAccumulator
-
     k = KpiAccumulator(0.0, 1.0, 1.0).kpis()
     return tuple(k.loc[k["scope"] == "all", "metric"])
 
