@@ -41,11 +41,8 @@ from .results.stream import EventFiles, EventWriter, IssueFiles, IssueWriter, ac
 from .results.tables import backlog_frame, events_frame, issues_frame, load_frame
 from .scenario import Scenario
 from .scenario.loader import validate_data
+from .scenario.recording import RecordPlan
 from .scenario.size import check_size
-from .vocabulary import RECORD_LEVELS, ROW_LEVELS
-
-LEVELS = RECORD_LEVELS
-ROWS = ROW_LEVELS
 
 
 def simulate(scenario: Scenario, seed: int | None = None,
@@ -88,15 +85,12 @@ def simulate(scenario: Scenario, seed: int | None = None,
                          f"(shards=None, not {shards!r})")
     seed = scenario.seed if seed is None else check_seed(seed)
     check_workers(workers)
-    level = record or scenario.record.level
-    if level not in LEVELS:
-        raise ValueError(f"record level {level!r} is not one of {', '.join(LEVELS)}")
-    check_size(scenario, level, allow_large)
-    stream = level in ROWS and scenario.record.stream
+    rec = RecordPlan.of(scenario.record, record)
+    check_size(scenario, rec.level, allow_large)
     started = datetime.now(UTC)
     t0 = time.perf_counter()
     spool = None
-    if stream:
+    if rec.stream:
         parent = Path(tempfile.gettempdir() if spool_dir is None else spool_dir)
         parent.mkdir(parents=True, exist_ok=True)
         spool = Scratch(parent)  # removed with the result, or by a later run if we are killed
@@ -104,10 +98,10 @@ def simulate(scenario: Scenario, seed: int | None = None,
         n_shards = shard_count(scenario, shards)
         sharded = n_shards > 1
         if sharded:
-            raw, acc, paths = run_sharded(scenario, seed, n_shards, workers, client, level,
+            raw, acc, paths = run_sharded(scenario, seed, n_shards, workers, client, rec,
                                           spool and spool.path)
         else:
-            raw, acc, paths = _run(scenario, seed, progress, None, level, spool and spool.path,
+            raw, acc, paths = _run(scenario, seed, progress, None, rec, spool and spool.path,
                                    on_event=on_event)
         report_deadline = scenario.policy.report_deadline.hours
         issues = events = None
@@ -122,11 +116,11 @@ def simulate(scenario: Scenario, seed: int | None = None,
         kpis = acc.kpis()
         load = load_frame(raw, scenario.record.load_interval.hours)
         files = event_files = None
-        if stream:
+        if rec.stream:
             layout = "parts" if sharded else "file"
             files = IssueFiles(paths["issues"], layout, raw.categories,
                                district_names(scenario), [g[0] for g in raw.grids])
-            if level == "events":
+            if rec.events:
                 event_files = EventFiles(paths["events"], layout, district_names(scenario),
                                          raw.units or [])
     except BaseException:
@@ -135,25 +129,26 @@ def simulate(scenario: Scenario, seed: int | None = None,
         raise
     wall = time.perf_counter() - t0
     manifest = make_manifest(scenario, seed, started, wall, raw.created, raw.events)
-    rec = {"level": level, "stream": stream}
+    record_info = {"level": rec.level, "stream": rec.stream}
     manifest["shards"] = n_shards
     manifest["record"] = {
-        **rec, "chunk": scenario.record.chunk,
-        "issues_file": "issues.parquet" if level in ROWS else None,
-        "issues_layout": None if level == "kpis" else (
+        **record_info, "chunk": rec.chunk,
+        "issues_file": "issues.parquet" if rec.rows else None,
+        "issues_layout": None if not rec.rows else (
             "folder of part files, one per shard (rows in closing order, issue_id empty)"
             if files is not None and files.layout == "parts" else
             "file (rows in closing order, issue_id empty)" if files is not None else
             "file (rows in issue_id order)"),
-        "events_file": "events.parquet" if level == "events" else None,
-        "events_layout": None if level != "events" else (
+        "events_file": "events.parquet" if rec.events else None,
+        "events_layout": None if not rec.events else (
             "folder of part files, one per shard (rows in logging order, issue_id empty)"
             if files is not None and files.layout == "parts" else
             "file (rows in logging order, issue_id empty)" if files is not None else
             "file (rows in time, district, district_seq, step order)"),
     }
     return Result(scenario, seed, issues, kpis, load, backlog_frame(raw), manifest,
-                  accumulator=acc, issue_files=files, spool=spool, record=rec, events=events,
+                  accumulator=acc, issue_files=files, spool=spool, record=record_info,
+                  events=events,
                   event_files=event_files)
 
 
@@ -163,34 +158,33 @@ def _accumulator(scenario: Scenario, names: RunNames | None = None) -> KpiAccumu
 
 
 def _run(scenario: Scenario, seed: int, progress: Callable[[float], None] | None,
-         districts: set[str] | None, level: str, spool: Path | None,
+         districts: set[str] | None, rec: RecordPlan, spool: Path | None,
          part: int | None = None, on_event: Callable[[Event], None] | None = None,
          ) -> tuple[RawRun, KpiAccumulator | None, Paths]:
-    """One run (or shard) recorded at ``level``: the raw run, its KPI accumulator (None when
-    the rows were kept: the caller counts them once numbered) and the streamed files
+    """One run (or shard) recorded as ``rec`` says: the raw run, its KPI accumulator (None
+    when the rows were kept: the caller counts them once numbered) and the streamed files
     (``issues`` and ``events``)."""
-    if level == "kpis":
+    if rec.kpis_only:
         acc = _accumulator(scenario)
-        raw = run_model(scenario, seed, progress, districts, keep=False, sinks=[acc],
-                        kpis_only=True, on_event=on_event)
+        raw = run_model(scenario, seed, progress, districts, record=rec, sinks=[acc],
+                        on_event=on_event)
         return raw, acc, {"issues": [], "events": []}
-    trace = level == "events"
-    if spool is not None:
+    if spool is not None:  # rec.stream
         path = spool / ("issues.parquet" if part is None else f"part-{part:03d}.parquet")
         writer = IssueWriter(path, scenario.policy.report_deadline.hours,
                              scenario.horizon.hours)
         trace_sinks, paths = [], {"issues": [path], "events": []}
-        if trace:  # the event log's parts go in a folder of their own, named as the issues'
+        if rec.events:  # the event log's parts go in a folder of their own, named as the issues'
             folder = spool / "events" if part is not None else spool
             folder.mkdir(exist_ok=True)
             event_path = folder / ("events.parquet" if part is None else path.name)
             trace_sinks.append(EventWriter(event_path))
             paths["events"].append(event_path)
-        raw = run_model(scenario, seed, progress, districts, keep=False, sinks=[writer],
-                        trace=trace, trace_sinks=trace_sinks, on_event=on_event)
+        raw = run_model(scenario, seed, progress, districts, record=rec, sinks=[writer],
+                        trace_sinks=trace_sinks, on_event=on_event)
         acc = accumulate_files([path], _accumulator(scenario, writer.names))
         return raw, acc, paths
-    return run_model(scenario, seed, progress, districts, trace=trace, on_event=on_event), None, \
+    return run_model(scenario, seed, progress, districts, record=rec, on_event=on_event), None, \
         {"issues": [], "events": []}
 
 
@@ -225,30 +219,32 @@ def shard_count(scenario: Scenario, shards: int | Literal["auto"] | None) -> int
     return min(shards, n_districts)
 
 
-def _run_shard(args: tuple[int, dict, int, list[str], str, str | None]):
-    index, data, seed, names, level, spool = args
+def _run_shard(args: tuple[int, dict, int, list[str], RecordPlan, str | None]):
+    index, data, seed, names, rec, spool = args
     scenario = validate_data(data, "<shard>")
-    raw, acc, paths = _run(scenario, seed, None, set(names), level,
+    raw, acc, paths = _run(scenario, seed, None, set(names), rec,
                            Path(spool) if spool else None, index)
     return index, (raw, acc, paths)
 
 
 def run_sharded(scenario: Scenario, seed: int, shards: int, workers: int | None = None,
-                client: Any = None, level: str = "issues", spool: Path | None = None,
+                client: Any = None, record: RecordPlan | None = None, spool: Path | None = None,
                 ) -> tuple[RawRun, KpiAccumulator | None, Paths]:
     """The raw run of ``scenario``, its districts split into ``shards`` contiguous groups.
 
-    At levels ``issues`` and ``events`` (not streamed) the shards send their rows (and event
-    logs) back to be numbered together; otherwise each shard sends only its KPI accumulator
-    (and writes its part files into ``spool``), merged here in district order.
+    ``record``: how the shards record (default: the case rows in memory). When they keep their
+    rows (and event logs) in memory, the shards send them back to be numbered together;
+    otherwise each shard sends only its KPI accumulator (and writes its part files into
+    ``spool``), merged here in district order.
     """
+    rec = record or RecordPlan("issues", False, scenario.record.chunk)
     reason = shard_reason(scenario)
     if reason:
         raise ShardingError(f"cannot shard {scenario.name!r}: {reason}")
     names = district_names(scenario)
     groups = [list(g) for g in np.array_split(np.array(names, dtype=object), shards) if len(g)]
     data = scenario.to_data()
-    tasks = [(i, data, seed, g, level, str(spool) if spool else None)
+    tasks = [(i, data, seed, g, rec, str(spool) if spool else None)
              for i, g in enumerate(groups)]
     with Executor(workers or min(len(groups), default_workers()), client,
                   fn=_run_shard) as ex:

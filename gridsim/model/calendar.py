@@ -17,8 +17,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from ..scenario.calendar import WEEKDAYS, CalendarSpec, Shift
 from ..scenario.checks import CALENDAR_DAYS_AFTER
-from ..scenario.schema import WEEKDAYS, CalendarSpec, Shift
 from ..units import Duration
 
 

@@ -18,6 +18,7 @@ import numpy as np
 from ..policies import make_policy
 from ..scenario.backlog import read_backlog
 from ..scenario.expand import expand
+from ..scenario.recording import RecordPlan
 from ..scenario.schema import Scenario
 from .arrivals import Arrivals
 from .calendar import Calendars
@@ -149,46 +150,48 @@ def _no_cyclic_gc() -> Iterator[None]:
 
 def run_model(scenario: Scenario, seed: int | None = None,
               progress: Callable[[float], None] | None = None,
-              districts: set[str] | None = None, *, keep: bool = True,
-              sinks: Sequence[ChunkSink] = (), trace: bool = False,
-              trace_sinks: Sequence[ChunkSink] = (), kpis_only: bool = False,
+              districts: set[str] | None = None, *, record: RecordPlan | None = None,
+              sinks: Sequence[ChunkSink] = (), trace_sinks: Sequence[ChunkSink] = (),
               on_event: Callable[[Event], None] | None = None) -> RawRun:
     """Simulate ``scenario`` once with ``seed`` (default: the scenario's own); with
     ``districts``, only those (a shard: see :func:`shard_reason`; its cases are not numbered
     until :func:`combine` numbers them).
 
-    Every chunk of ``scenario.record.chunk`` case rows goes to each of ``sinks`` as it is
-    packed; with ``keep`` the rows are also kept and returned in ``RawRun.issues``.
+    ``record`` says what is recorded (default: the case rows, kept in memory). Every chunk of
+    ``record.chunk`` case rows goes to each of ``sinks`` as it is packed; with
+    ``record.keep_rows`` the rows are also kept and returned in ``RawRun.issues``.
 
-    ``trace`` (record level ``events``): also log every state change of every case
-    (:mod:`gridsim.model.trace`); its chunks go to ``trace_sinks`` and, with ``keep``, are
-    returned in ``RawRun.trace``.
+    ``record.events`` (record level ``events``): also log every state change of every case
+    (:mod:`gridsim.model.trace`); its chunks go to ``trace_sinks`` and, with
+    ``record.keep_rows``, are returned in ``RawRun.trace``.
 
     ``on_event(event)``: called with every transition of every case as it happens
     (:class:`~gridsim.model.trace.Event`). With neither, nothing listens and no event is made.
 
-    ``kpis_only`` (record level ``kpis``): the rows carry only the columns the KPI accumulator
-    reads (:data:`~gridsim.model.records.KPI_COLUMNS`).
+    ``record.kpis_only`` (record level ``kpis``): the rows carry only the columns the KPI
+    accumulator reads (:data:`~gridsim.model.records.KPI_COLUMNS`).
     """
+    record = record or RecordPlan("issues", False, scenario.record.chunk)
     with _no_cyclic_gc():
-        raw = _run_model(scenario, seed, progress, districts, keep, sinks, trace, trace_sinks,
-                         kpis_only, on_event)
+        raw = _run_model(scenario, seed, progress, districts, record, sinks, trace_sinks,
+                         on_event)
     return raw if districts is not None else number_issues(raw, scenario)
 
 
 def _run_model(scenario: Scenario, seed: int | None,
                progress: Callable[[float], None] | None, districts: set[str] | None,
-               keep: bool, sinks: Sequence[ChunkSink], trace: bool,
-               trace_sinks: Sequence[ChunkSink], kpis_only: bool = False,
+               record: RecordPlan, sinks: Sequence[ChunkSink],
+               trace_sinks: Sequence[ChunkSink],
                on_event: Callable[[Event], None] | None = None) -> RawRun:
     seed = scenario.seed if seed is None else seed
     horizon = scenario.horizon.hours
     clock = Clock()
     calendars = Calendars(scenario.calendar, horizon)
     policy = make_policy(scenario.policy)
-    recorder = (KpiRecorder if kpis_only else Recorder)(scenario.record.chunk, keep=keep)
+    keep = record.keep_rows
+    recorder = (KpiRecorder if record.kpis_only else Recorder)(record.chunk, keep=keep)
     emitter = Emitter()
-    log = EventLog(scenario.record.chunk, keep=keep) if trace else None
+    log = EventLog(record.chunk, keep=keep) if record.events else None
     if log is not None:
         emitter.subscribe(log)
     if on_event is not None:

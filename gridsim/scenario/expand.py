@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING
 from pydantic import BaseModel
 
 if TYPE_CHECKING:
-    from .schema import Department, Meeting, Scenario, StreetTemplate
+    from .organisation import Department, Meeting, StreetTemplate
+    from .schema import Scenario
 
 
 def merge(base: BaseModel, over: BaseModel | None) -> BaseModel:

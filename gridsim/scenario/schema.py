@@ -12,251 +12,26 @@ each problem.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
-import unicodedata
 from typing import Annotated, Any, Literal
 
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    PrivateAttr,
-    create_model,
-    field_validator,
-    model_validator,
-)
+from pydantic import BaseModel, Field, PrivateAttr, create_model, field_validator, model_validator
 
 from .._version import __version__
-from ..distributions import Distribution, Exponential, Lognormal
+from ..distributions import Distribution
 from ..policies import REGISTRY, CommonPolicy
 from ..units import ClockDuration, Duration, DurationField, PositiveClockDuration
-from ..vocabulary import LEADS, RECORD_LEVELS, ROW_LEVELS, SOURCES, STREET_UNITS
+from ..vocabulary import LEADS, SOURCES, STREET_UNITS
+from .base import Prob, Strict, Weight, _dist, path_safe
+from .calendar import CalendarSpec
 from .json_schema import SchemaGenerator, plain
-from .names import name_schema
+from .organisation import CityMeeting, Department, District, Roles, StreetTemplate
 from .overrides import apply_overrides
+from .recording import Recording
 from .validate import validate
 
-NonNegInt = Annotated[int, Field(ge=0)]
-PosInt = Annotated[int, Field(ge=1)]
-Prob = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
-# Bounds beyond any sense where a number sizes arrays or loops: a typing slip (an extra 000)
-# gets a message here instead of gigabytes later (the whole model's size is checked too, by
-# gridsim.scenario.size, before anything is built).
-MAX_COUNT = 10_000
-"""Most streets per district, communities per street, grids per community, district copies."""
-MAX_STAFF = 1_000_000
-"""Most staff in one pool, households per grid, cases on one meeting's agenda."""
-Count = Annotated[int, Field(ge=0, le=MAX_COUNT)]
-PosCount = Annotated[int, Field(ge=1, le=MAX_COUNT)]
-Staff = Annotated[int, Field(ge=0, le=MAX_STAFF)]
-Weight = Annotated[float, Field(ge=0, le=1e6, allow_inf_nan=False)]
-WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
-
-
-class Strict(BaseModel):
-    """Base of every scenario model: unknown keys are errors, values are immutable."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-def _dist(kind: str, mean: float, unit: str = "h", sd: float | None = None) -> Any:
-    m = Duration(mean, unit)
-    if kind == "exp":
-        return Exponential(dist="exponential", mean=m)
-    return Lognormal(dist="lognormal", mean=m, sd=Duration(sd if sd is not None else mean, unit))
-
-
-# --------------------------------------------------------------------------- calendar
-_RANGE = re.compile(r"^(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})$")
-
-
-class Shift(Strict):
-    """When a pool works: on which days, and which clock ranges on those days."""
-
-    days: Literal["workdays", "all"] | list[Literal[WEEKDAYS]] = "workdays"  # type: ignore[valid-type]
-    hours: list[str] = Field(default_factory=lambda: ["00:00-24:00"], min_length=1)
-
-    @field_validator("hours")
-    @classmethod
-    def _ranges(cls, v: list[str]) -> list[str]:
-        last = -1.0
-        for r in v:
-            m = _RANGE.match(r.strip())
-            if not m:
-                raise ValueError(f"cannot read time range {r!r}: write e.g. '08:30-12:00'")
-            a = int(m[1]) + int(m[2]) / 60
-            b = int(m[3]) + int(m[4]) / 60
-            if not 0 <= a < b <= 24:
-                raise ValueError(f"time range {r!r} must start before it ends, within 00:00-24:00")
-            if a < last:
-                raise ValueError(f"time ranges must be in order and not overlap ({r!r})")
-            last = b
-        return v
-
-    def ranges(self) -> list[tuple[float, float]]:
-        """Clock ranges in hours of the day."""
-        out = []
-        for r in self.hours:
-            m = _RANGE.match(r.strip())
-            out.append((int(m[1]) + int(m[2]) / 60, int(m[3]) + int(m[4]) / 60))
-        return out
-
-
-def _default_shifts() -> dict[str, Shift]:
-    return {
-        "office": Shift(days="workdays", hours=["08:30-12:00", "13:30-17:30"]),
-        "always": Shift(days="all", hours=["00:00-24:00"]),
-        "patrol": Shift(days="all", hours=["08:00-12:00", "14:00-18:00"]),
-    }
-
-
-class CalendarSpec(Strict):
-    """The working calendar: start date (t = 0 at midnight), weekend, public holidays."""
-
-    start: dt.date = dt.date(2026, 1, 5)
-    weekend: list[Literal[WEEKDAYS]] = ["sat", "sun"]  # type: ignore[valid-type]
-    holidays: list[str] = Field(default_factory=list, description="dates or 'from..to' ranges")
-    extra_workdays: list[dt.date] = Field(default_factory=list,
-                                          description="weekend days worked (调休)")
-    shifts: dict[str, Shift] = Field(default_factory=_default_shifts)
-
-    @field_validator("holidays")
-    @classmethod
-    def _dates(cls, v: list[Any]) -> list[str]:
-        out = []
-        for item in v:
-            text = str(item)
-            try:
-                parts = [dt.date.fromisoformat(p.strip()) for p in text.split("..")]
-            except ValueError:
-                raise ValueError(f"cannot read holiday {text!r}: write '2026-10-01' or "
-                                 "'2026-10-01..2026-10-07'") from None
-            if len(parts) > 2 or parts[0] > parts[-1]:
-                raise ValueError(f"holiday range {text!r} must be 'from..to' with from <= to")
-            if (parts[-1] - parts[0]).days >= 366:
-                raise ValueError(f"holiday range {text!r} is longer than a year")
-            out.append(text)
-        return out
-
-    def holiday_dates(self) -> set[dt.date]:
-        days: set[dt.date] = set()
-        for text in self.holidays:
-            parts = [dt.date.fromisoformat(p.strip()) for p in text.split("..")]
-            first, last = parts[0], parts[-1]  # counted, not stepped past: 9999-12-31 is a date
-            days.update(first + dt.timedelta(days=k) for k in range((last - first).days + 1))
-        return days
-
-
-# --------------------------------------------------------------------------- organisation
-class StreetStaff(Strict):
-    """Head counts of one street's pools."""
-
-    grid_workers_per_grid: Staff = Field(
-        1, description="grid workers (网格员) per grid; with none, problems are never found on "
-                       "patrol and solved cases close unverified")
-    community_per_community: Staff = 3
-    centre: Staff = Field(4, description="street grid-management centre operators")
-    enforcement: Staff = Field(10, description="street comprehensive law-enforcement team")
-    office: Staff = Field(6, description="street internal offices handling street matters")
-
-
-class StreetShape(Strict):
-    """One street's size and staff (in an override, fields left out keep the template's)."""
-
-    communities: PosCount = 6
-    grids_per_community: PosCount = 8
-    households_per_grid: Staff = 300
-    staff: StreetStaff = StreetStaff()
-
-
-class StreetTemplate(StreetShape):
-    """What every street of a district looks like (fields left out keep the template's value)."""
-
-    count: Count = 1
-    overrides: dict[int, StreetShape] = Field(
-        default_factory=dict, description="per-street changes, keyed by the street's index "
-        "(at the top level: street k of every district that has one; a district's own "
-        "overrides apply after them)")
-
-
-class Roles(Strict):
-    """Which shift each role works (names from ``calendar.shifts``). Working-time deadlines
-    count on the shift of the role that does the work unless they name one."""
-
-    grid_worker: str = "patrol"
-    community: str = "office"
-    centre: str = "office"
-    enforcement: str = "office"
-    office: str = "office"
-    joint: str = Field("office", description="shift the district joint consultations meet on: "
-                                             "a meeting due off shift waits for the next "
-                                             "on-shift moment")
-    city: str = Field("office", description="shift the city coordination meeting meets on")
-
-
-class Department(Strict):
-    """A district department's field staff (区直部门)."""
-
-    staff: Staff = 10
-    shift: str = "office"
-    report_time: Distribution = Field(default_factory=lambda: _dist("ln", 4, "h", 3),
-                                      description="time to arrive on site once staff is free")
-
-
-class DepartmentOverride(Strict):
-    staff: Staff | None = None
-    shift: str | None = None
-    report_time: Distribution | None = None
-
-
-class Meeting(Strict):
-    """A tier that meets on a cadence (joint consultation weekly, city monthly)."""
-
-    every: PositiveClockDuration = Duration(7, "d")
-    offset: ClockDuration = Field(Duration(3, "d"), description="first meeting after the start")
-    agenda: Annotated[int, Field(ge=1, le=MAX_STAFF)] = Field(
-        10, description="cases decided per meeting")
-
-
-class CityMeeting(Meeting):
-    """The city coordination meeting (市级统筹)."""
-
-    per_district: bool = Field(
-        False, description="each district's cases get their own session with this agenda "
-                           "(the city's attention is not shared); districts then share no "
-                           "capacity and can be simulated as independent shards")
-
-
-def path_safe(text: Any, what: str) -> Any:
-    """``text`` if it can name a file or folder: not only dots (``.`` and ``..`` are the folder
-    itself and its parent), no ``/`` or ``\\``, no control or invisible characters, no
-    leading or trailing space (the names appear in folder names and unit labels)."""
-    if not isinstance(text, str):
-        return text  # the type check reports it
-    bad = [c for c in text if c in "/\\" or (c != " " and unicodedata.category(c)[0] in "CZ")]
-    if bad:
-        raise ValueError(f"a {what} may not contain {bad[0]!r} (it names files and folders); "
-                         f"got {text!r}")
-    if text.strip(".") == "":
-        raise ValueError(f"a {what} may not be only dots ('.' and '..' are a folder itself "
-                         f"and its parent); got {text!r}")
-    if text != text.strip():
-        raise ValueError(f"a {what} may not start or end with a space; got {text!r}")
-    return text
-
-
-class District(Strict):
-    name: str = Field(min_length=1, json_schema_extra=name_schema("district name"))
-
-    @field_validator("name", mode="before")
-    @classmethod
-    def _name(cls, v: Any) -> Any:
-        return path_safe(v, "district name")
-    count: PosCount = Field(1, description="identical copies of this district")
-    streets: StreetTemplate | None = None
-    departments: dict[str, DepartmentOverride] = Field(default_factory=dict)
-    joint_consultation: Meeting = Meeting()
+__all__ = ["Category", "Hotline", "HotlineProfile", "Patrol", "PolicySpec", "Rate", "Scenario",
+           "SolveProbs", "TierShares", "WorkTimes"]
 
 
 # --------------------------------------------------------------------------- issues
@@ -371,40 +146,6 @@ class Hotline(Strict):
 
     dispatch_delay: Distribution = Field(default_factory=lambda: _dist("ln", 2, "h", 1.5))
     profile: HotlineProfile = HotlineProfile()
-
-
-class Recording(Strict):
-    """What a run keeps of its cases (the load samples are always kept)."""
-
-    load_interval: PositiveClockDuration = Field(Duration(1, "h"),
-                                                 description="load sampling interval")
-    level: Literal[RECORD_LEVELS] = Field(  # type: ignore[valid-type]
-        "issues", description="issues: one row per case (result.issues, issues.parquet); "
-        "events: the case rows plus one row per state change of a case (result.events, "
-        "events.parquet); kpis: only the KPIs and per-unit counts, computed chunk by chunk as "
-        "the clock runs (bounded memory, no issue table)")
-    stream: bool = Field(
-        False, description="with level issues or events: write the case rows (and the event "
-        "log) to Parquet chunk by chunk instead of keeping them in memory (KPIs are computed "
-        "from the files)")
-    chunk: Annotated[int, Field(ge=1, le=1_048_576)] = Field(
-        65536, description="case (and event) rows packed per chunk (and per Parquet row group "
-        "when streaming)")
-
-    @field_validator("load_interval")
-    @classmethod
-    def _positive_interval(cls, v: Duration) -> Duration:
-        if v.hours <= 0:
-            raise ValueError(f"must be a positive duration (got {v})")
-        return v
-
-    @model_validator(mode="after")
-    def _stream_needs_rows(self) -> Recording:
-        if self.stream and self.level not in ROW_LEVELS:
-            raise ValueError(f"stream writes the case rows, so it needs level 'issues' or "
-                             f"'events' (got level '{self.level}'); drop stream or use level "
-                             f"issues or events")
-        return self
 
 
 def _policy_model() -> type[BaseModel]:

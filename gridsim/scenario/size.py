@@ -22,7 +22,9 @@ from dataclasses import dataclass
 
 from .errors import Problem, ScenarioError
 from .expand import merge
-from .schema import Scenario, StreetTemplate
+from .organisation import StreetTemplate
+from .recording import RecordPlan
+from .schema import Scenario
 
 MAX_CASES = 100_000_000
 """Most cases over a run's horizon without ``allow_large`` (the bundled megacity: 9.7 million)."""
@@ -74,7 +76,7 @@ class SizeEstimate:
 
     def lines(self) -> list[str]:
         """The estimate as lines for ``gridsim validate-scenario``."""
-        rows = "streamed to disk" if self.stream and self.level != "kpis" else "in memory"
+        rows = "streamed to disk" if self.stream else "in memory"
         return [
             f"organisation: districts {self.districts:,}, streets {self.streets:,}, "
             f"communities {self.communities:,}, grids {self.grids:,}, "
@@ -99,8 +101,8 @@ def _street(t: StreetTemplate, scenario: Scenario) -> tuple[int, int, int, float
 
 def estimate(scenario: Scenario, level: str | None = None) -> SizeEstimate:
     """The size of ``scenario``'s model at record ``level`` (default: the scenario's)."""
-    level = level or scenario.record.level
-    stream = scenario.record.stream and level != "kpis"
+    rec = RecordPlan.of(scenario.record, level)
+    level, stream = rec.level, rec.stream
     horizon = scenario.horizon.hours
     n_depts = len(scenario.departments)
     districts = streets = communities = grids = households = 0
