@@ -30,9 +30,10 @@ import numpy as np
 
 from .arguments import check_seed, check_workers
 from .model.records import RunNames
-from .model.simulation import RawRun, combine, district_names, run_model, shard_reason
+from .model.simulation import RawRun, combine, run_model, shard_reason
 from .model.trace import Event
 from .parallel.executors import Executor, default_workers
+from .plan import Plan, as_plan, compile_plan
 from .results.io import Scratch
 from .results.kpis import KpiAccumulator
 from .results.manifest import make_manifest
@@ -87,6 +88,7 @@ def simulate(scenario: Scenario, seed: int | None = None,
     check_workers(workers)
     rec = RecordPlan.of(scenario.record, record)
     check_size(scenario, rec.level, allow_large)
+    plan = compile_plan(scenario)
     started = datetime.now(UTC)
     t0 = time.perf_counter()
     spool = None
@@ -95,14 +97,14 @@ def simulate(scenario: Scenario, seed: int | None = None,
         parent.mkdir(parents=True, exist_ok=True)
         spool = Scratch(parent)  # removed with the result, or by a later run if we are killed
     try:
-        n_shards = shard_count(scenario, shards)
+        n_shards = shard_count(plan, shards)
         sharded = n_shards > 1
         if sharded:
-            raw, acc, paths = run_sharded(scenario, seed, n_shards, workers, client, rec,
+            raw, acc, paths = run_sharded(plan, seed, n_shards, workers, client, rec,
                                           spool and spool.path)
         else:
             raw, acc, paths = _run(scenario, seed, progress, None, rec, spool and spool.path,
-                                   on_event=on_event)
+                                   on_event=on_event, plan=plan)
         report_deadline = scenario.policy.report_deadline.hours
         issues = events = None
         if acc is None:  # rows in memory: the KPIs from them, as one chunk
@@ -118,17 +120,17 @@ def simulate(scenario: Scenario, seed: int | None = None,
         files = event_files = None
         if rec.stream:
             layout = "parts" if sharded else "file"
-            files = IssueFiles(paths["issues"], layout, raw.categories,
-                               district_names(scenario), [g[0] for g in raw.grids])
+            files = IssueFiles(paths["issues"], layout, raw.categories, plan.district_names,
+                               [g[0] for g in raw.grids])
             if rec.events:
-                event_files = EventFiles(paths["events"], layout, district_names(scenario),
+                event_files = EventFiles(paths["events"], layout, plan.district_names,
                                          raw.units or [])
     except BaseException:
         if spool is not None:
             spool.close()
         raise
     wall = time.perf_counter() - t0
-    manifest = make_manifest(scenario, seed, started, wall, raw.created, raw.events)
+    manifest = make_manifest(scenario, seed, started, wall, raw.created, raw.events, plan=plan)
     record_info = {"level": rec.level, "stream": rec.stream}
     manifest["shards"] = n_shards
     manifest["record"] = {
@@ -160,14 +162,14 @@ def _accumulator(scenario: Scenario, names: RunNames | None = None) -> KpiAccumu
 def _run(scenario: Scenario, seed: int, progress: Callable[[float], None] | None,
          districts: set[str] | None, rec: RecordPlan, spool: Path | None,
          part: int | None = None, on_event: Callable[[Event], None] | None = None,
-         ) -> tuple[RawRun, KpiAccumulator | None, Paths]:
-    """One run (or shard) recorded as ``rec`` says: the raw run, its KPI accumulator (None
-    when the rows were kept: the caller counts them once numbered) and the streamed files
-    (``issues`` and ``events``)."""
+         plan: Plan | None = None) -> tuple[RawRun, KpiAccumulator | None, Paths]:
+    """One run (or shard) recorded as ``rec`` says, from ``plan`` (compiled by the model if
+    None): the raw run, its KPI accumulator (None when the rows were kept: the caller counts
+    them once numbered) and the streamed files (``issues`` and ``events``)."""
     if rec.kpis_only:
         acc = _accumulator(scenario)
         raw = run_model(scenario, seed, progress, districts, record=rec, sinks=[acc],
-                        on_event=on_event)
+                        on_event=on_event, plan=plan)
         return raw, acc, {"issues": [], "events": []}
     if spool is not None:  # rec.stream
         path = spool / ("issues.parquet" if part is None else f"part-{part:03d}.parquet")
@@ -181,11 +183,11 @@ def _run(scenario: Scenario, seed: int, progress: Callable[[float], None] | None
             trace_sinks.append(EventWriter(event_path))
             paths["events"].append(event_path)
         raw = run_model(scenario, seed, progress, districts, record=rec, sinks=[writer],
-                        trace_sinks=trace_sinks, on_event=on_event)
+                        trace_sinks=trace_sinks, on_event=on_event, plan=plan)
         acc = accumulate_files([path], _accumulator(scenario, writer.names))
         return raw, acc, paths
-    return run_model(scenario, seed, progress, districts, record=rec, on_event=on_event), None, \
-        {"issues": [], "events": []}
+    raw = run_model(scenario, seed, progress, districts, record=rec, on_event=on_event, plan=plan)
+    return raw, None, {"issues": [], "events": []}
 
 
 Paths = dict[str, list[Path]]
@@ -199,21 +201,22 @@ class ShardingWarning(UserWarning):
     """Shards were asked for, but the scenario runs unsharded (the message says why)."""
 
 
-def shard_count(scenario: Scenario, shards: int | Literal["auto"] | None) -> int:
+def shard_count(scenario: Scenario | Plan, shards: int | Literal["auto"] | None) -> int:
     """How many shards a run asking for ``shards`` uses: ``"auto"`` is one per district;
     1 (with a :class:`ShardingWarning` naming the reason) when the districts share capacity."""
     if shards is None:
         return 1
-    n_districts = len(district_names(scenario))
+    plan = as_plan(scenario)
+    n_districts = len(plan.districts)
     if shards == "auto":
         shards = n_districts
     elif not isinstance(shards, int) or isinstance(shards, bool) or shards < 1:
         raise ValueError(f"shards must be a positive whole number or 'auto', got {shards!r}")
     if shards <= 1 or n_districts < 2:
         return 1
-    reason = shard_reason(scenario)
+    reason = shard_reason(plan)
     if reason:
-        warnings.warn(f"{scenario.name!r} runs unsharded: {reason}", ShardingWarning,
+        warnings.warn(f"{plan.scenario.name!r} runs unsharded: {reason}", ShardingWarning,
                       stacklevel=3)
         return 1
     return min(shards, n_districts)
@@ -227,21 +230,24 @@ def _run_shard(args: tuple[int, dict, int, list[str], RecordPlan, str | None]):
     return index, (raw, acc, paths)
 
 
-def run_sharded(scenario: Scenario, seed: int, shards: int, workers: int | None = None,
+def run_sharded(source: Scenario | Plan, seed: int, shards: int, workers: int | None = None,
                 client: Any = None, record: RecordPlan | None = None, spool: Path | None = None,
                 ) -> tuple[RawRun, KpiAccumulator | None, Paths]:
-    """The raw run of ``scenario``, its districts split into ``shards`` contiguous groups.
+    """The raw run of a scenario (or its plan), its districts split into ``shards``
+    contiguous groups.
 
     ``record``: how the shards record (default: the case rows in memory). When they keep their
     rows (and event logs) in memory, the shards send them back to be numbered together;
     otherwise each shard sends only its KPI accumulator (and writes its part files into
     ``spool``), merged here in district order.
     """
+    plan = as_plan(source)
+    scenario = plan.scenario
     rec = record or RecordPlan("issues", False, scenario.record.chunk)
-    reason = shard_reason(scenario)
+    reason = shard_reason(plan)
     if reason:
         raise ShardingError(f"cannot shard {scenario.name!r}: {reason}")
-    names = district_names(scenario)
+    names = plan.district_names
     groups = [list(g) for g in np.array_split(np.array(names, dtype=object), shards) if len(g)]
     data = scenario.to_data()
     tasks = [(i, data, seed, g, rec, str(spool) if spool else None)
@@ -250,7 +256,7 @@ def run_sharded(scenario: Scenario, seed: int, shards: int, workers: int | None 
                   fn=_run_shard) as ex:
         outs = dict(ex.run(tasks))
     parts = [outs[i] for i in range(len(groups))]
-    raw = combine([p[0] for p in parts], scenario)
+    raw = combine([p[0] for p in parts], plan)
     if parts[0][1] is None:
         return raw, None, {"issues": [], "events": []}
     acc = _accumulator(scenario)

@@ -318,8 +318,8 @@ def test_backlog_age_has_a_bound_the_row_reader_can_call():
 
 def test_the_latest_start_builds_its_calendar(default_scenario):
     """The start bound is the model's: the calendar at the latest start builds, a day later
-    would overflow (so CALENDAR_DAYS_AFTER matches gridsim.model.calendar)."""
-    from gridsim.model.calendar import Calendars
+    would overflow (so CALENDAR_DAYS_AFTER matches gridsim.plan.calendar)."""
+    from gridsim.plan.calendar import Calendars
     from gridsim.scenario.checks import latest_start
 
     horizon = parse_duration("365d")

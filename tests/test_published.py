@@ -15,9 +15,9 @@ import pytest
 import yaml
 
 import gridsim
-from gridsim.model.calendar import Calendars
 from gridsim.model.clock import Clock
 from gridsim.model.org import build
+from gridsim.plan import compile_plan
 from gridsim.scenario.loader import bundled_scenario
 from gridsim.validation import load_checks, run_checks, select
 
@@ -32,7 +32,7 @@ def scenario(name: str) -> gridsim.Scenario:
 
 
 def organisation(s: gridsim.Scenario):
-    return build(Clock(), s, Calendars(s.calendar, s.horizon.hours), None, None)
+    return build(Clock(), compile_plan(s), None, None)
 
 
 # ---------------------------------------------------------------- the table and its sources

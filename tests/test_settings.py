@@ -118,10 +118,10 @@ def test_one_definition_of_on_time():
 # ---------------------------------------------------------------- calendars of meetings, deadlines
 def meeting_times(s: gridsim.Scenario, until: float) -> dict[str, list[float]]:
     """When each meeting of ``s`` sits during the first ``until`` hours."""
-    from gridsim.model.calendar import Calendars
     from gridsim.model.clock import Clock
     from gridsim.model.org import build
     from gridsim.model.pools import Meeting
+    from gridsim.plan import compile_plan
 
     times: dict[str, list[float]] = {}
 
@@ -133,7 +133,7 @@ def meeting_times(s: gridsim.Scenario, until: float) -> dict[str, list[float]]:
             super()._meet(arg)
 
     clock = Clock()
-    build(clock, s, Calendars(s.calendar, s.horizon.hours), None, None, meeting_cls=Watched)
+    build(clock, compile_plan(s), None, None, meeting_cls=Watched)
     clock.run(until)
     return times
 
@@ -186,7 +186,7 @@ def test_working_hour_deadlines_do_not_depend_on_a_shift_name():
     """Issue 13: renaming ``office`` to ``desk`` moved a 22.5wh deadline from 110 h to 92 h (the
     deadline fell back to a built-in Mon-Fri calendar). It counts on the shift of the role
     doing the work, whatever it is called: the runs are identical."""
-    from gridsim.model.calendar import Calendars
+    from gridsim.plan.calendar import Calendars
     from gridsim.units import Duration
 
     office, desk = _with_office_named("office"), _with_office_named("desk")

@@ -6,10 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from ..plan import Plan
 from ..policies import TIERS
-from ..scenario.expand import deadline_shift
-from ..scenario.schema import Scenario
-from .calendar import Calendars
 from .org import Grid
 
 SOURCES = ("patrol", "hotline", "above", "units")
@@ -49,8 +47,7 @@ class Issue:
 class CategoryRuntime:
     """A category's parameters in the shape the hot path wants (tuples, per-district samplers)."""
 
-    def __init__(self, index: int, name: str, spec: Any, scenario: Scenario,
-                 calendars: Calendars):
+    def __init__(self, index: int, name: str, spec: Any, plan: Plan):
         self.index, self.name, self.spec = index, name, spec
         self.lead = 1 if spec.lead == "department" else 0
         shares = spec.tiers.as_tuple()
@@ -67,6 +64,6 @@ class CategoryRuntime:
         self.departments = list(spec.departments)
         self.street_unit = spec.street_unit
         self.deadline = spec.deadline
-        self.deadline_at = calendars.later(spec.deadline, deadline_shift(scenario, name))
-        self.due_at: list[Callable[[float], float] | None] = []  # per tier, set by Lifecycle
+        self.deadline_at = plan.deadlines[index]
+        self.due_at: tuple[Callable[[float], float] | None, ...] = plan.tier_deadlines[index]
         self.dists = [getattr(spec.work, t) for t in TIERS]

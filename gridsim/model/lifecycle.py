@@ -23,7 +23,8 @@ from bisect import bisect_right
 import numpy as np
 
 from ..distributions import Fixed
-from ..policies import TIERS, Policy, State
+from ..plan import Plan
+from ..policies import TIERS, State
 from ..policies.base import (
     COMMUNITY_STAFF,
     GRID,
@@ -34,9 +35,6 @@ from ..policies.base import (
     STREET_POWERS,
     STREET_TEAM,
 )
-from ..scenario.expand import deadline_shift
-from ..scenario.schema import Scenario
-from .calendar import Calendars
 from .case import ABOVE, HOTLINE, LATENT, PATROL, RETRY, SOURCES, UNITS, CategoryRuntime, Issue
 from .clock import Clock
 from .departments import Departments
@@ -96,23 +94,20 @@ class Lifecycle(Departments):
     ``emit``: the run's :attr:`~gridsim.model.trace.Emitter.emit` (None: nothing listens).
     """
 
-    def __init__(self, clock: Clock, scenario: Scenario, policy: Policy,
-                 calendars: Calendars, recorder: Recorder, seed: int,
+    def __init__(self, clock: Clock, plan: Plan, recorder: Recorder, seed: int,
                  emit: Listener | None = None):
+        scenario, policy, calendars = plan.scenario, plan.policy, plan.calendars
         self.clock, self.env, self.s, self.policy = clock, clock.env, scenario, policy
         self.cal, self.rec = calendars, recorder
         self.seed = seed
         self.emit = emit
         self.state = State(clock.env)
-        self.cats = [CategoryRuntime(i, n, c, scenario, calendars)
+        self.cats = [CategoryRuntime(i, n, c, plan)
                      for i, (n, c) in enumerate(scenario.categories.items())]
         self.org: Organisation | None = None
         self.live: dict[int, Issue] = {}
         self.next_id = 0
-        for cat in self.cats:  # each tier's deadline counts on the shift of who works there
-            cat.due_at = [None if (d := policy.tier_deadline(t)) is None else calendars.later(
-                d, deadline_shift(scenario, cat.name, t, policy.deadline_shift)) for t in TIERS]
-        self.retry_at = calendars.later(policy.retry_delay)
+        self.retry_at = plan.retry_at
         self.misroute_prob = policy.misroute_prob
         self.grid_cal = calendars.shifts[scenario.roles.grid_worker]
         self.draw_names = (*CASE_DRAWS, *policy.case_draws)

@@ -10,11 +10,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from ..policies.base import ResourceSinking
-from ..scenario.expand import DistrictPlan, expand
-from ..scenario.schema import Scenario
+from ..plan import Plan
+from ..scenario.expand import DistrictPlan
 from ..vocabulary import POOL_KINDS, TIERS
-from .calendar import Calendars
 from .clock import Clock
 from .pools import Meeting, Meter, Pool
 
@@ -88,19 +86,19 @@ def _sunk(plan: DistrictPlan, share: float) -> tuple[dict[str, int], int]:
     return kept, moved
 
 
-def build(clock: Clock, s: Scenario, cal: Calendars,
-          decide_joint, decide_city, only: set[str] | None = None, *,
+def build(clock: Clock, compiled: Plan, decide_joint, decide_city,
+          only: set[str] | None = None, *,
           pool_cls: Callable[..., Pool] = Pool,
-          meeting_cls: Callable[..., Meeting] = Meeting,
-          sinking: ResourceSinking | None = None) -> Organisation:
-    """Create every unit and pool of the scenario (or of the districts named in ``only``).
+          meeting_cls: Callable[..., Meeting] = Meeting) -> Organisation:
+    """Create every unit and pool of the ``compiled`` plan's organisation (or of the districts
+    named in ``only``), on its calendars, with the staff its policy moves to the streets.
 
     ``pool_cls`` and ``meeting_cls`` make the pools and meetings (called as :class:`Pool` and
-    :class:`Meeting` are; the run passes them its event emitter). ``sinking``: the staff the
-    policy moves to the streets (default: the scenario's ``policy.resource_sinking``).
+    :class:`Meeting` are; the run passes them its event emitter).
     """
+    s, cal = compiled.scenario, compiled.calendars
     roles = {r: cal.shifts[name] for r, name in s.roles.model_dump().items()}
-    sinking = s.policy.resource_sinking if sinking is None else sinking
+    sinking = compiled.policy.resource_sinking
     districts, streets, communities, grids, meters = [], [], [], [], []
 
     def meter(name: str, kind: str, unit: str, calendar) -> Meter:
@@ -113,7 +111,7 @@ def build(clock: Clock, s: Scenario, cal: Calendars,
         shared_city = meeting_cls(clock, "city", s.city.every.hours, s.city.offset.hours,
                                   s.city.agenda, Meter("city", "city", "city", None),
                                   cal.shifts[s.roles.city], decide_city)
-    for plan in expand(s):
+    for plan in compiled.districts:
         if only is not None and plan.name not in only:
             continue
         kept, moved = _sunk(plan, sinking.share)

@@ -19,7 +19,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from .calendar import ShiftCalendar
+from ..plan.calendar import ShiftCalendar
 from .clock import Clock
 from .trace import QUEUED, STARTED
 

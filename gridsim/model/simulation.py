@@ -15,13 +15,10 @@ from typing import Protocol
 
 import numpy as np
 
-from ..policies import make_policy
-from ..scenario.backlog import read_backlog
-from ..scenario.expand import expand
+from ..plan import Plan, as_plan, compile_plan
 from ..scenario.recording import RecordPlan
 from ..scenario.schema import Scenario
 from .arrivals import Arrivals
-from .calendar import Calendars
 from .clock import Clock
 from .lifecycle import LATENT, RETRY, Lifecycle
 from .org import TIER_INDEX, Organisation, build
@@ -111,12 +108,12 @@ class _Sampler:
         self.clock.after(self.interval, self._sample)
 
 
-def _load_backlog(scenario: Scenario, life: Lifecycle, org: Organisation) -> None:
-    if not scenario.initial_backlog:
+def _load_backlog(plan: Plan, life: Lifecycle, org: Organisation) -> None:
+    if not plan.backlog:
         return
     by_name = {d.name: d for d in org.districts}
     cats = {c.name: c for c in life.cats}
-    for case in read_backlog(scenario.initial_backlog, scenario):
+    for case in plan.backlog:
         if case.district not in by_name:  # another shard's
             continue
         street = by_name[case.district].streets[case.street]
@@ -152,8 +149,10 @@ def run_model(scenario: Scenario, seed: int | None = None,
               progress: Callable[[float], None] | None = None,
               districts: set[str] | None = None, *, record: RecordPlan | None = None,
               sinks: Sequence[ChunkSink] = (), trace_sinks: Sequence[ChunkSink] = (),
-              on_event: Callable[[Event], None] | None = None) -> RawRun:
-    """Simulate ``scenario`` once with ``seed`` (default: the scenario's own); with
+              on_event: Callable[[Event], None] | None = None,
+              plan: Plan | None = None) -> RawRun:
+    """Simulate ``scenario`` once with ``seed`` (default: the scenario's own), built from its
+    ``plan`` (compiled here if not given: :func:`gridsim.plan.compile_plan`); with
     ``districts``, only those (a shard: see :func:`shard_reason`; its cases are not numbered
     until :func:`combine` numbers them).
 
@@ -172,22 +171,21 @@ def run_model(scenario: Scenario, seed: int | None = None,
     accumulator reads (:data:`~gridsim.model.records.KPI_COLUMNS`).
     """
     record = record or RecordPlan("issues", False, scenario.record.chunk)
+    plan = plan or compile_plan(scenario)
     with _no_cyclic_gc():
-        raw = _run_model(scenario, seed, progress, districts, record, sinks, trace_sinks,
-                         on_event)
-    return raw if districts is not None else number_issues(raw, scenario)
+        raw = _run_model(plan, seed, progress, districts, record, sinks, trace_sinks, on_event)
+    return raw if districts is not None else number_issues(raw, plan)
 
 
-def _run_model(scenario: Scenario, seed: int | None,
+def _run_model(plan: Plan, seed: int | None,
                progress: Callable[[float], None] | None, districts: set[str] | None,
                record: RecordPlan, sinks: Sequence[ChunkSink],
                trace_sinks: Sequence[ChunkSink],
                on_event: Callable[[Event], None] | None = None) -> RawRun:
+    scenario = plan.scenario
     seed = scenario.seed if seed is None else seed
     horizon = scenario.horizon.hours
     clock = Clock()
-    calendars = Calendars(scenario.calendar, horizon)
-    policy = make_policy(scenario.policy)
     keep = record.keep_rows
     recorder = (KpiRecorder if record.kpis_only else Recorder)(record.chunk, keep=keep)
     emitter = Emitter()
@@ -196,10 +194,10 @@ def _run_model(scenario: Scenario, seed: int | None,
         emitter.subscribe(log)
     if on_event is not None:
         emitter.subscribe(Callback(on_event, emitter.units))
-    life = Lifecycle(clock, scenario, policy, calendars, recorder, seed, emitter.emit)
-    org = build(clock, scenario, calendars, life.decide_at_meeting, life.decide_at_meeting,
-                districts, pool_cls=partial(Pool, emitter=emitter),
-                meeting_cls=partial(Meeting, emitter=emitter), sinking=policy.resource_sinking)
+    life = Lifecycle(clock, plan, recorder, seed, emitter.emit)
+    org = build(clock, plan, life.decide_at_meeting, life.decide_at_meeting, districts,
+                pool_cls=partial(Pool, emitter=emitter),
+                meeting_cls=partial(Meeting, emitter=emitter))
     life.attach(org)
     grids = [(g.name, g.community.name, g.community.street.name, g.community.street.district.name)
              for g in org.grids]
@@ -211,7 +209,7 @@ def _run_model(scenario: Scenario, seed: int | None,
     for sink in trace_sinks if log is not None else ():
         sink.begin(names)
         log.sinks.append(sink.add)
-    _load_backlog(scenario, life, org)
+    _load_backlog(plan, life, org)
     arrivals = Arrivals(clock, life, org, scenario, seed, horizon)
     sampler = _Sampler(clock, org, life, arrivals, scenario.record.load_interval.hours,
                        horizon)
@@ -255,12 +253,12 @@ def _run_model(scenario: Scenario, seed: int | None,
         units=names.units if log is not None else None)
 
 
-def district_names(scenario: Scenario) -> list[str]:
-    """Every district of the scenario, in order (copies named ``name-k``)."""
-    return [plan.name for plan in expand(scenario)]
+def district_names(source: Scenario | Plan) -> list[str]:
+    """Every district of the scenario (or plan), in order (copies named ``name-k``)."""
+    return as_plan(source).district_names
 
 
-def number_issues(raw: RawRun, scenario: Scenario) -> RawRun:
+def number_issues(raw: RawRun, source: Scenario | Plan) -> RawRun:
     """Number cases 0.. (``issue_id``) by creation time, then district (in scenario order),
     then their number within it (``district_seq``), and put the rows in that order.
 
@@ -270,7 +268,7 @@ def number_issues(raw: RawRun, scenario: Scenario) -> RawRun:
     c = raw.issues
     if c is None:
         return raw
-    order_of = {name: i for i, name in enumerate(district_names(scenario))}
+    order_of = {name: i for i, name in enumerate(district_names(source))}
     grid_district = np.array([order_of[g[3]] for g in raw.grids], dtype=np.int64)
     if len(c["district_seq"]):
         district = grid_district[c["grid"]]
@@ -303,11 +301,13 @@ def _number_events(tr: dict[str, np.ndarray], issues: dict[str, np.ndarray],
     return out
 
 
-def shard_reason(scenario: Scenario) -> str | None:
-    """Why the districts of ``scenario`` cannot run as independent shards (None if they can)."""
-    if len(district_names(scenario)) < 2:
+def shard_reason(source: Scenario | Plan) -> str | None:
+    """Why the districts of a scenario (or plan) cannot run as independent shards (None if
+    they can)."""
+    plan = as_plan(source)
+    if len(plan.districts) < 2:
         return "the scenario has one district"
-    if not scenario.city.per_district:
+    if not plan.scenario.city.per_district:
         return ("the districts share the city coordination meeting's agenda (a capacity-limited "
                 "tier); set city.per_district: true to give each district its own session")
     return None
@@ -320,7 +320,7 @@ def _time_major(parts: list[dict[str, np.ndarray]], n_times: int) -> dict[str, n
             if n_times else np.concatenate([p[name] for p in parts]) for name in parts[0]}
 
 
-def combine(raws: list[RawRun], scenario: Scenario) -> RawRun:
+def combine(raws: list[RawRun], source: Scenario | Plan) -> RawRun:
     """One run from shards that each simulated some districts (in district order).
 
     Shards that kept no rows (``issues`` None) give a run without rows; their KPIs come from
@@ -359,4 +359,4 @@ def combine(raws: list[RawRun], scenario: Scenario) -> RawRun:
                  trace=({name: np.concatenate([p[name] for p in traces]) for name in traces[0]}
                         if traces and len(traces) == len(raws) else None),
                  units=units if first.units is not None else None)
-    return number_issues(raw, scenario)
+    return number_issues(raw, source)

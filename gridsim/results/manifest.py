@@ -10,8 +10,8 @@ from typing import Any
 
 from .._version import __version__
 from ..model.streams import DRAWS_VERSION
+from ..plan import Plan, as_plan
 from ..scenario import Scenario, scenario_hash
-from ..scenario.expand import expand
 
 PACKAGES = ("gridsim", "simpy", "numpy", "pandas", "pydantic", "scipy", "matplotlib", "pyarrow")
 
@@ -26,9 +26,11 @@ def package_versions() -> dict[str, str | None]:
     return out
 
 
-def organisation(scenario: Scenario) -> dict[str, int]:
-    """Counts of the expanded organisation (districts, streets, communities, grids, ...)."""
-    plans = expand(scenario)
+def organisation(source: Scenario | Plan) -> dict[str, int]:
+    """Counts of the expanded organisation (districts, streets, communities, grids, ...) of a
+    scenario or its plan."""
+    plan = as_plan(source)
+    scenario, plans = plan.scenario, plan.districts
     streets = [s for p in plans for s in p.streets]
     grids = sum(s.communities * s.grids_per_community for s in streets)
     return {
@@ -44,8 +46,8 @@ def organisation(scenario: Scenario) -> dict[str, int]:
 
 
 def make_manifest(scenario: Scenario, seed: int, started: datetime, wall_time: float,
-                  issues: int, events: int) -> dict[str, Any]:
-    """A JSON-ready record of the run."""
+                  issues: int, events: int, plan: Plan | None = None) -> dict[str, Any]:
+    """A JSON-ready record of the run (``plan``: the scenario's, if compiled already)."""
     origin = scenario.origin
     return {
         "gridsim_version": __version__,
@@ -67,6 +69,6 @@ def make_manifest(scenario: Scenario, seed: int, started: datetime, wall_time: f
         "platform": platform.platform(),
         "packages": package_versions(),
         "command": sys.argv,
-        "organisation": organisation(scenario),
+        "organisation": organisation(plan or scenario),
         "scenario": scenario.to_data(),
     }

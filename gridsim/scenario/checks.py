@@ -15,7 +15,7 @@ if TYPE_CHECKING:
     from .schema import Scenario
 
 CALENDAR_DAYS_AFTER = 400
-"""Days the working calendar covers past the horizon (``gridsim.model.calendar.Calendars``)."""
+"""Days the working calendar covers past the horizon (``gridsim.plan.calendar.Calendars``)."""
 
 
 def _closest(word: str, options: list[str]) -> str:
