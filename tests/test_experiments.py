@@ -239,11 +239,11 @@ def test_replications_drawn_by_another_model_version_are_never_mixed_in(tiny, tm
                                                                         monkeypatch):
     """A folder filled by a gridsim that used its random numbers another way (the same scenario
     and seed gave other results) is refused, not resumed."""
-    import gridsim.experiments.experiment as experiment
+    import gridsim.experiments.identity as identity
 
     replicate(tiny, 1, seed=1, workers=1, out=tmp_path / "o")
     replicate(tiny, 2, seed=1, workers=1, out=tmp_path / "o")  # same version: resumes
-    monkeypatch.setattr(experiment, "DRAWS_VERSION", experiment.DRAWS_VERSION + 1)
+    monkeypatch.setattr(identity, "DRAWS_VERSION", identity.DRAWS_VERSION + 1)
     with pytest.raises(ExperimentMismatch, match="another way"):
         replicate(tiny, 2, seed=1, workers=1, out=tmp_path / "o")
 

@@ -1,7 +1,9 @@
 """Experiments: replications with confidence intervals, policy comparisons on common random
 numbers, parameter sweeps, on local processes or a Dask cluster."""
 
-from .experiment import Experiment, Point, compare, replicate, replication_seed, sweep
+from .experiment import Experiment, Point
+from .identity import replication_seed
+from .run import compare, replicate, sweep
 from .stats import (
                     Interval,
                     bonferroni_level,

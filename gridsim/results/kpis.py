@@ -15,20 +15,17 @@ were chunked, streamed or sharded.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd
 
 from ..model.records import Chunk, RunNames
 from ..vocabulary import KPIS, LEADS, SOURCES, STATES, TIERS, WHISTLE_RANGE, canonical
+from .chunks import chunk_from_frame, names_of
 
 SOLVED_TIERS = TIERS
 GROUPS = ("category", "source", "lead")
-KPI_COLUMNS = ("category", "source", "grid", "state", "t_created", "t_discovered", "t_closed",
-               "deadline", "solved_tier", *(f"t_enter_{t}" for t in TIERS[1:]), "whistles",
-               "escalations", "bounces", "reopens", "two_way", "t_dept_called", "t_dept_onsite")
-"""The record columns the accumulator reads."""
 
 # per-scope counters (rows of KpiAccumulator._scope)
 _CASES, _CLOSED, _DUE, _ON_TIME = range(4)
@@ -351,48 +348,6 @@ def _time_stats(v: np.ndarray) -> list[tuple[str, float]]:
             ("resolution_time_median", float(q50)),
             ("resolution_time_p90", float(q90)),
             ("resolution_time_p95", float(q95))]
-
-
-# ---------------------------------------------------------------------- from tables
-def _codes(values: pd.Series, categories: Sequence[str]) -> np.ndarray:
-    """Codes of ``values`` (categorical or strings) in ``categories`` (-1 for missing)."""
-    if isinstance(values.dtype, pd.CategoricalDtype) and \
-            list(values.cat.categories) == list(categories):
-        return values.cat.codes.to_numpy()
-    return pd.Categorical(values.astype(object), categories=list(categories)).codes
-
-
-def chunk_from_frame(df: pd.DataFrame, names: RunNames) -> Chunk:
-    """The record columns the accumulator needs, from a table of issue rows (``issues``, a
-    Parquet batch of it: categoricals or strings)."""
-    c: Chunk = {
-        "category": _codes(df["category"], names.categories).astype(np.int32),
-        "source": _codes(df["source"], SOURCES).astype(np.int8),
-        "grid": _codes(df["grid"], [g[0] for g in names.grids]).astype(np.int32),
-        "state": _codes(df["state"], STATES).astype(np.int8),
-        "solved_tier": _codes(df["solved_tier"], TIERS).astype(np.int8),
-        "two_way": df["two_way"].to_numpy(dtype=np.int8, na_value=0),
-    }
-    for col in ("whistles", "escalations", "bounces", "reopens"):
-        c[col] = df[col].to_numpy(dtype=np.int64)
-    for col in KPI_COLUMNS:
-        if col not in c:
-            c[col] = df[col].to_numpy(dtype=np.float64, na_value=np.nan)
-    if (c["category"] < 0).any() or (c["grid"] < 0).any():
-        raise ValueError("issue rows name categories or grids this run does not have")
-    return c
-
-
-def names_of(issues: pd.DataFrame) -> RunNames:
-    """Category names, leads and grids as they appear in an issue table."""
-    cat = issues["category"]
-    categories = (list(cat.cat.categories) if isinstance(cat.dtype, pd.CategoricalDtype)
-                  else sorted(cat.dropna().astype(str).unique()))
-    lead_of = dict(zip(cat.astype(str), issues["lead"].astype(str), strict=True))
-    leads = [lead_of.get(c, "street") for c in categories]
-    units = issues[["grid", "community", "street", "district"]].astype(str)
-    units = units.drop_duplicates("grid")
-    return RunNames(categories, leads, list(units.itertuples(index=False, name=None)))
 
 
 def compute_kpis(issues: pd.DataFrame, warmup: float, horizon: float,

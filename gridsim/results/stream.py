@@ -29,7 +29,8 @@ import pyarrow.parquet as pq
 from ..model.records import Chunk, RunNames, empty_chunk
 from ..model.trace import EVENTS, empty_events
 from ..vocabulary import LEADS, SOURCES, STATES, TIERS
-from .kpis import KPI_COLUMNS, KpiAccumulator, chunk_from_frame
+from .chunks import KPI_COLUMNS, chunk_from_frame
+from .kpis import KpiAccumulator
 from .tables import event_rows, issue_rows, unit_codes
 
 
