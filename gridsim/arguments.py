@@ -103,7 +103,7 @@ def check_policies(policies: Sequence[str] | None, name: str = "policies") -> li
 
 def check_experiment(replications: Any, seed: Any, precision: Any, kpi: Any,
                      max_replications: Any, level: Any, workers: Any) -> None:
-    """Every value :func:`~gridsim.experiments.experiment.run_points` takes, checked together
+    """Every value :func:`~gridsim.experiments.run.run_points` takes, checked together
     so a mistake is reported before the first replication."""
     auto = check_replications(replications) == "auto"
     check_seed(seed)
