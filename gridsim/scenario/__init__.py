@@ -1,4 +1,4 @@
-"""Scenario files: pydantic models, durations, distributions, YAML loading, overrides, errors.
+"""Scenario files: pydantic models, YAML loading, overrides, validation, errors, size.
 
 Nothing here knows about SimPy: a :class:`Scenario` is plain validated data.
 """

@@ -22,7 +22,20 @@ from ..distributions import Distribution
 from ..policies import REGISTRY, CommonPolicy
 from ..units import ClockDuration, Duration, DurationField, PositiveClockDuration
 from ..vocabulary import LEADS, SOURCES, STREET_UNITS
-from .base import Prob, Strict, Weight, _dist, path_safe
+from .base import (  # the field types of this module's models (and of fields added to them)
+    MAX_COUNT,
+    MAX_STAFF,
+    Count,
+    NonNegInt,
+    PosCount,
+    PosInt,
+    Prob,
+    Staff,
+    Strict,
+    Weight,
+    _dist,
+    path_safe,
+)
 from .calendar import CalendarSpec
 from .json_schema import SchemaGenerator, plain
 from .organisation import CityMeeting, Department, District, Roles, StreetTemplate
@@ -30,8 +43,9 @@ from .overrides import apply_overrides
 from .recording import Recording
 from .validate import validate
 
-__all__ = ["Category", "Hotline", "HotlineProfile", "Patrol", "PolicySpec", "Rate", "Scenario",
-           "SolveProbs", "TierShares", "WorkTimes"]
+__all__ = ["MAX_COUNT", "MAX_STAFF", "Category", "Count", "Hotline", "HotlineProfile", "NonNegInt",
+           "Patrol", "PolicySpec", "PosCount", "PosInt", "Prob", "Rate", "Scenario", "SolveProbs",
+           "Staff", "Strict", "TierShares", "Weight", "WorkTimes"]
 
 
 # --------------------------------------------------------------------------- issues
