@@ -8,7 +8,7 @@ import traceback
 from dataclasses import dataclass
 from typing import Any
 
-from ..runner import simulate
+from .. import runner
 from ..scenario.loader import validate_data
 from .outputs import replication_outputs
 
@@ -40,7 +40,7 @@ def run_task(task: Task) -> Outcome:
                                             "level": "kpis", "stream": False}}
         scenario = validate_data(data, f"<point {task.point}>")
         # run_points checked the point's size before any task was made
-        tables = replication_outputs(simulate(scenario, seed=task.seed, allow_large=True))
+        tables = replication_outputs(runner.simulate(scenario, seed=task.seed, allow_large=True))
         return Outcome(task, tables, None, time.perf_counter() - t0)
     except Exception:  # a failing replication is reported, the others go on
         return Outcome(task, None, traceback.format_exc(limit=8), time.perf_counter() - t0)
