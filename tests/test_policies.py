@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 import gridsim
-from gridsim.model import simulation
+from gridsim.plan import compile as plan_compile
 from gridsim.policies import Layered, make_policy
 from gridsim.policies.base import DISTRICT, JOINT, MEETING, STREET_TEAM, ResourceSinking
 
@@ -29,7 +29,7 @@ def _with_policy(monkeypatch, layer: type[Layered], params: Any = None) -> None:
     def make(spec):
         return layer(params, spec, make_policy(spec))
 
-    monkeypatch.setattr(simulation, "make_policy", make)
+    monkeypatch.setattr(plan_compile, "make_policy", make)
 
 
 def test_a_new_random_decision_changes_no_other_draw(month, monkeypatch):
