@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 
 import gridsim
 from gridsim.model.simulation import _run_model, run_model
+from gridsim.plan import compile_plan
 from gridsim.scenario.loader import validate_data
 from gridsim.scenario.recording import RecordPlan
 
@@ -240,7 +241,8 @@ def test_cases_make_no_reference_cycles(default_scenario):
         gc.collect()
         gc.disable()
         try:  # the model without run_model's own collection at the end
-            raw = _run_model(s, 1, None, None, RecordPlan("issues", False, 65536), (), ())
+            raw = _run_model(compile_plan(s), 1, None, None, RecordPlan("issues", False, 65536),
+                             (), ())
             created = raw.created
             del raw
             return created, gc.collect()
