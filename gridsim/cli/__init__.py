@@ -30,7 +30,7 @@ from .common import UsageError
 EXIT_BAD_INPUT = 2
 
 
-ORDER = ("run", "validate-scenario", "compare", "replicate", "sweep", "warmup", "report",
+ORDER: tuple[str, ...] = ("run", "validate-scenario", "compare", "replicate", "sweep", "warmup", "report",
          "validate", "calibrate", "schema")
 """The commands as ``gridsim --help`` lists them: a planner's path through them."""
 
@@ -138,4 +138,4 @@ def main(argv: Sequence[str] | None = None) -> int:
         restore()
 
 
-__all__ = ["EXIT_BAD_INPUT", "cli", "main", "usage_line"]
+__all__ = ["EXIT_BAD_INPUT", "ORDER", "cli", "main", "usage_line"]
