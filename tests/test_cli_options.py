@@ -12,7 +12,7 @@ import pytest
 
 import gridsim
 from gridsim.cli import ORDER, cli, main
-from gridsim.cli.options import OPTIONS
+from gridsim.cli.options import FILE, OPTIONS
 from gridsim.experiments import open_cases_per_day, replicate, study_warmup, suggest_warmup
 from gridsim.results.outdir import default_folder
 from gridsim.validation import Param
@@ -69,6 +69,9 @@ def test_a_shared_option_is_the_same_object_in_every_command():
             "--replications"} <= shared
     for opt in shared - set(FACTORIES):
         assert len(by_name[opt]) == 1, f"{opt} is declared {len(by_name[opt])} times"
+    files = {id(p) for c in cli.commands.values() for p in c.params
+             if isinstance(p, click.Argument) and p.name == "file" and not p.required}
+    assert files == {id(FILE)}  # the optional scenario file of run, replicate, ..., calibrate
     experiments = [cli.commands[c] for c in ("compare", "replicate", "sweep")]
     outs = {id(o) for c in experiments for o in _options(c) if o.opts[0] == "--out"}
     assert len(outs) == 1  # the experiments' --out (help, default) is one object too

@@ -30,8 +30,8 @@ from .common import UsageError
 EXIT_BAD_INPUT = 2
 
 
-ORDER: tuple[str, ...] = ("run", "validate-scenario", "compare", "replicate", "sweep", "warmup", "report",
-         "validate", "calibrate", "schema")
+ORDER: tuple[str, ...] = ("run", "validate-scenario", "compare", "replicate", "sweep", "warmup",
+                          "report", "validate", "calibrate", "schema")
 """The commands as ``gridsim --help`` lists them: a planner's path through them."""
 
 

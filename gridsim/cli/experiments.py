@@ -26,6 +26,7 @@ from .common import (
 from .options import (
     DASK,
     EXPERIMENT,
+    FILE,
     METHOD,
     POLICIES,
     QUIET,
@@ -37,8 +38,6 @@ from .options import (
     use,
 )
 from .tables import print_experiment
-
-FILE = click.argument("file", required=False, metavar="[FILE]")
 
 
 def register(group: click.Group) -> None:
@@ -75,8 +74,7 @@ def register(group: click.Group) -> None:
             scenarios, args.policies, args.replications, args.seed, **kw))
 
     @command(group, "replicate", "replications of one scenario with intervals")
-    @FILE
-    @use(SET, *EXPERIMENT)
+    @use(FILE, SET, *EXPERIMENT)
     def replicate_(args: Args, console: Console) -> int:
         """Replications of one scenario: every KPI with its 95% confidence interval;
         --replications auto adds replications until --precision is reached.
@@ -92,8 +90,7 @@ def register(group: click.Group) -> None:
             scenario, args.replications, args.seed, **kw))
 
     @command(group, "sweep", "every combination of the --vary values")
-    @FILE
-    @use(SET, VARY, *EXPERIMENT)
+    @use(FILE, SET, VARY, *EXPERIMENT)
     def sweep_(args: Args, console: Console) -> int:
         """Replications of every combination of the --vary values (dotted paths, as --set).
 
@@ -109,9 +106,8 @@ def register(group: click.Group) -> None:
             scenario, vary, args.replications, args.seed, **kw))
 
     @command(group, "warmup", "suggest a warm-up length from replicated runs")
-    @FILE
-    @use(SET, replications(5, False, "replications without a warm-up"), METHOD, SEED, WORKERS,
-         DASK, QUIET)
+    @use(FILE, SET, replications(5, False, "replications without a warm-up"), METHOD, SEED,
+         WORKERS, DASK, QUIET)
     def warmup(args: Args, console: Console) -> int:
         """Suggest a warm-up length: the scenario runs without one, and MSER-5 reads where
         the open cases per day settle.

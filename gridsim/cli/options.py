@@ -36,32 +36,20 @@ make included, under ``--out:HELP`` style keys), for the test that each is decla
 
 
 # ---------------------------------------------------------------------------- value types
-class Whole(click.ParamType):
-    """A whole number, as argparse's ``int`` read it (its message too)."""
+class Parsed(click.ParamType):
+    """A value read by ``parse`` (``int``, ``float``), refused as argparse did: ``invalid int
+    value: 'x'``. ``float`` reads ``nan`` and ``inf``: :func:`check_args` refuses them."""
 
-    name = "integer"
-
-    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None):
-        if isinstance(value, int):
-            return value
-        try:
-            return int(value)
-        except (TypeError, ValueError):
-            self.fail(f"invalid int value: {value!r}", param, ctx)
-
-
-class Number(click.ParamType):
-    """A real number (``nan`` and ``inf`` are read; :func:`check_args` refuses them)."""
-
-    name = "float"
+    def __init__(self, parse: Callable[[str], Any], word: str):
+        self.parse, self.name = parse, word
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None):
-        if isinstance(value, float):
+        if not isinstance(value, str):  # a default
             return value
         try:
-            return float(value)
-        except (TypeError, ValueError):
-            self.fail(f"invalid float value: {value!r}", param, ctx)
+            return self.parse(value)
+        except ValueError:
+            self.fail(f"invalid {self.name} value: {value!r}", param, ctx)
 
 
 class WholeOrAuto(click.ParamType):
@@ -95,7 +83,7 @@ class PolicyList(click.ParamType):
             self.fail(str(e).removeprefix("--policies: "), param, ctx)
 
 
-WHOLE, NUMBER = Whole(), Number()
+WHOLE, NUMBER = Parsed(int, "int"), Parsed(float, "float")
 
 
 # ---------------------------------------------------------------------------- declaring
@@ -105,8 +93,9 @@ def _option(*decls: str, key: str | None = None, **kw: Any) -> click.Option:
     return opt
 
 
-def use(*options: click.Option) -> Callable[[F], F]:
-    """Attach these option objects (shared, not copies) to a command, in this order."""
+def use(*options: click.Parameter) -> Callable[[F], F]:
+    """Attach these option (and argument) objects, shared, not copies, to a command in this
+    order."""
     def decorate(f: F) -> F:
         params = f.__dict__.setdefault("__click_params__", [])
         params.extend(reversed(options))  # click reverses the decorators' list
@@ -126,6 +115,9 @@ def replications(default: int | None, auto: bool, help: str) -> click.Option:
                    show_default=default is not None, help=help)
 
 
+FILE = click.Argument(["file"], required=False, metavar="[FILE]")
+"""The scenario YAML of a command that runs the bundled one without it (not validate-scenario,
+whose FILE is required)."""
 SET = _option("--set", multiple=True, metavar="PATH=VALUE",
               help="override a scenario value, validated like the file, e.g. "
                    "--set policy.name=baseline (repeatable)")

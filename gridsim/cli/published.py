@@ -17,6 +17,7 @@ from .options import (
     CHECK,
     DASK,
     FAST,
+    FILE,
     MAXITER,
     METRICS,
     PARAM,
@@ -75,8 +76,7 @@ def register(group: click.Group) -> None:
         return 1 if (~table["passed"]).any() else 0
 
     @command(group, "calibrate", "fit free parameters to published targets")
-    @click.argument("file", required=False, metavar="[FILE]")
-    @use(SET, TARGET, PARAM, replications(5, False, "replications per evaluation (common "
+    @use(FILE, SET, TARGET, PARAM, replications(5, False, "replications per evaluation (common "
                                                     "random numbers)"),
          MAXITER, SEED, WORKERS, out("fitted scenario YAML (default: FILE.calibrated.yaml)"),
          QUIET)

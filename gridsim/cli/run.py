@@ -23,6 +23,7 @@ from .common import Args, UsageError, command, load, note, out_option, overrides
 from .options import (
     ALLOW_LARGE,
     DASK,
+    FILE,
     NO_PLOTS,
     QUIET,
     RECORD,
@@ -36,17 +37,13 @@ from .options import (
 )
 from .tables import print_summary
 
-FILE = click.argument("file", required=False, metavar="[FILE]")
-"""The scenario YAML of a command that can run the bundled one."""
-
 
 def register(group: click.Group) -> None:
     """Add this module's commands to ``group``."""
 
     @command(group, "run", "simulate a scenario once and write its results")
-    @FILE
-    @use(SET, SEED, out("results folder (default: results/<scenario name>)"), SHARDS, WORKERS,
-         DASK, RECORD, STREAM, ALLOW_LARGE, NO_PLOTS, QUIET)
+    @use(FILE, SET, SEED, out("results folder (default: results/<scenario name>)"), SHARDS,
+         WORKERS, DASK, RECORD, STREAM, ALLOW_LARGE, NO_PLOTS, QUIET)
     def run(args: Args, console: Console) -> int:
         """Simulate a scenario once and write its results (cases, KPIs, load, plots) into a
         folder; FILE is a scenario YAML (default: the bundled one). The folder is replaced only
