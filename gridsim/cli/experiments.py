@@ -7,6 +7,7 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 
 from ..experiments import Experiment, compare, replicate, study_warmup, sweep
 from ..results.outdir import EXPERIMENT as EXPERIMENT_FOLDER
@@ -169,6 +170,6 @@ def _experiment(args: Args, console: Console, folder: Path, what: str, make) -> 
     if not args.quiet:
         print_experiment(exp, console)
     for f in exp.failures:
-        console.print(f"[red]failed:[/] {f}")
-    console.print(f"results written to {exp.folder}/")
+        console.print(f"[red]failed:[/] {escape(str(f))}")
+    console.print(f"results written to {exp.folder}/", markup=False)
     return 1 if exp.failures else 0

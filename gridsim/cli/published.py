@@ -130,5 +130,5 @@ def _calibrate(args: Args, console: Console) -> int:
     check_file(fit_path, "--out", CALIBRATED_MARK, protect=args.file)
     with writing(fit_path):
         fit.write(fit_path, args.file or BUNDLED, original)
-    console.print(f"fitted scenario written to {fit_path}")
+    console.print(f"fitted scenario written to {fit_path}", markup=False)
     return 0

@@ -86,7 +86,7 @@ def register(group: click.Group) -> None:
                 path = write_report(args.results)
         except ReportError as e:
             raise UsageError(str(e)) from None
-        console.print(f"report written to {path}")
+        console.print(f"report written to {path}", markup=False)
         return 0
 
     @command(group, "schema", "print the JSON Schema of scenario files")
@@ -118,7 +118,7 @@ def _run(args: Args, console: Console) -> int:
             result.write(folder, plot=not args.no_plots)
     if not args.quiet:
         print_summary(result, console)
-    console.print(f"results written to {folder}/")
+    console.print(f"results written to {folder}/", markup=False)
     return 0
 
 
