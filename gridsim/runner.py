@@ -53,7 +53,8 @@ def simulate(scenario: Scenario, seed: int | None = None,
              spool_dir: str | Path | None = None, allow_large: bool = False,
              on_event: Callable[[Event], None] | None = None) -> Result:
     """Run ``scenario`` once. ``seed`` defaults to the scenario's; ``progress(fraction)`` is
-    called as simulated time advances (a hundred times per run).
+    called as simulated time advances (a hundred times per run; in a sharded run, as each shard
+    finishes).
 
     ``shards``: simulate groups of districts as independent shards in parallel (on ``workers``
     local processes, by default one per core and at most one per shard, or on a Dask
@@ -101,7 +102,7 @@ def simulate(scenario: Scenario, seed: int | None = None,
         sharded = n_shards > 1
         if sharded:
             raw, acc, paths = run_sharded(plan, seed, n_shards, workers, client, rec,
-                                          spool and spool.path)
+                                          spool and spool.path, progress)
         else:
             raw, acc, paths = _run(scenario, seed, progress, None, rec, spool and spool.path,
                                    on_event=on_event, plan=plan)
@@ -232,6 +233,7 @@ def _run_shard(args: tuple[int, dict, int, list[str], RecordPlan, str | None]):
 
 def run_sharded(source: Scenario | Plan, seed: int, shards: int, workers: int | None = None,
                 client: Any = None, record: RecordPlan | None = None, spool: Path | None = None,
+                progress: Callable[[float], None] | None = None,
                 ) -> tuple[RawRun, KpiAccumulator | None, Paths]:
     """The raw run of a scenario (or its plan), its districts split into ``shards``
     contiguous groups.
@@ -239,7 +241,8 @@ def run_sharded(source: Scenario | Plan, seed: int, shards: int, workers: int | 
     ``record``: how the shards record (default: the case rows in memory). When they keep their
     rows (and event logs) in memory, the shards send them back to be numbered together;
     otherwise each shard sends only its KPI accumulator (and writes its part files into
-    ``spool``), merged here in district order.
+    ``spool``), merged here in district order. ``progress(fraction)`` is called as the shards
+    finish.
     """
     plan = as_plan(source)
     scenario = plan.scenario
@@ -254,7 +257,11 @@ def run_sharded(source: Scenario | Plan, seed: int, shards: int, workers: int | 
              for i, g in enumerate(groups)]
     with Executor(workers or min(len(groups), default_workers()), client,
                   fn=_run_shard) as ex:
-        outs = dict(ex.run(tasks))
+        outs = {}
+        for index, out in ex.run(tasks):  # as the shards finish
+            outs[index] = out
+            if progress is not None:
+                progress(len(outs) / len(tasks))
     parts = [outs[i] for i in range(len(groups))]
     raw = combine([p[0] for p in parts], plan)
     if parts[0][1] is None:

@@ -281,3 +281,11 @@ def format_interval(low: Any, high: Any, unit: str, signed: bool = False) -> str
 def format_percent(v: Any) -> str:
     """A share as a whole percentage: ``87%``."""
     return DASH if is_missing(v) else f"{float(v) * 100:.0f}%"
+
+
+def format_kpi(v: Any, unit: str, signed: bool = False) -> str:
+    """A KPI value on one line, hours also in days: ``20.9 h (0.87 d)``, ``94.5%``."""
+    text = format_value(v, unit, signed)
+    if unit == "h" and not is_missing(v):
+        text += f" ({format_days(v, signed)})"
+    return text

@@ -16,8 +16,10 @@ from .stats import (
                     welch,
 )
 from .store import ExperimentMismatch
+from .warmup import WarmupSuggestion, open_cases_per_day, study_warmup
 
 __all__ = ["Experiment", "ExperimentMismatch", "Interval", "Point", "bonferroni_level", "compare",
            "mser", "paired_difference", "replicate",
            "replication_seed", "replications_needed", "select_best", "suggest_warmup",
-           "sweep", "t_interval", "welch"]
+           "study_warmup", "sweep", "t_interval", "welch", "WarmupSuggestion",
+           "open_cases_per_day"]

@@ -303,3 +303,20 @@ def _remove_empty(folders: list[Path]) -> None:
         with contextlib.suppress(OSError):
             f.rmdir()
 
+
+
+RESULTS = Path("results")
+"""Where the command line writes when no ``--out`` is given (relative to the working folder)."""
+
+
+def default_folder(command: str, names: list[str] | tuple[str, ...]) -> Path:
+    """The folder ``gridsim COMMAND`` writes without ``--out``, named after its scenarios:
+    ``results/<name>`` for ``run``, ``results/<name>-replications`` and ``results/<name>-sweep``,
+    ``results/compare-<a>-<b>...`` for ``compare``."""
+    if command == "run":
+        return RESULTS / names[0]
+    if command == "compare":
+        return RESULTS / ("compare-" + "-".join(names))
+    if command in ("replicate", "sweep"):
+        return RESULTS / f"{names[0]}-{'replications' if command == 'replicate' else 'sweep'}"
+    raise ValueError(f"no default folder for {command!r}")

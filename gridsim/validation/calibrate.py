@@ -23,7 +23,7 @@ from scipy import optimize
 from ..arguments import check_count, check_seed, check_workers
 from ..experiments import replicate
 from ..results.io import atomic_write_text
-from ..scenario import Scenario
+from ..scenario import Scenario, ScenarioError
 from ..vocabulary import canonical
 from .checks import dump_yaml
 
@@ -241,3 +241,32 @@ def _current(data: dict[str, Any], path: str, p: Param) -> float:
     except (TypeError, ValueError):
         v = (p.low + p.high) / 2
     return min(max(v, p.low), p.high)
+
+
+def default_fit_path(source: str | Path | None) -> Path:
+    """Where a fit of scenario file ``source`` is written by default: ``NAME.calibrated.yaml``
+    beside it (``default.calibrated.yaml`` here for the bundled scenario)."""
+    source = Path(source or "default.yaml")
+    return source.with_name(source.stem + ".calibrated.yaml")
+
+
+class BadParam(ValueError):
+    """A free parameter whose path or range the scenario does not accept."""
+
+
+def check_param(scenario: Scenario, p: Param) -> None:
+    """Refuse ``p`` before any run (:class:`BadParam`) if its path matches nothing or a value
+    in its range is invalid: both bounds and a value between them are tried, as the optimiser
+    will (Powell's first try is near 0.382 of the range)."""
+    data = scenario.model_dump(mode="json")
+    try:
+        paths = expand_path(data, p.path)
+    except KeyError as e:
+        raise BadParam(f"{p.path}: {e.args[0]}") from None
+    for value in (p.low, p.high, p.low + (p.high - p.low) * 0.381966):
+        try:
+            scenario.with_overrides({path: param_value(data, path, value) for path in paths})
+        except ScenarioError as e:
+            more = f" (and {len(e.problems) - 1} more)" if len(e.problems) > 1 else ""
+            raise BadParam(f"{p.path}={p.low:g}:{p.high:g}: at {value:g}, "
+                           f"{e.problems[0]}{more}") from None

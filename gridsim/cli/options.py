@@ -1,0 +1,213 @@
+"""Every option of the gridsim command, declared once, and the checks of their values.
+
+An option several commands share (``--set``, ``--seed``, ``--workers``, ...) is one
+:class:`click.Option` object here that each command attaches with :func:`use`, so its name,
+type, help and check cannot drift apart between commands. ``--out`` and ``--replications``
+mean a different thing per command (a folder, a file; a count, or ``auto`` too) and are made
+by one function each, :func:`out` and :func:`replications`.
+
+Parsing refuses text that is no value (``--seed abc``); :func:`check_args` then refuses values
+that cannot work (``--seed -1``, ``--workers 0``, ``--precision 1.5``, an unknown ``--kpi``) or
+would be silently ignored (``--precision`` without ``--replications auto``), with the checks the
+Python API makes (:mod:`gridsim.arguments`) under the options' names.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from ..arguments import (
+    SettingError,
+    check_count,
+    check_fraction,
+    check_kpi,
+    check_policies,
+    check_seed,
+    check_workers,
+)
+
+F = TypeVar("F", bound=Callable[..., Any])
+OPTIONS: dict[str, click.Option] = {}
+"""Every shared option object by its long name (the ones :func:`out` and :func:`replications`
+make included, under ``--out:HELP`` style keys), for the test that each is declared once."""
+
+
+# ---------------------------------------------------------------------------- value types
+class Parsed(click.ParamType):
+    """A value read by ``parse`` (``int``, ``float``), refused as argparse did: ``invalid int
+    value: 'x'``. ``float`` reads ``nan`` and ``inf``: :func:`check_args` refuses them."""
+
+    def __init__(self, parse: Callable[[str], Any], word: str):
+        self.parse, self.name = parse, word
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None):
+        if not isinstance(value, str):  # a default
+            return value
+        try:
+            return self.parse(value)
+        except ValueError:
+            self.fail(f"invalid {self.name} value: {value!r}", param, ctx)
+
+
+class WholeOrAuto(click.ParamType):
+    """A whole number of at least 1, or ``auto``."""
+
+    name = "N|auto"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None):
+        if value == "auto" or isinstance(value, int):
+            return value
+        try:
+            n = int(value)
+        except (TypeError, ValueError):
+            self.fail("must be a whole number or 'auto'", param, ctx)
+        if n < 1:
+            self.fail("must be at least 1", param, ctx)
+        return n
+
+
+class PolicyList(click.ParamType):
+    """``a,b,c``: policy names, none empty, none twice (which exist is the scenario's check)."""
+
+    name = "a,b,..."
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None):
+        if isinstance(value, list):
+            return value
+        try:
+            return check_policies(str(value).split(","), "--policies")
+        except SettingError as e:
+            self.fail(str(e).removeprefix("--policies: "), param, ctx)
+
+
+WHOLE, NUMBER = Parsed(int, "int"), Parsed(float, "float")
+
+
+# ---------------------------------------------------------------------------- declaring
+def _option(*decls: str, key: str | None = None, **kw: Any) -> click.Option:
+    opt = click.Option(decls, **kw)
+    OPTIONS[key or decls[0]] = opt
+    return opt
+
+
+def use(*options: click.Parameter) -> Callable[[F], F]:
+    """Attach these option (and argument) objects, shared, not copies, to a command in this
+    order."""
+    def decorate(f: F) -> F:
+        params = f.__dict__.setdefault("__click_params__", [])
+        params.extend(reversed(options))  # click reverses the decorators' list
+        return f
+    return decorate
+
+
+def out(help: str) -> click.Option:
+    """``--out``: where a command writes (what and its default differ per command)."""
+    return _option("--out", key=f"--out:{help}", metavar="PATH", help=help)
+
+
+def replications(default: int | None, auto: bool, help: str) -> click.Option:
+    """``--replications/-n``: how many replications; ``auto`` only where it can be searched."""
+    return _option("--replications", "-n", key=f"--replications:{help}", default=default,
+                   type=WholeOrAuto() if auto else WHOLE, metavar="N|auto" if auto else "N",
+                   show_default=default is not None, help=help)
+
+
+FILE = click.Argument(["file"], required=False, metavar="[FILE]")
+"""The scenario YAML of a command that runs the bundled one without it (not validate-scenario,
+whose FILE is required)."""
+SET = _option("--set", multiple=True, metavar="PATH=VALUE",
+              help="override a scenario value, validated like the file, e.g. "
+                   "--set policy.name=baseline (repeatable)")
+SEED = _option("--seed", type=WHOLE, metavar="N",
+               help="random seed; an experiment's base seed (default: the scenario's)")
+WORKERS = _option("--workers", "-j", type=WHOLE, metavar="N",
+                  help="local processes (default: all cores; calibrate: 1; run: with --shards "
+                       "only)")
+DASK = _option("--dask", metavar="ADDRESS",
+               help="run on a Dask cluster, e.g. tcp://scheduler:8786 (run: with --shards only)")
+QUIET = _option("--quiet", "-q", is_flag=True, help="no progress bar or table")
+NO_PLOTS = _option("--no-plots", is_flag=True, help="skip the PNG plots")
+ALLOW_LARGE = _option("--allow-large", is_flag=True,
+                      help="run even when the model's (or a variant's) estimated size (cases, "
+                           "memory) is above the limits (see validate-scenario)")
+SHARDS = _option("--shards", type=WholeOrAuto(), metavar="N|auto",
+                 help="simulate groups of districts in parallel, identical results ('auto': one "
+                      "per district); districts that share capacity run unsharded")
+RECORD = _option("--record", metavar="LEVEL",
+                 help="what to keep of each case: issues (one row per case, issues.parquet; "
+                      "the default), events (the case rows plus an event log, one row per state "
+                      "change of a case: events.parquet) or kpis (KPIs and per-unit counts only, "
+                      "bounded memory); same as --set record.level=LEVEL")
+STREAM = _option("--stream", is_flag=True,
+                 help="write the case rows to issues.parquet (and the event log to "
+                      "events.parquet) chunk by chunk instead of keeping them in memory; same "
+                      "as --set record.stream=true")
+PRECISION = _option("--precision", type=NUMBER, metavar="X",
+                    help="with --replications auto: target relative CI half-width "
+                         "(default 0.05)")
+KPI = _option("--kpi", default="resolution_time_mean", show_default=True, metavar="NAME",
+              help="KPI for --replications auto and for choosing the best variant")
+MAX_REPLICATIONS = _option("--max-replications", type=WHOLE, metavar="N",
+                           help="with --replications auto: the most replications per variant "
+                                "(default 200)")
+POLICIES = _option("--policies", type=PolicyList(), metavar="A,B,...",
+                   help="comma-separated policies, e.g. baseline,whistle,four_tier")
+VARY = _option("--vary", multiple=True, metavar="PATH=V1,V2,...",
+               help="a parameter and its values (repeatable)")
+METHOD = _option("--method", type=click.Choice(["mser5", "welch"]), default="mser5",
+                 show_default=True, help="MSER-5 on the mean of the replications, or on its "
+                                         "Welch moving average (smoother)")
+CHECK = _option("--check", multiple=True, metavar="ID",
+                help="run only this check (or every check under this prefix); repeatable")
+FAST = _option("--fast", is_flag=True, help="fewer replications (the test form)")
+METRICS = _option("--metrics", metavar="FILE",
+                  help="the published-metrics table (default: the bundled one)")
+TARGET = _option("--target", multiple=True, metavar="KPI=VALUE",
+                 help="e.g. whistle_range_share=0.6 or resolution_time_mean[lead=street]=30 "
+                      "(repeatable)")
+PARAM = _option("--param", multiple=True, metavar="PATH=LOW:HIGH",
+                help="a free parameter and its bounds; * matches every key at a level, e.g. "
+                     "categories.*.solve.community=0.2:0.9 (repeatable)")
+MAXITER = _option("--maxiter", type=WHOLE, default=40, show_default=True, metavar="N",
+                  help="the most iterations of the optimiser")
+
+EXPERIMENT = (replications(10, True, "replications per variant, or 'auto' (see --precision)"),
+              PRECISION, KPI, MAX_REPLICATIONS, SEED, WORKERS, DASK,
+              out("results folder (default: a folder under results/ named after the scenario "
+                  "and the command); rerun with the same folder to resume"),
+              ALLOW_LARGE, NO_PLOTS, QUIET)
+"""The options of compare, replicate and sweep."""
+
+
+# ---------------------------------------------------------------------------- checks
+def check_args(command: str, given: dict[str, Any]) -> None:
+    """Refuse values that cannot work or would be ignored, naming the option."""
+    get = given.get
+    check_seed(get("seed"), "--seed")
+    for name in ("out", "metrics", "dask"):
+        if isinstance(get(name), str) and not get(name).strip():
+            raise SettingError(f"--{name} is empty: give a path" + (
+                " (or leave the option out for the default)" if name == "out" else ""))
+    check_workers(get("workers"), "--workers")
+    for name in ("max_replications", "maxiter"):
+        if get(name) is not None:
+            check_count(get(name), "--" + name.replace("_", "-"))
+    if isinstance(get("replications"), int):
+        check_count(get("replications"), "--replications")
+    if get("kpi") is not None:
+        check_kpi(get("kpi"), "--kpi")
+    auto = get("replications") == "auto"
+    for name in ("precision", "max_replications"):
+        if get(name) is not None and not auto:
+            raise SettingError(f"--{name.replace('_', '-')} applies only with "
+                               "--replications auto")
+    if get("precision") is not None:
+        check_fraction(get("precision"), "--precision", "0.05 for ±5 %")
+    if command == "run" and get("shards") is None:
+        for name in ("workers", "dask"):
+            if get(name) is not None:
+                raise SettingError(f"--{name} applies only with --shards (a single run uses "
+                                   "one process)")

@@ -1,0 +1,107 @@
+"""What the commands print: a run's KPIs, an experiment's points, the published checks.
+
+Every KPI is shown with its label from the catalogue (:mod:`gridsim.vocabulary`) and its column
+name beneath, its value written by :func:`~gridsim.vocabulary.format_kpi`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from ..experiments import Experiment
+from ..results.result import Result
+from ..vocabulary import format_interval, format_kpi, headline, label, unit_of
+
+
+def kpi_cell(metric: str) -> str:
+    """The KPI's label and, dimmed beneath, its column name."""
+    return f"{escape(label(metric))}\n[dim]{escape(metric)}[/]"
+
+
+def print_summary(result: Result, console: Console) -> None:
+    """The KPI table and the bottleneck, as a planner reads them."""
+    k = result.kpis[result.kpis["scope"] == "all"].set_index("metric")
+    table = Table(title=f"{result.scenario.name} · policy {result.scenario.policy.name} · "
+                        f"seed {result.seed} (warm-up {result.scenario.warmup} excluded)")
+    table.add_column("KPI")
+    table.add_column("name", style="dim")
+    table.add_column("value", justify="right")
+    for metric in headline(k.index):
+        table.add_row(escape(label(metric)), escape(metric),
+                      format_kpi(k.at[metric, "value"], unit_of(metric)))
+    console.print(table)
+    b = result.bottleneck
+    console.print(f"bottleneck: [bold]{escape(str(b['pool']))}[/] ({b['kind']}), utilisation "
+                  f"{b['utilisation']:.0%}, mean queue {b['queue_mean']:.1f}")
+    m = result.manifest
+    console.print(f"{m['issues_created']:,} cases in {m['wall_time_s']:.1f} s "
+                  f"({m['issues_per_second']:,.0f} cases/s)")
+
+
+def _point_cell(s: pd.DataFrame, d: pd.DataFrame, metric: str, point: str) -> str:
+    unit = unit_of(metric)
+    r = s.loc[(metric, point)]
+    cell = f"{format_kpi(r['mean'], unit)} [{format_interval(r['low'], r['high'], unit)}]"
+    if len(d) and (metric, point) in d.index:
+        x = d.loc[(metric, point)]
+        cell += f"\nΔ {format_kpi(x['difference'], unit, signed=True)}" \
+                f"{' *' if x['significant'] else ''}"
+    return escape(cell)
+
+
+def print_experiment(exp: Experiment, console: Console) -> None:
+    """Every headline KPI per point (mean and 95% CI) and paired differences."""
+    s = exp.summary
+    s = s[s["scope"] == "all"].set_index(["metric", "point"])
+    d = exp.differences
+    d = d[d["scope"] == "all"].set_index(["metric", "point"]) if len(d) else d
+    title = (f"{exp.kind}: {len(exp.points)} point(s) × {exp.replications} replications "
+             f"(mean [95% CI]; Δ vs {exp.labels[0]}, Bonferroni-adjusted, * significant)")
+    table = Table(title=escape(title))
+    table.add_column("KPI")
+    for point in exp.labels:
+        table.add_column(escape(point), justify="right")
+    for metric in headline(s.index.get_level_values("metric")):
+        if (metric, exp.labels[0]) in s.index:
+            table.add_row(kpi_cell(metric), *(_point_cell(s, d, metric, p) for p in exp.labels))
+    console.print(table)
+    if len(exp.points) > 1:
+        console.print(f"best on {exp.kpi_name}: {escape(str(exp.best()))}")
+    if exp.precision is not None and exp.precision_reached:
+        console.print(f"replications needed for ±{exp.precision:.0%} on {exp.kpi_name}: "
+                      f"{exp.replications}")
+    elif exp.precision is not None:
+        console.print(f"[yellow]precision not reached:[/] ±{exp.precision:.0%} on "
+                      f"{exp.kpi_name} asked, ±{exp.precision_achieved:.1%} after "
+                      f"{exp.replications} replications (--max-replications)")
+    for _, b in exp.bottlenecks().iterrows():
+        console.print(escape(f"bottleneck of {b['point']}: {b['unit']} ({b['kind']}), "
+                             f"utilisation {b['utilisation']:.0%} ± {b['utilisation_hw']:.0%}"))
+    top = exp.most_loaded(1)
+    top = top[(top["level"] != "pool") & (top["overdue_end"] > 0)]
+    for point, g in top.groupby("point", observed=True, sort=False):
+        units = ", ".join(f"{r.level} {r.unit} ({r.overdue_end:.1f})" for r in g.itertuples())
+        console.print(escape(f"most overdue cases at the end in {point}: {units}"))
+
+
+def print_checks(table: pd.DataFrame, console: Console) -> None:
+    """The published figures against the simulated ones, and how many passed."""
+    out = Table(title="published figures vs simulated (mean and 95% CI)")
+    out.add_column("check", no_wrap=True)
+    for col in ("kind", "KPI", "published", "simulated [95% CI]", "tolerance", ""):
+        out.add_column(col, justify="right" if col == "published" else "left")
+    for r in table.itertuples():
+        pub: Any = r.published if isinstance(r.published, str) else f"{r.published:.4g}"
+        out.add_row(escape(r.check), r.kind, escape(r.kpi), escape(str(pub)),
+                    f"{r.simulated:.4g} [{r.low:.4g}, {r.high:.4g}] n={r.n}",
+                    escape(str(r.tolerance)), "[green]pass[/]" if r.passed else "[red]FAIL[/]")
+    console.print(out)
+    failed = int((~table["passed"]).sum())
+    fits = int((table["kind"] == "fit").sum())
+    console.print(f"{len(table) - failed} passed, {failed} failed; {fits} of the checks are "
+                  "figures the scenarios were fitted to (consistency, not evidence)")
