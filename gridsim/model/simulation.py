@@ -10,7 +10,6 @@ import gc
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import partial
 from typing import Protocol
 
 import numpy as np
@@ -25,6 +24,7 @@ from .clock import Clock
 from .lifecycle import LATENT, RETRY, Lifecycle
 from .org import TIER_INDEX, Organisation, build
 from .pools import Meeting, Pool
+from .priority import meeting_factory, pool_factory
 from .records import Chunk, KpiRecorder, Recorder, RunNames
 from .trace import Callback, Emitter, Event, EventLog
 
@@ -195,8 +195,8 @@ def _run_model(scenario: Scenario, seed: int | None,
         emitter.subscribe(Callback(on_event, emitter.units))
     life = Lifecycle(clock, scenario, policy, calendars, recorder, seed, emitter.emit)
     org = build(clock, scenario, calendars, life.decide_at_meeting, life.decide_at_meeting,
-                districts, pool_cls=partial(Pool, emitter=emitter),
-                meeting_cls=partial(Meeting, emitter=emitter), sinking=policy.resource_sinking)
+                districts, pool_cls=pool_factory(scenario, emitter),
+                meeting_cls=meeting_factory(scenario, emitter), sinking=policy.resource_sinking)
     life.attach(org)
     grids = [(g.name, g.community.name, g.community.street.name, g.community.street.district.name)
              for g in org.grids]

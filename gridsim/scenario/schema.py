@@ -49,6 +49,12 @@ Staff = Annotated[int, Field(ge=0, le=MAX_STAFF)]
 Weight = Annotated[float, Field(ge=0, le=1e6, allow_inf_nan=False)]
 CALENDAR_DAYS_AFTER = 400
 """Days the working calendar covers past the horizon (``gridsim.model.calendar.Calendars``)."""
+DEFAULT_PRIORITY = 1
+"""A category's queue class when it names none (``priority: 0`` is served before it)."""
+MAX_PRIORITY = 1000
+PREEMPTIBLE = ("grid_worker", "community", "centre", "enforcement", "office")
+"""Pool kinds that may pre-empt (``preempt``): those whose staff serve one job at a time.
+Department crews are held across travel and joint visits, and meetings decide in sessions."""
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -326,6 +332,9 @@ class Category(Strict):
     work: WorkTimes = WorkTimes()
     solve: SolveProbs = SolveProbs()
     reopen: Prob = Field(0.05, description="verification fails and the case is reworked")
+    priority: Annotated[int, Field(ge=0, le=MAX_PRIORITY)] = Field(
+        DEFAULT_PRIORITY, description="queue class in every pool and meeting agenda: a smaller "
+        "number is served first, first come first served within a class (see preempt)")
     deadline: DurationField = Field(Duration(5, "wd"), description="from upload to closure")
     deadline_shift: str | None = Field(
         None, description="shift whose on-shift hours a deadline in working hours (wh) counts; "
@@ -439,6 +448,11 @@ class Scenario(Strict):
     hotline: Hotline = Hotline()
     categories: dict[str, Category] = Field(min_length=1)
     policy: PolicySpec = PolicySpec()  # type: ignore[valid-type]
+    preempt: list[Literal[PREEMPTIBLE]] = Field(  # type: ignore[valid-type]
+        default_factory=list, description="pool kinds where an arriving case of a more urgent "
+        "category (smaller priority) interrupts the least urgent case in service, which "
+        "resumes its remaining work later (pre-emptive resume); elsewhere a case in service "
+        "always finishes")
     initial_backlog: str | None = Field(None, description="CSV of open cases at the start")
     record: Recording = Recording()
     _origin: dict[str, Any] = PrivateAttr(default_factory=dict)
