@@ -348,3 +348,15 @@ def test_the_overtaking_check_catches_fcfs(congested):
     prio = {name: cat.priority for name, cat in congested.categories.items()}
     r = gridsim.simulate(congested.with_overrides({"categories.burst_main.priority": 1}), seed=2)
     assert overtaken(r, prio) > 0
+
+
+@pytest.mark.parametrize(("override", "says"), [
+    ({"preempt": ["department"]}, "preempt: 'department' cannot pre-empt"),
+    ({"preempt": ["comunity"]}, "did you mean 'community'"),
+    ({"categories.urgent.priority": -1}, "categories.urgent.priority"),
+    ({"categories.urgent.priority": 1001}, "categories.urgent.priority"),
+])
+def test_bad_priority_settings_are_refused_with_their_path(override, says):
+    with pytest.raises(gridsim.ScenarioError) as err:
+        gridsim.load_scenario(PRIORITY, overrides=override)
+    assert says in str(err.value)

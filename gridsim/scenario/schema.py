@@ -471,6 +471,16 @@ class Scenario(Strict):
                              f"digits, '_', '-' and '.'; got {v!r}")
         return v
 
+    @field_validator("preempt", mode="before")
+    @classmethod
+    def _preemptible(cls, v: Any) -> Any:
+        for kind in v if isinstance(v, list) else ():
+            if kind in ("department", "joint", "city"):
+                raise ValueError(f"'{kind}' cannot pre-empt (department crews are held across "
+                                 "travel and joint visits; meetings decide in sessions); kinds "
+                                 f"that can: {', '.join(PREEMPTIBLE)}")
+        return v
+
     @model_validator(mode="after")
     def _horizon(self):
         if self.horizon.hours <= 0:
