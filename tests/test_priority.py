@@ -231,6 +231,22 @@ def test_preemptive_resume_does_the_remaining_work_and_meters_exactly():
     assert meter.area_queue == pytest.approx(3.0 + 1.0)  # low waits 1-4, urgent2 waits 2-3
 
 
+def test_instant_and_seizing_urgent_cases_wait_instead_of_interrupting():
+    clock, pool, meter = _pool(PreemptivePool, 1)
+    done: list[tuple[str, float]] = []
+    then = lambda case: done.append((case.name, clock.now))  # noqa: E731
+    clock.at(0, lambda c: pool.serve(c, 4.0, then), _Case("low", 1))
+    clock.at(1, lambda c: pool.serve(c, 0.0, then), _Case("instant", 0))
+    clock.at(2, lambda c: pool.seize(c, then), _Case("seize", 0))
+    clock.run(100)
+    # at 4 the instant case takes the staff member, and hands it on (to the seizing case)
+    # before its own callback, as any finished job does
+    assert done == [("low", 4.0), ("seize", 4.0), ("instant", 4.0)]
+    assert (meter.busy, meter.queue) == (1, 0)  # the seized staff member is held
+    pool.release()
+    assert (meter.busy, meter.queue) == (0, 0)
+
+
 def test_preempted_work_resumes_in_on_shift_hours():
     cal = Calendars(CalendarSpec(), 24 * 30).shifts["office"]  # Mon 2026-01-05 08:30-12:00 ...
     clock, pool, _ = _pool(PreemptivePool, 1, cal)

@@ -95,7 +95,7 @@ class PreemptivePool(Pool):
         q = self.queue
         q.seq += 1
         seq = q.seq
-        if self.busy >= self.capacity and work >= 0:
+        if self.busy >= self.capacity and work > 0:  # instant and seizing cases wait their turn
             victim = self._victim(issue.cat.priority)
             if victim is not None:
                 self._interrupt(victim, now)
