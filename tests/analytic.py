@@ -229,3 +229,52 @@ def fcfs_start_times(enter: np.ndarray, leave: np.ndarray, c: int) -> np.ndarray
         out = leave[i]
         heapq.heappush(free, math.inf if out != out else out)
     return start
+
+
+# ---------------------------------------------------------------- priority classes
+@dataclass(frozen=True)
+class PriorityMMc:
+    """An M/M/c queue fed by several classes with one service rate ``mu``, served by class
+    (``lams`` in priority order, most urgent first), first come first served within a class."""
+
+    lams: tuple[float, ...]
+    mu: float
+    c: int
+
+    @property
+    def fcfs(self) -> MMc:
+        """The same queue served first come first served (all classes together)."""
+        return mmc(sum(self.lams), self.mu, self.c)
+
+    @property
+    def w0(self) -> float:
+        """Cobham's mean residual work seen by an arrival: P(wait) · 1/(cμ)."""
+        return self.fcfs.p_wait / (self.c * self.mu)
+
+    def cobham_wq(self) -> list[float]:
+        """Non-preemptive mean wait of each class: W0 / ((1 − σ_{k−1})(1 − σ_k)), where σ_k is
+        the load of classes 1..k, Σ λ_i / (cμ)."""
+        out, below = [], 0.0
+        for lam in self.lams:
+            above = below + lam / (self.c * self.mu)
+            out.append(self.w0 / ((1 - below) * (1 - above)))
+            below = above
+        return out
+
+    def preemptive_top(self) -> MMc:
+        """With pre-emptive resume and one service rate the most urgent class never sees the
+        others: an M/M/c queue at its own rate alone."""
+        return mmc(self.lams[0], self.mu, self.c)
+
+
+def priority_of(s: Scenario) -> PriorityMMc:
+    """The priority M/M/c queue of ``scenarios/validation/priority.yaml`` (with any overrides):
+    the community pool, each category a class in the order of its ``priority``."""
+    cats = sorted(s.categories.values(), key=lambda cat: cat.priority)
+    for name, cat in s.categories.items():  # each class alone must be the M/M/c of mmc_of
+        mmc_of(s.model_copy(update={"categories": {name: cat}}))
+    mus = {_rate_of(cat.work.community) for cat in cats}
+    _require(len(mus) == 1, "one service rate for all classes")
+    _require(len({cat.priority for cat in cats}) == len(cats), "one category per priority")
+    return PriorityMMc(tuple(_arrival_rate(s, cat) for cat in cats), mus.pop(),
+                       s.streets.staff.community_per_community)

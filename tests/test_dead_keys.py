@@ -107,8 +107,10 @@ categories:
     reopen: 0.1
     deadline: 8wh
     deadline_shift: weekdays
+    priority: 0  # served before road; perturbed to 1, the pools are FCFS again
   road:
     lead: department
+    priority: 1
     rates:
       hotline: {value: 0.05, per: household, every: 365d}
     tiers: {street: 0.4, district: 0.6}
@@ -133,6 +135,7 @@ policy:
     bounce_delay: {dist: lognormal, mean: 12h, sd: 6h}
     retry_delay: 3d
 record: {load_interval: 2h, level: events, stream: false, chunk: 4096}
+preempt: [community]
 """
 
 NOT_SIMULATED = {
@@ -251,6 +254,8 @@ def perturbed(value: Any, key: tuple[str, str], data: dict, tmp: Path) -> Any:
         ("District", "name"): lambda: "Hillside",
         ("Scenario", "warmup"): lambda: "5d",
         ("ResourceSinking", "to"): lambda: "office",
+        ("Scenario", "preempt"): lambda: ["grid_worker", "community", "centre", "enforcement",
+                                          "office"],
     }
     if key in special:
         return special[key]()

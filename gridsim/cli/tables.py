@@ -38,9 +38,31 @@ def print_summary(result: Result, console: Console) -> None:
     b = result.bottleneck
     console.print(f"bottleneck: [bold]{escape(str(b['pool']))}[/] ({b['kind']}), utilisation "
                   f"{b['utilisation']:.0%}, mean queue {b['queue_mean']:.1f}")
+    for line in _urgent_lines(result):
+        console.print(line)
     m = result.manifest
     console.print(f"{m['issues_created']:,} cases in {m['wall_time_s']:.1f} s "
                   f"({m['issues_per_second']:,.0f} cases/s)")
+
+
+def _urgent_lines(result: Result) -> list[str]:
+    """With several priority classes, the resolution time of each most urgent category (the
+    per-category KPIs hold them; the table above mixes all classes)."""
+    prio = {n: c.priority for n, c in result.scenario.categories.items()}
+    if len(set(prio.values())) < 2:
+        return []
+    k = result.kpis.set_index(["scope", "metric"])
+    out = []
+    for name in (n for n, p in prio.items() if p == min(prio.values())):
+        scope = f"category={name}"
+        if (scope, "resolution_time_median") not in k.index:
+            continue
+        cell = {m: format_kpi(k.at[(scope, m), "value"], unit_of(m))
+                for m in ("resolution_time_median", "resolution_time_p90", "on_time_rate")}
+        out.append(f"most urgent: [bold]{escape(name)}[/] (priority {prio[name]}), resolution "
+                   f"time median {cell['resolution_time_median']}, p90 "
+                   f"{cell['resolution_time_p90']}, on time {cell['on_time_rate']}")
+    return out
 
 
 def _point_cell(s: pd.DataFrame, d: pd.DataFrame, metric: str, point: str) -> str:

@@ -61,6 +61,7 @@ class CategoryRuntime:
         self.solve = (1.0, spec.solve.community, spec.solve.street, spec.solve.district,
                       spec.solve.joint, spec.solve.city)
         self.reopen = spec.reopen
+        self.priority = spec.priority  # queue class in pools and meetings (smaller first)
         self.departments = list(spec.departments)
         self.street_unit = spec.street_unit
         self.deadline = spec.deadline

@@ -3,7 +3,8 @@
 A :class:`Pool` is a group of interchangeable staff on one shift: a street's enforcement team,
 a community's staff, a department's field crew. A case asks for one of them (``serve`` for a job
 of known effort, ``seize``/``release`` when the case holds them across several steps, as in a
-joint visit). Waiting cases form a FIFO queue. A job's end is a call scheduled on the
+joint visit). Waiting cases form a FIFO queue (by priority class, then FIFO, when the scenario
+has several: :mod:`gridsim.model.priority`). A job's end is a call scheduled on the
 :class:`~gridsim.model.clock.Clock`: no process per case, no event object per job.
 
 A :class:`Meeting` is a tier that does not serve continuously: the district joint consultation

@@ -10,7 +10,6 @@ import gc
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import partial
 from typing import Protocol
 
 import numpy as np
@@ -23,6 +22,7 @@ from .clock import Clock
 from .lifecycle import LATENT, RETRY, Lifecycle
 from .org import TIER_INDEX, Organisation, build
 from .pools import Meeting, Pool
+from .priority import meeting_factory, pool_factory
 from .records import Chunk, KpiRecorder, Recorder, RunNames
 from .trace import Callback, Emitter, Event, EventLog
 
@@ -196,8 +196,8 @@ def _run_model(plan: Plan, seed: int | None,
         emitter.subscribe(Callback(on_event, emitter.units))
     life = Lifecycle(clock, plan, recorder, seed, emitter.emit)
     org = build(clock, plan, life.decide_at_meeting, life.decide_at_meeting, districts,
-                pool_cls=partial(Pool, emitter=emitter),
-                meeting_cls=partial(Meeting, emitter=emitter))
+                pool_cls=pool_factory(plan.scenario, emitter),
+                meeting_cls=meeting_factory(plan.scenario, emitter))
     life.attach(org)
     grids = [(g.name, g.community.name, g.community.street.name, g.community.street.district.name)
              for g in org.grids]

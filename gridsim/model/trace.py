@@ -40,6 +40,8 @@ solved         solved at ``tier`` (the last one of a closed case is ``t_solved``
 reopened       the grid worker's verification fails: reworked at ``tier`` (an ``entered`` row
                follows)
 closed         verified and closed (``t_closed``; in a grid without a worker: closed when solved)
+preempted      a more urgent case takes its staff member of ``unit`` (a pool with pre-emption):
+               back in the queue, it resumes its remaining work at its next ``started`` row
 =============  ====================================================================================
 
 ``tier`` is empty for triage at the street centre and verification by the grid worker (the
@@ -61,10 +63,11 @@ from .records import Chunk, ChunkedRows, empty_chunk
 EVENTS: tuple[str, ...] = (
     "created", "discovered", "reported", "entered", "queued", "started", "escalated",
     "deadline", "unsolved", "overdue", "retry", "dept_called", "bounced", "dept_onsite",
-    "solved", "reopened", "closed",
+    "solved", "reopened", "closed", "preempted",
 )
 (CREATED, DISCOVERED, REPORTED, ENTERED, QUEUED, STARTED, ESCALATED, DEADLINE, UNSOLVED,
- OVERDUE, RETRY, DEPT_CALLED, BOUNCED, DEPT_ONSITE, SOLVED, REOPENED, CLOSED) = range(len(EVENTS))
+ OVERDUE, RETRY, DEPT_CALLED, BOUNCED, DEPT_ONSITE, SOLVED, REOPENED, CLOSED,
+ PREEMPTED) = range(len(EVENTS))
 
 EVENT_COLUMNS: tuple[tuple[str, str], ...] = (
     # grid: the case's grid (its district by RunNames.grids); district_seq: its number within

@@ -46,6 +46,12 @@ from .validate import validate
 __all__ = ["MAX_COUNT", "MAX_STAFF", "Category", "Count", "Hotline", "HotlineProfile", "NonNegInt",
            "Patrol", "PolicySpec", "PosCount", "PosInt", "Prob", "Rate", "Scenario", "SolveProbs",
            "Staff", "Strict", "TierShares", "Weight", "WorkTimes"]
+DEFAULT_PRIORITY = 1
+"""A category's queue class when it names none (``priority: 0`` is served before it)."""
+MAX_PRIORITY = 1000
+PREEMPTIBLE = ("grid_worker", "community", "centre", "enforcement", "office")
+"""Pool kinds that may pre-empt (``preempt``): those whose staff serve one job at a time.
+Department crews are held across travel and joint visits, and meetings decide in sessions."""
 
 
 # --------------------------------------------------------------------------- issues
@@ -117,6 +123,9 @@ class Category(Strict):
     work: WorkTimes = WorkTimes()
     solve: SolveProbs = SolveProbs()
     reopen: Prob = Field(0.05, description="verification fails and the case is reworked")
+    priority: Annotated[int, Field(ge=0, le=MAX_PRIORITY)] = Field(
+        DEFAULT_PRIORITY, description="queue class in every pool and meeting agenda: a smaller "
+        "number is served first, first come first served within a class (see preempt)")
     deadline: DurationField = Field(Duration(5, "wd"), description="from upload to closure")
     deadline_shift: str | None = Field(
         None, description="shift whose on-shift hours a deadline in working hours (wh) counts; "
@@ -196,6 +205,11 @@ class Scenario(Strict):
     hotline: Hotline = Hotline()
     categories: dict[str, Category] = Field(min_length=1)
     policy: PolicySpec = PolicySpec()  # type: ignore[valid-type]
+    preempt: list[Literal[PREEMPTIBLE]] = Field(  # type: ignore[valid-type]
+        default_factory=list, description="pool kinds where an arriving case of a more urgent "
+        "category (smaller priority) interrupts the least urgent case in service, which "
+        "resumes its remaining work later (pre-emptive resume); elsewhere a case in service "
+        "always finishes")
     initial_backlog: str | None = Field(None, description="CSV of open cases at the start")
     record: Recording = Recording()
     _origin: dict[str, Any] = PrivateAttr(default_factory=dict)
@@ -212,6 +226,16 @@ class Scenario(Strict):
         if isinstance(v, str) and not re.fullmatch(r"[A-Za-z0-9_.-]+", v):
             raise ValueError("a scenario name names its results folder: use only letters, "
                              f"digits, '_', '-' and '.'; got {v!r}")
+        return v
+
+    @field_validator("preempt", mode="before")
+    @classmethod
+    def _preemptible(cls, v: Any) -> Any:
+        for kind in v if isinstance(v, list) else ():
+            if kind in ("department", "joint", "city"):
+                raise ValueError(f"'{kind}' cannot pre-empt (department crews are held across "
+                                 "travel and joint visits; meetings decide in sessions); kinds "
+                                 f"that can: {', '.join(PREEMPTIBLE)}")
         return v
 
     @model_validator(mode="after")
