@@ -40,6 +40,7 @@ from .calendar import Calendars
 from .case import ABOVE, HOTLINE, LATENT, PATROL, RETRY, SOURCES, UNITS, CategoryRuntime, Issue
 from .clock import Clock
 from .departments import Departments
+from .discovery import finish
 from .org import Grid, Organisation
 from .pools import Meeting, Pool
 from .records import Recorder
@@ -382,4 +383,6 @@ class Lifecycle(Departments):
         if self.emit is not None:
             self.emit(CLOSED, issue, -1, -1, self.env._now)
         del self.live[issue.id]
+        if issue.dup_u is not None:
+            finish(issue, self.env._now)
         self.rec.write(issue, self.env._now, 0)

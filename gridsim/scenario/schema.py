@@ -29,6 +29,8 @@ from pydantic import (
 
 from ..policies import REGISTRY, CommonPolicy
 from ..vocabulary import LEADS, RECORD_LEVELS, ROW_LEVELS, SOURCES, STREET_UNITS
+from .discovery import CategoryDiscovery, Discovery
+from .discovery import check as discovery_check
 from .distributions import Distribution, Exponential, Lognormal
 from .names import name_schema
 from .units import ClockDuration, Duration, DurationField, PositiveClockDuration
@@ -316,7 +318,8 @@ class Category(Strict):
 
     lead: Literal[LEADS] = Field(  # type: ignore[valid-type]
         "street", description="Xi'an's split (003): the street's alone, or led by departments")
-    rates: dict[Literal[SOURCES], Rate] = Field(min_length=1)  # type: ignore[valid-type]
+    rates: dict[Literal[SOURCES], Rate] = Field(default_factory=dict)  # type: ignore[valid-type]
+    discovery: CategoryDiscovery | None = None  # the discovery race (gridsim.scenario.discovery)
     on_spot: Prob = Field(0.0, description="share of patrol finds fixed on the spot")
     tiers: TierShares = Field(description="tier a triaged case starts at")
     departments: list[str] = Field(min_length=1,
@@ -437,6 +440,7 @@ class Scenario(Strict):
     triage_time: Distribution = Field(default_factory=lambda: _dist("ln", 15, "min", 10))
     verify_time: Distribution = Field(default_factory=lambda: _dist("ln", 30, "min", 20))
     hotline: Hotline = Hotline()
+    discovery: Discovery = Discovery()
     categories: dict[str, Category] = Field(min_length=1)
     policy: PolicySpec = PolicySpec()  # type: ignore[valid-type]
     initial_backlog: str | None = Field(None, description="CSV of open cases at the start")
@@ -561,6 +565,7 @@ def cross_check(s: Scenario) -> list[tuple[str, str]]:
         if names.index(name) != i:
             problems.append((f"districts[{i}].name", f"district name '{name}' is used twice"))
     shift_ok("policy.four_tier.tier_deadlines.shift", s.policy.four_tier.tier_deadlines.shift)
+    problems += discovery_check(s)
     for c, cat in s.categories.items():
         shift_ok(f"categories.{c}.deadline_shift", cat.deadline_shift)
         for j, d in enumerate(cat.departments):
