@@ -134,6 +134,12 @@ def _catalogue() -> dict[str, Kpi]:
          "Hours from a whistle to the departments' arrival on site (报到)."),
         ("dept_report_on_time_rate", "share", 1, "Department reports on time",
          "The share of department arrivals within the policy's report deadline."),
+        ("backlog_end", "cases", -1, "Open cases at the end",
+         "Every case still open when the clock stops (warm-up cases included)."),
+        ("backlog_end_waiting", "cases", -1, "Open cases at the end, waiting",
+         "Open cases at the end that wait in a queue."),
+        ("backlog_end_in_progress", "cases", -1, "Open cases at the end, in progress",
+         "Open cases at the end that someone is working on."),
         ("source_share", "share", 0, "Share by source",
          "The share of cases whose first report came from the scope's source (source=...)."),
         ("discovery_delay_mean", "h", -1, "Discovery delay, mean",
@@ -142,12 +148,6 @@ def _catalogue() -> dict[str, Kpi]:
          "Of all reports received, the share that repeated an open case (merged at triage)."),
         ("on_spot_share", "share", 0, "Fixed on the spot",
          "Of the cases found on patrol, the share the finder fixed on the spot (举手之劳)."),
-        ("backlog_end", "cases", -1, "Open cases at the end",
-         "Every case still open when the clock stops (warm-up cases included)."),
-        ("backlog_end_waiting", "cases", -1, "Open cases at the end, waiting",
-         "Open cases at the end that wait in a queue."),
-        ("backlog_end_in_progress", "cases", -1, "Open cases at the end, in progress",
-         "Open cases at the end that someone is working on."),
     ]
     return {r[0]: Kpi(*r) for r in rows}
 
