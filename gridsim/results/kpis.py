@@ -305,7 +305,8 @@ class KpiAccumulator:
         """All KPIs; ``scope`` is ``all`` or ``<group>=<value>``."""
         names = self.names or RunNames([], [], [])
         rt, rt_cat, rt_src, report = self._values()
-        scope = self._scope if self._scope.shape[1] else np.zeros((4, 1 + len(SOURCES) + len(LEADS)), dtype=np.int64)
+        scope = self._scope if self._scope.shape[1] else np.zeros(
+            (4, 1 + len(SOURCES) + len(LEADS)), dtype=np.int64)
         n_cat = len(names.categories)
         rows: list[tuple[str, str, float]] = []
         rows += [(m, "all", v) for m, v in self._block(scope[:, 0], rt)]
