@@ -72,4 +72,3 @@ class CategoryRuntime:
         self.deadline_at = calendars.later(spec.deadline, deadline_shift(scenario, name))
         self.due_at: list[Callable[[float], float] | None] = []  # per tier, set by Lifecycle
         self.dists = [getattr(spec.work, t) for t in TIERS]
-        self.race: Any = None  # the discovery race (gridsim.model.discovery), if it has one
