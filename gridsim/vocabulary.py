@@ -33,9 +33,10 @@ BACKLOG_TIERS: tuple[str, ...] = TIERS[1:]
 WHISTLE_RANGE: tuple[str, ...] = ("street", "district", "joint", "city")
 """Bazhong's "whistle range" (001): the cases that went to tier 2 (the street) or above."""
 
-SOURCES: tuple[str, ...] = ("patrol", "hotline", "above", "units")
+SOURCES: tuple[str, ...] = ("patrol", "hotline", "above", "units", "camera")
 """Where cases come from: found by a grid worker's patrol, a resident's 12345 hotline call, handed
-down from above, collected from units in the area (Bazhong's three paths, 001)."""
+down from above, collected from units in the area (Bazhong's three paths, 001), flagged by a
+camera (video patrol, Xi'an's monitoring points, 003)."""
 
 LEADS: tuple[str, ...] = ("street", "department")
 """Who owns a category's cases: the street, or a district department (the street whistles)."""
@@ -139,6 +140,14 @@ def _catalogue() -> dict[str, Kpi]:
          "Open cases at the end that wait in a queue."),
         ("backlog_end_in_progress", "cases", -1, "Open cases at the end, in progress",
          "Open cases at the end that someone is working on."),
+        ("discovery_delay_mean", "h", -1, "Discovery delay, mean",
+         "Hours from a problem arising to its first report, over cases reported."),
+        ("source_share", "share", 0, "Share by source",
+         "The share of cases whose first report came from the scope's source (source=...)."),
+        ("duplicate_rate", "share", -1, "Duplicate reports",
+         "Of all reports received, the share that repeated an open case (merged at triage)."),
+        ("on_spot_share", "share", 0, "Fixed on the spot",
+         "Of the cases found on patrol, the share the finder fixed on the spot (举手之劳)."),
     ]
     return {r[0]: Kpi(*r) for r in rows}
 

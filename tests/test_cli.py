@@ -35,8 +35,8 @@ BAD_INPUT = {
                    [r"streets\.count", r"valid integer", "many"]),
     "negative count": ("enforcement: 12,", "enforcement: -3,",
                        [r"streets\.staff\.enforcement", r"greater than or equal to 0"]),
-    "negative rate": ("patrol: {value: 4.5,", "patrol: {value: -4.5,",
-                      [r"categories\.garbage_overflow\.rates\.patrol\.value",
+    "negative rate": ("arises: {value: 7,", "arises: {value: -7,",
+                      [r"categories\.garbage_overflow\.discovery\.arises\.value",
                        r"greater than or equal to 0"]),
     "shares not summing to 1": (
         "tiers: {community: 0.4, street: 0.55, district: 0.05}",

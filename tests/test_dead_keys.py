@@ -117,6 +117,20 @@ categories:
     departments: [water, sanitation]
     street_unit: office
     deadline: 3wd
+  litter:  # the discovery race (gridsim.model.discovery)
+    lead: street
+    discovery:
+      arises: {value: 0.01, per: household, every: 30d}
+      patrol: 0.6
+      residents: {value: 1, every: 5d, per: problem}
+      camera: {value: 1, every: 3d}
+      units: {value: 1, every: 20d}
+      above: {value: 1, every: 20d}
+    on_spot: 0.3
+    tiers: {community: 0.5, street: 0.5}
+    departments: [sanitation]
+discovery:
+  cameras: {share: 0.5, streets: {1: {share: 1.0}}}
 policy:
   name: four_tier
   two_way_dispatch: 0.3
@@ -292,7 +306,8 @@ def _literal_options(cls: str, field: str, sch: Any) -> list[str]:
 
     model = None
     for mod in (sch, *[__import__(m, fromlist=["x"]) for m in (
-            "gridsim.distributions", "gridsim.policies.base",
+            "gridsim.distributions", "gridsim.scenario.discovery",
+            "gridsim.policies.base",
             "gridsim.policies.four_tier", "gridsim.policies.baseline",
             "gridsim.policies.whistle", "gridsim.policies.two_way",
             "gridsim.policies.joint_first")]):

@@ -169,7 +169,7 @@ TOO_LARGE = {
     "10^12 households": (["--set", "streets.count=1000", "--set", "streets.communities=1000",
                           "--set", "streets.households_per_grid=1000000",
                           "--set", "streets.grids_per_community=1"],
-                         r"too large: about 307\.1 billion cases over the horizon"),
+                         r"too large: about 38\.2 billion cases over the horizon"),
     "10^4 districts": (["--set", "districts[0].count=10000"],
                        r"too large: about .* cases over the horizon.*limit is .* cases"),
 }
@@ -258,8 +258,9 @@ BAD_VALUES = {
                       [r"city\.every: must be a positive duration"]),
     "load interval 0h": ("seed: 20261123", "seed: 20261123\nrecord: {load_interval: 0h}",
                          [r"record\.load_interval: must be a positive duration"]),
-    "infinite rate": ("hotline: {value: 0.05,", "hotline: {value: .inf,",
-                      [r"garbage_overflow\.rates\.hotline\.value: .*finite number \(got inf\)"]),
+    "infinite rate": ("arises: {value: 7,", "arises: {value: .inf,",
+                      [r"garbage_overflow\.discovery\.arises\.value: .*finite number "
+                       r"\(got inf\)"]),
     "NaN probability": ("    reopen: 0.05", "    reopen: .nan",
                         [r"garbage_overflow\.reopen: .*finite number \(got nan\)"]),
     "absurd duration": ("    deadline: 1wd", "    deadline: 1e300h",

@@ -212,12 +212,26 @@ def test_initial_backlog_is_loaded_and_worked_off(tmp_path, default_scenario):
     assert (old["state"] == "closed").sum() >= 5
 
 
+def two_streams(s: gridsim.Scenario, source: str) -> gridsim.Scenario:
+    """``s`` with each racing category's problems (``discovery.arises``) coming in as one
+    independent stream of ``source`` instead (the model before the discovery race)."""
+    from gridsim.scenario.loader import validate_data
+
+    data = s.to_data()
+    for c in data["categories"].values():
+        race = c.pop("discovery", None)
+        if race is not None:
+            c.setdefault("rates", {})[source] = race["arises"]
+    return validate_data(data, "<two streams>")
+
+
 def test_hotline_calls_follow_the_hour_of_week_profile(default_scenario):
     """Chi-square goodness of fit of calls per hour of the week, and the total against its
     Poisson mean (0.3 % two-sided levels: a correct model fails these about 1 run in 300)."""
     from scipy import stats
 
-    s = default_scenario.with_overrides({"horizon": "84d", "warmup": "0d"})
+    s = two_streams(default_scenario, "hotline").with_overrides(
+        {"horizon": "84d", "warmup": "0d"})
     r = gridsim.simulate(s, seed=21)
     calls = r.issues[r.issues["source"] == "hotline"]
     counts = np.bincount((calls["t_created"] % 168).astype(int), minlength=168)
@@ -226,9 +240,9 @@ def test_hotline_calls_follow_the_hour_of_week_profile(default_scenario):
     shape = np.roll(shape, -s.calendar.start.weekday(), axis=0).ravel()
     expected = len(calls) * shape / shape.sum()
     assert stats.chisquare(counts, expected).pvalue > 0.003
-    households = 8 * 6 * 8 * 300
-    mean = sum(c.rates["hotline"].per_hour * households for c in s.categories.values()
-               if "hotline" in c.rates) * 84 * 24
+    per = {"household": 8 * 6 * 8 * 300, "grid": 8 * 6 * 8, "community": 8 * 6, "street": 8}
+    mean = sum(c.rates["hotline"].per_hour * per[c.rates["hotline"].per]
+               for c in s.categories.values() if "hotline" in c.rates) * 84 * 24
     assert abs(len(calls) - mean) < 3 * np.sqrt(mean)
 
 
@@ -286,7 +300,8 @@ def test_without_grid_workers_cases_close_unverified_and_none_are_found_on_patro
     """A grid with no worker has nobody to patrol it or to verify solved cases: patrol
     problems stay undiscovered, and every other case closes when it is solved (no reopening),
     instead of waiting for a verification that never comes."""
-    s = short_scenario.with_overrides({"streets.staff.grid_workers_per_grid": 0})
+    s = two_streams(short_scenario, "patrol").with_overrides(
+        {"streets.staff.grid_workers_per_grid": 0})
     i = gridsim.simulate(s, seed=3).issues
     patrol = i["source"] == "patrol"
     assert patrol.any() and (i.loc[patrol, "state"] == "waiting").all()

@@ -21,7 +21,7 @@ def test_issue_table_has_one_row_per_case_with_its_timeline(short_result):
                 "departments_reported", "t_solved", "t_closed", "solved_tier", "escalations",
                 "bounces", "reopens", "state"]:
         assert col in df.columns, col
-    assert set(df["source"].astype(str)) == {"patrol", "hotline", "above", "units"}
+    assert set(df["source"].astype(str)) == {"patrol", "hotline", "above", "units", "camera"}
     # location ids nest: a grid belongs to one community, street and district
     assert (df.groupby("grid", observed=True)["street"].nunique() == 1).all()
     entered = df["t_enter_street"].notna() & df["t_leave_street"].notna()

@@ -30,6 +30,7 @@ import numpy as np
 from ..scenario.schema import Scenario
 from ..vocabulary import SOURCES
 from .clock import Clock
+from .discovery import RaceStream, WeekProfile, has_race
 from .lifecycle import PATROL, Lifecycle
 from .org import Organisation, Street
 from .streams import stream
@@ -41,6 +42,8 @@ BATCH = 1000
 
 class ArrivalStream:
     """Cases of one source arising in one street: :meth:`window` draws those of an interval."""
+
+    race = False
 
     def __init__(self, life: Lifecycle, street: Street, source: int, scenario: Scenario,
                  seed: int, weekday0: int):
@@ -126,10 +129,13 @@ class Arrivals:
     def __init__(self, clock: Clock, life: Lifecycle, org: Organisation, scenario: Scenario,
                  seed: int, horizon: float):
         weekday0 = scenario.calendar.start.weekday()
+        profile = WeekProfile(scenario, weekday0) if has_race(scenario) else None
         self.districts = [
             DistrictArrivals(clock, life, [
                 ArrivalStream(life, street, source, scenario, seed, weekday0)
-                for street in d.streets for source in range(len(SOURCES))], horizon)
+                for street in d.streets for source in range(len(SOURCES))] + ([
+                RaceStream(life, street, k, scenario, seed, profile)
+                for k, street in enumerate(d.streets)] if profile else []), horizon)
             for d in org.districts]
 
     def ahead(self, now: float) -> int:
@@ -174,6 +180,9 @@ class DistrictArrivals:
         life, cats = self.life, self.life.cats
         for k, t, c, g, d in zip(stream_of, time, cat, grid, delay, strict=True):
             s = streams[k]
+            if s.race:  # the discovery race (gridsim.model.discovery): d is its row
+                s.start(c, g, t, d)
+                continue
             life.arrive(life.create(cats[c], s.source, s.street.grids[g], t),
                         None if d != d else d)  # NaN: never found
         self._times = time

@@ -10,8 +10,8 @@ from ..plan import Plan
 from ..policies import TIERS
 from .org import Grid
 
-SOURCES = ("patrol", "hotline", "above", "units")
-PATROL, HOTLINE, ABOVE, UNITS = range(4)
+SOURCES = ("patrol", "hotline", "above", "units", "camera")
+PATROL, HOTLINE, ABOVE, UNITS, CAMERA = range(5)
 NAN = float("nan")
 LATENT, RETRY = "latent", "retry"
 """Markers for cases waiting outside any queue: not yet found, or waiting for another try."""
@@ -25,7 +25,7 @@ class Issue:
                  "solved_tier", "escalations", "bounces", "reopens", "whistles", "two_way",
                  "deadline", "tier", "visit", "waiting", "held", "work", "u", "tried",
                  "pending", "holding", "arrive_max", "cur", "seq", "street", "district", "due",
-                 "watched")
+                 "watched", "duplicates", "dup_u")
 
     def __init__(self, iid: int, cat: Any, source: int, grid: Grid, now: float):
         self.id, self.cat, self.source, self.grid = iid, cat, source, grid
@@ -37,9 +37,11 @@ class Issue:
         self.enter = [NAN, NAN, NAN, NAN, NAN, NAN]
         self.leave = [NAN, NAN, NAN, NAN, NAN, NAN]
         self.n_depts = self.escalations = self.bounces = self.reopens = self.whistles = \
-            self.two_way = self.visit = self.held = self.tried = self.watched = 0
+            self.two_way = self.visit = self.held = self.tried = self.watched = \
+            self.duplicates = 0
         self.solved_tier = self.tier = -1
         self.waiting: Any = None
+        self.dup_u: Any = None  # the discovery race's duplicate draw and hazards, if it races
         self.due: float | None = None
         # pending, holding, arrive_max and cur are set when departments are called
 

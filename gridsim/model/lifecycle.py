@@ -38,6 +38,7 @@ from ..policies.base import (
 from .case import ABOVE, HOTLINE, LATENT, PATROL, RETRY, SOURCES, UNITS, CategoryRuntime, Issue
 from .clock import Clock
 from .departments import Departments
+from .discovery import finish
 from .org import Grid, Organisation
 from .pools import Meeting, Pool
 from .records import Recorder
@@ -377,4 +378,6 @@ class Lifecycle(Departments):
         if self.emit is not None:
             self.emit(CLOSED, issue, -1, -1, self.env._now)
         del self.live[issue.id]
+        if issue.dup_u is not None:
+            finish(issue, self.env._now)
         self.rec.write(issue, self.env._now, 0)

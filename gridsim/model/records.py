@@ -27,6 +27,8 @@ ISSUE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("t_solved", "f8"), ("t_closed", "f8"), ("solved_tier", "i1"), ("escalations", "i2"),
     ("bounces", "i2"), ("reopens", "i2"), ("whistles", "i2"), ("two_way", "i1"),
     ("deadline", "f8"), ("state", "i1"),
+    # duplicates: later reports of the same problem merged at triage (the discovery race)
+    ("duplicates", "i4"),
 )
 
 KPI_COLUMNS: tuple[tuple[str, str], ...] = tuple(
@@ -122,7 +124,8 @@ class Recorder(ChunkedRows):
             issue.t_created, issue.t_discovered, issue.t_reported, *issue.enter, *issue.leave,
             issue.t_called, issue.t_onsite, issue.n_depts, issue.t_solved,
             now if state == 0 else float("nan"), issue.solved_tier, issue.escalations,
-            issue.bounces, issue.reopens, issue.whistles, issue.two_way, issue.deadline, state))
+            issue.bounces, issue.reopens, issue.whistles, issue.two_way, issue.deadline, state,
+            issue.duplicates))
         self.n += 1
         if len(self._rows) >= self.chunk:
             self.flush()
@@ -139,7 +142,7 @@ class KpiRecorder(Recorder):
             issue.cat.index, issue.source, issue.grid.id, issue.t_created, issue.t_discovered,
             *issue.enter, issue.t_called, issue.t_onsite, now if state == 0 else float("nan"),
             issue.solved_tier, issue.escalations, issue.bounces, issue.reopens, issue.whistles,
-            issue.two_way, issue.deadline, state))
+            issue.two_way, issue.deadline, state, issue.duplicates))
         self.n += 1
         if len(self._rows) >= self.chunk:
             self.flush()

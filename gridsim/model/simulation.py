@@ -19,6 +19,7 @@ from ..scenario.recording import RecordPlan
 from ..scenario.schema import Scenario
 from .arrivals import Arrivals
 from .clock import Clock
+from .discovery import finish
 from .lifecycle import LATENT, RETRY, Lifecycle
 from .org import TIER_INDEX, Organisation, build
 from .pools import Meeting, Pool
@@ -225,6 +226,8 @@ def _run_model(plan: Plan, seed: int | None,
     for issue in life.live.values():
         w = issue.waiting
         waiting = isinstance(w, Pool | Meeting) or w in (LATENT, RETRY)
+        if issue.dup_u is not None:
+            finish(issue, horizon)
         recorder.write(issue, horizon, 2 if waiting else 1)
     recorder.flush()
     for sink in sinks:

@@ -14,7 +14,8 @@ from ..vocabulary import SOURCES, STATES, TIERS
 
 KPI_COLUMNS = ("category", "source", "grid", "state", "t_created", "t_discovered", "t_closed",
                "deadline", "solved_tier", *(f"t_enter_{t}" for t in TIERS[1:]), "whistles",
-               "escalations", "bounces", "reopens", "two_way", "t_dept_called", "t_dept_onsite")
+               "escalations", "bounces", "reopens", "two_way", "t_dept_called", "t_dept_onsite",
+               "duplicates")
 """The record columns the accumulator reads."""
 
 
@@ -39,6 +40,8 @@ def chunk_from_frame(df: pd.DataFrame, names: RunNames) -> Chunk:
     }
     for col in ("whistles", "escalations", "bounces", "reopens"):
         c[col] = df[col].to_numpy(dtype=np.int64)
+    c["duplicates"] = (df["duplicates"].to_numpy(dtype=np.int64) if "duplicates" in df
+                       else np.zeros(len(df), dtype=np.int64))
     for col in KPI_COLUMNS:
         if col not in c:
             c[col] = df[col].to_numpy(dtype=np.float64, na_value=np.nan)

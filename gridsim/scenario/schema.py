@@ -37,6 +37,7 @@ from .base import (  # the field types of this module's models (and of fields ad
     path_safe,
 )
 from .calendar import CalendarSpec
+from .discovery import CategoryDiscovery, Discovery
 from .json_schema import SchemaGenerator, plain
 from .organisation import CityMeeting, Department, District, Roles, StreetTemplate
 from .overrides import apply_overrides
@@ -113,7 +114,8 @@ class Category(Strict):
 
     lead: Literal[LEADS] = Field(  # type: ignore[valid-type]
         "street", description="Xi'an's split (003): the street's alone, or led by departments")
-    rates: dict[Literal[SOURCES], Rate] = Field(min_length=1)  # type: ignore[valid-type]
+    rates: dict[Literal[SOURCES], Rate] = Field(default_factory=dict)  # type: ignore[valid-type]
+    discovery: CategoryDiscovery | None = None  # the discovery race (gridsim.scenario.discovery)
     on_spot: Prob = Field(0.0, description="share of patrol finds fixed on the spot")
     tiers: TierShares = Field(description="tier a triaged case starts at")
     departments: list[str] = Field(min_length=1,
@@ -203,6 +205,7 @@ class Scenario(Strict):
     triage_time: Distribution = Field(default_factory=lambda: _dist("ln", 15, "min", 10))
     verify_time: Distribution = Field(default_factory=lambda: _dist("ln", 30, "min", 20))
     hotline: Hotline = Hotline()
+    discovery: Discovery = Discovery()
     categories: dict[str, Category] = Field(min_length=1)
     policy: PolicySpec = PolicySpec()  # type: ignore[valid-type]
     preempt: list[Literal[PREEMPTIBLE]] = Field(  # type: ignore[valid-type]

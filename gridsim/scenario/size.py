@@ -95,7 +95,7 @@ def _street(t: StreetTemplate, scenario: Scenario) -> tuple[int, int, int, float
     households = grids * t.households_per_grid
     per = {"household": households, "grid": grids, "community": t.communities, "street": 1}
     rate = sum(r.per_hour * per[r.per] for c in scenario.categories.values()
-               for r in c.rates.values())
+               for r in (*c.rates.values(), *((c.discovery.arises,) if c.discovery else ())))
     return t.communities, grids, households, rate
 
 
