@@ -31,6 +31,7 @@ import numpy as np
 from .model.records import RunNames
 from .model.simulation import RawRun, combine, district_names, run_model, shard_reason
 from .model.trace import Event
+from .results.hotline import with_call_kpis
 from .results.io import Scratch
 from .results.kpis import KpiAccumulator
 from .results.manifest import make_manifest
@@ -118,7 +119,7 @@ def simulate(scenario: Scenario, seed: int | None = None,
             acc = _accumulator(scenario, RunNames(raw.categories, raw.leads, raw.grids))
             acc.add(raw.issues)
             raw.issues = None
-        kpis = acc.kpis()
+        kpis = with_call_kpis(acc.kpis(), raw.calls)
         load = load_frame(raw, scenario.record.load_interval.hours)
         files = event_files = None
         if stream:

@@ -17,6 +17,8 @@ PATROL, HOTLINE, ABOVE, UNITS = range(4)
 NAN = float("nan")
 LATENT, RETRY = "latent", "retry"
 """Markers for cases waiting outside any queue: not yet found, or waiting for another try."""
+ON_HOLD, REDIAL = "on_hold", "redial"
+"""Markers of a case whose caller waits in the 12345 queue, or will call again."""
 
 
 class Issue:
@@ -27,7 +29,7 @@ class Issue:
                  "solved_tier", "escalations", "bounces", "reopens", "whistles", "two_way",
                  "deadline", "tier", "visit", "waiting", "held", "work", "u", "tried",
                  "pending", "holding", "arrive_max", "cur", "seq", "street", "district", "due",
-                 "watched")
+                 "watched", "returns", "dispatched_to", "call")
 
     def __init__(self, iid: int, cat: Any, source: int, grid: Grid, now: float):
         self.id, self.cat, self.source, self.grid = iid, cat, source, grid
@@ -39,9 +41,10 @@ class Issue:
         self.enter = [NAN, NAN, NAN, NAN, NAN, NAN]
         self.leave = [NAN, NAN, NAN, NAN, NAN, NAN]
         self.n_depts = self.escalations = self.bounces = self.reopens = self.whistles = \
-            self.two_way = self.visit = self.held = self.tried = self.watched = 0
-        self.solved_tier = self.tier = -1
+            self.two_way = self.visit = self.held = self.tried = self.watched = self.returns = 0
+        self.solved_tier = self.tier = self.dispatched_to = -1
         self.waiting: Any = None
+        self.call = False  # through the 12345 front end: counted in its KPIs (after warm-up)
         self.due: float | None = None
         # pending, holding, arrive_max and cur are set when departments are called
 

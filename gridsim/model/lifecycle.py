@@ -40,6 +40,7 @@ from .calendar import Calendars
 from .case import ABOVE, HOTLINE, LATENT, PATROL, RETRY, SOURCES, UNITS, CategoryRuntime, Issue
 from .clock import Clock
 from .departments import Departments
+from .hotline import FrontEnd
 from .org import Grid, Organisation
 from .pools import Meeting, Pool
 from .records import Recorder
@@ -87,7 +88,7 @@ def _uniform(rng):
     return lambda n: rng.random(n)
 
 
-class Lifecycle(Departments):
+class Lifecycle(FrontEnd, Departments):
     """Moves cases through the organisation; owns the per-district random streams, one per
     random decision (:func:`~gridsim.model.streams.named_columns` for the draws every case
     gets when it is created, the same under every policy; one stream each for those drawn
@@ -147,6 +148,7 @@ class Lifecycle(Departments):
             fwd, bounce = self.policy.forward_delay, self.policy.bounce_delay
             d.forward = _draws(fwd, stream(seed, "forward", key)) if fwd else None
             d.bounce = _draws(bounce, stream(seed, "bounce", key)) if bounce else None
+        self._attach_front_end(org)
 
     @staticmethod
     def _work_draw(rng, cat: CategoryRuntime):
@@ -200,8 +202,12 @@ class Lifecycle(Departments):
             self.clock.at(t, self._upload, issue)
 
     def _hotline_call(self, issue: Issue) -> None:
-        """A resident calls 12345 about ``issue`` at ``issue.t_discovered``: the platform
-        dispatches it to the street centre after its dispatch delay."""
+        """A resident calls 12345 about ``issue`` at ``issue.t_discovered``: the front end takes
+        the call (:mod:`gridsim.model.hotline`), or without one the platform dispatches it to
+        the street centre after its dispatch delay."""
+        if self.desks:
+            self._call_in(issue)
+            return
         self.clock.at(issue.t_discovered + issue.district.dispatch(), self._upload, issue)
 
     def _found(self, issue: Issue) -> None:

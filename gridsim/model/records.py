@@ -26,13 +26,13 @@ ISSUE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("t_dept_called", "f8"), ("t_dept_onsite", "f8"), ("departments_reported", "i2"),
     ("t_solved", "f8"), ("t_closed", "f8"), ("solved_tier", "i1"), ("escalations", "i2"),
     ("bounces", "i2"), ("reopens", "i2"), ("whistles", "i2"), ("two_way", "i1"),
-    ("deadline", "f8"), ("state", "i1"),
+    ("deadline", "f8"), ("state", "i1"), ("returns", "i2"), ("dispatched_to", "i1"),
 )
 
 KPI_COLUMNS: tuple[tuple[str, str], ...] = tuple(
     (name, dt) for name, dt in ISSUE_COLUMNS
     if name not in ("district_seq", "start_tier", "t_reported", "departments_reported",
-                    "t_solved") and not name.startswith("t_leave_"))
+                    "t_solved", "returns", "dispatched_to") and not name.startswith("t_leave_"))
 """The columns :class:`~gridsim.results.kpis.KpiAccumulator` reads (record level ``kpis``)."""
 
 Chunk = dict[str, np.ndarray]
@@ -122,7 +122,8 @@ class Recorder(ChunkedRows):
             issue.t_created, issue.t_discovered, issue.t_reported, *issue.enter, *issue.leave,
             issue.t_called, issue.t_onsite, issue.n_depts, issue.t_solved,
             now if state == 0 else float("nan"), issue.solved_tier, issue.escalations,
-            issue.bounces, issue.reopens, issue.whistles, issue.two_way, issue.deadline, state))
+            issue.bounces, issue.reopens, issue.whistles, issue.two_way, issue.deadline, state,
+            issue.returns, issue.dispatched_to))
         self.n += 1
         if len(self._rows) >= self.chunk:
             self.flush()

@@ -21,6 +21,7 @@ from ..scenario.expand import expand
 from ..scenario.schema import Scenario
 from .arrivals import Arrivals
 from .calendar import Calendars
+from .case import ON_HOLD, REDIAL
 from .clock import Clock
 from .lifecycle import LATENT, RETRY, Lifecycle
 from .org import TIER_INDEX, Organisation, build
@@ -56,6 +57,9 @@ class RawRun:
     horizon: float
     trace: dict[str, np.ndarray] | None = None
     units: list[str] | None = None
+    calls: dict[str, float] | None = None
+    """The 12345 front end's counters (:data:`~gridsim.model.hotline.COUNTERS`; None without
+    a front end)."""
 
 
 class _Sampler:
@@ -197,6 +201,7 @@ def _run_model(scenario: Scenario, seed: int | None,
     org = build(clock, scenario, calendars, life.decide_at_meeting, life.decide_at_meeting,
                 districts, pool_cls=partial(Pool, emitter=emitter),
                 meeting_cls=partial(Meeting, emitter=emitter), sinking=policy.resource_sinking)
+    life.pool_cls = partial(Pool, emitter=emitter)
     life.attach(org)
     grids = [(g.name, g.community.name, g.community.street.name, g.community.street.district.name)
              for g in org.grids]
@@ -223,7 +228,7 @@ def _run_model(scenario: Scenario, seed: int | None,
         sampler._sample(None)  # the sample due exactly at the horizon
     for issue in life.live.values():
         w = issue.waiting
-        waiting = isinstance(w, Pool | Meeting) or w in (LATENT, RETRY)
+        waiting = isinstance(w, Pool | Meeting) or w in (LATENT, RETRY, ON_HOLD, REDIAL)
         recorder.write(issue, horizon, 2 if waiting else 1)
     recorder.flush()
     for sink in sinks:
@@ -249,7 +254,7 @@ def _run_model(scenario: Scenario, seed: int | None,
         meters=meters, categories=names.categories, leads=names.leads, grids=grids,
         created=life.next_id, events=next(clock.env._eid), horizon=horizon,
         trace=log.columns() if log is not None and keep else None,
-        units=names.units if log is not None else None)
+        units=names.units if log is not None else None, calls=life.call_counts())
 
 
 def district_names(scenario: Scenario) -> list[str]:
@@ -304,6 +309,12 @@ def shard_reason(scenario: Scenario) -> str | None:
     """Why the districts of ``scenario`` cannot run as independent shards (None if they can)."""
     if len(district_names(scenario)) < 2:
         return "the scenario has one district"
+    fe = scenario.hotline.front_end is not None
+    shared = [n for n, d in scenario.city_departments.items() if not d.per_district]
+    if fe and shared:
+        return (f"the districts share city department '{shared[0]}' (a staff pool); set "
+                f"city_departments.{shared[0]}.per_district: true to give each district its "
+                f"own crew")
     if not scenario.city.per_district:
         return ("the districts share the city coordination meeting's agenda (a capacity-limited "
                 "tier); set city.per_district: true to give each district its own session")
@@ -355,5 +366,7 @@ def combine(raws: list[RawRun], scenario: Scenario) -> RawRun:
                  horizon=first.horizon,
                  trace=({name: np.concatenate([p[name] for p in traces]) for name in traces[0]}
                         if traces and len(traces) == len(raws) else None),
-                 units=units if first.units is not None else None)
+                 units=units if first.units is not None else None,
+                 calls=None if first.calls is None else
+                 {k: sum(r.calls[k] for r in raws) for k in first.calls})
     return number_issues(raw, scenario)

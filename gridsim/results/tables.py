@@ -11,7 +11,7 @@ import pandas as pd
 from ..model.records import ISSUE_COLUMNS, RunNames
 from ..model.simulation import RawRun
 from ..model.trace import EVENTS
-from ..vocabulary import LEADS, SOURCES, STATES, TIERS
+from ..vocabulary import LEADS, RECEIVERS, SOURCES, STATES, TIERS
 from .kpis import on_time_of
 
 
@@ -82,6 +82,8 @@ def issue_rows(c: dict[str, np.ndarray], names: RunNames, report_deadline: float
     df["solved_tier"] = pd.Categorical.from_codes(solved, categories=list(TIERS))
     df["two_way"] = c["two_way"].astype(bool)
     df["state"] = _cat(c["state"], STATES)
+    df["returns"] = c["returns"]
+    df["dispatched_to"] = _cat(c["dispatched_to"], RECEIVERS)
     df["resolution_time"] = df["t_closed"] - df["t_discovered"]
     df["lead_time"] = df["t_closed"] - df["t_created"]
     closed = df["state"] == "closed"

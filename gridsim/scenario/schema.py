@@ -30,6 +30,7 @@ from pydantic import (
 from ..policies import REGISTRY, CommonPolicy
 from ..vocabulary import LEADS, RECORD_LEVELS, ROW_LEVELS, SOURCES, STREET_UNITS
 from .distributions import Distribution, Exponential, Lognormal
+from .hotline import CityDepartment, FrontEnd, hotline_checks
 from .names import name_schema
 from .units import ClockDuration, Duration, DurationField, PositiveClockDuration
 
@@ -369,6 +370,9 @@ class Hotline(Strict):
 
     dispatch_delay: Distribution = Field(default_factory=lambda: _dist("ln", 2, "h", 1.5))
     profile: HotlineProfile = HotlineProfile()
+    front_end: FrontEnd | None = Field(
+        None, description="the 12345 call centre and dispatcher (null: calls reach the street "
+                          "centre after dispatch_delay)")
 
 
 class Recording(Strict):
@@ -437,6 +441,8 @@ class Scenario(Strict):
     triage_time: Distribution = Field(default_factory=lambda: _dist("ln", 15, "min", 10))
     verify_time: Distribution = Field(default_factory=lambda: _dist("ln", 30, "min", 20))
     hotline: Hotline = Hotline()
+    city_departments: dict[str, CityDepartment] = Field(
+        default_factory=dict, description="city departments (utilities) the hotline dispatches to")
     categories: dict[str, Category] = Field(min_length=1)
     policy: PolicySpec = PolicySpec()  # type: ignore[valid-type]
     initial_backlog: str | None = Field(None, description="CSV of open cases at the start")
@@ -569,4 +575,5 @@ def cross_check(s: Scenario) -> list[tuple[str, str]]:
                                               "; no departments are defined")
                 problems.append((f"categories.{c}.departments[{j}]",
                                  f"unknown department '{d}'{hint}"))
+    problems += hotline_checks(s)
     return problems
