@@ -62,6 +62,7 @@ from .trace import (
     REPORTED,
     RETURNED,
     SETTLED_ON_CALL,
+    SOLVED,
 )
 
 STREET, DISTRICT_DEPT, CITY_DEPT = range(len(RECEIVERS))
@@ -232,7 +233,7 @@ class Desk:
     """One district's front end: its call-takers, random streams and counters."""
 
     def __init__(self, life: Any, district: Any, scenario: Scenario, calendars: Calendars,
-                 seed: int, meters: list[Meter]):
+                 seed: int, meter: Callable[..., Meter]):
         fe = scenario.hotline.front_end
         key = district.name
         self.life, self.clock = life, life.clock
@@ -242,9 +243,8 @@ class Desk:
         seats = []
         for k, spec in enumerate(fe.seats):
             cal = calendars.shifts[spec.shift]
-            m = Meter(f"{key}/12345/seats{k}", "call_taker", key, cal)
-            meters.append(m)
-            seats.append((spec.staff, cal, m))
+            seats.append((spec.staff, cal, meter(f"{key}/12345/seats{k}", "call_taker", key,
+                                                 cal)))
         patience = None if fe.patience is None else draws(
             fe.patience, stream(seed, "hotline_patience", key))
         self.takers = CallTakers(life.clock, seats, draws(fe.talk_time, stream(
@@ -361,12 +361,15 @@ class FrontEnd:
     emit: Any
     s: Scenario
     policy: Any
+    state: Any
     cats: list
     live: dict
     rec: Any
     seed: int
     cal: Calendars
     city: dict[tuple[str, str], Pool]
+    city_shared: dict[str, Pool]
+    desks: dict[str, Desk]
     pool_cls: Callable[..., Pool] = Pool
     """Makes the city departments' pools (the run sets one that has its event emitter)."""
     enter: Callable[[Issue, int], None]
@@ -375,35 +378,29 @@ class FrontEnd:
     _watch: Callable[[Issue], None]
     _close: Callable[[Issue], None]
 
-    def _attach_front_end(self, org: Any) -> None:
-        """Build each district's desk and the city departments (when the scenario has them)."""
+    def build_front_end(self, d: Any, meter: Callable[..., Meter]) -> None:
+        """Build district ``d``'s desk and city department crews (when the scenario has a
+        front end); ``meter(name, kind, unit, calendar)`` makes a listed meter (see
+        :func:`gridsim.model.org.build`)."""
         s = self.s
-        self.desks: dict[str, Desk] = {}
-        self.city = {}
         if s.hotline.front_end is None:
             return
-        shared: dict[str, Pool] = {}
-        for d in org.districts:
-            d.city_work = {}
+        d.city_work = {}
         for name, spec in s.city_departments.items():
             cal = self.cal.shifts[spec.shift]
-            owned = [c for c in self.cats if c.name in spec.categories]
-            for d in org.districts:
-                if spec.per_district or name not in shared:
-                    unit = f"{d.name}/city_{name}" if spec.per_district else f"city/{name}"
-                    m = Meter(unit, "city_department", d.name if spec.per_district else "city",
-                              cal)
-                    org.meters.append(m)
-                    pool = self.pool_cls(self.clock, unit, spec.staff, cal, m)
-                    if not spec.per_district:
-                        shared[name] = pool
-                pool = pool if spec.per_district else shared[name]
-                for c in owned:
+            pool = self.city_shared.get(name)
+            if pool is None:
+                unit = f"{d.name}/city_{name}" if spec.per_district else f"city/{name}"
+                pool = self.pool_cls(self.clock, unit, spec.staff, cal, meter(
+                    unit, "city_department", d.name if spec.per_district else "city", cal))
+                if not spec.per_district:
+                    self.city_shared[name] = pool
+            for c in self.cats:
+                if c.name in spec.categories:
                     d.city_work[c.index] = draws(spec.work or c.dists[DISTRICT],
                                                  stream(self.seed, "city_work", d.name, c.name))
                     self.city[(d.name, c.name)] = pool
-        for d in org.districts:
-            self.desks[d.name] = Desk(self, d, s, self.cal, self.seed, org.meters)
+        self.desks[d.name] = Desk(self, d, s, self.cal, self.seed, meter)
 
     def _call_in(self, issue: Issue) -> None:
         desk = self.desks[issue.district.name]
@@ -430,6 +427,7 @@ class FrontEnd:
         issue.t_reported = issue.t_solved = now
         issue.deadline = issue.cat.deadline_at(now)
         self._emit(SETTLED_ON_CALL, issue, -1)
+        self._emit(SOLVED, issue, -1)  # at no tier
         self._close(issue)
 
     def _receive(self, issue: Issue, to: int) -> None:
@@ -442,7 +440,7 @@ class FrontEnd:
         issue.deadline = issue.cat.deadline_at(now)
         if to == DISTRICT_DEPT:
             self._emit(REPORTED, issue, -1)
-            self.enter(issue, DISTRICT)
+            self.enter(issue, self.policy.received(issue, self.state))
             return
         pool = self.city_unit(issue)
         self._emit(REPORTED, issue, pool.code)

@@ -109,6 +109,7 @@ class Lifecycle(FrontEnd, Departments):
                      for i, (n, c) in enumerate(scenario.categories.items())]
         self.org: Organisation | None = None
         self.live: dict[int, Issue] = {}
+        self.desks, self.city, self.city_shared = {}, {}, {}  # the 12345 front end's units
         self.next_id = 0
         for cat in self.cats:  # each tier's deadline counts on the shift of who works there
             cat.due_at = [None if (d := policy.tier_deadline(t)) is None else calendars.later(
@@ -148,7 +149,6 @@ class Lifecycle(FrontEnd, Departments):
             fwd, bounce = self.policy.forward_delay, self.policy.bounce_delay
             d.forward = _draws(fwd, stream(seed, "forward", key)) if fwd else None
             d.bounce = _draws(bounce, stream(seed, "bounce", key)) if bounce else None
-        self._attach_front_end(org)
 
     @staticmethod
     def _work_draw(rng, cat: CategoryRuntime):

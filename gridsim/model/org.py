@@ -92,12 +92,17 @@ def build(clock: Clock, s: Scenario, cal: Calendars,
           decide_joint, decide_city, only: set[str] | None = None, *,
           pool_cls: Callable[..., Pool] = Pool,
           meeting_cls: Callable[..., Meeting] = Meeting,
-          sinking: ResourceSinking | None = None) -> Organisation:
+          sinking: ResourceSinking | None = None,
+          district_hook: Callable[[District, Callable[..., Meter]], None] | None = None,
+          ) -> Organisation:
     """Create every unit and pool of the scenario (or of the districts named in ``only``).
 
     ``pool_cls`` and ``meeting_cls`` make the pools and meetings (called as :class:`Pool` and
     :class:`Meeting` are; the run passes them its event emitter). ``sinking``: the staff the
     policy moves to the streets (default: the scenario's ``policy.resource_sinking``).
+    ``district_hook(district, meter)``: called when a district is built, to add units of its own
+    (the 12345 front end) with ``meter(name, kind, unit, calendar)``, so that every unit and
+    meter of a district is listed with it (sharded runs list them the same way).
     """
     roles = {r: cal.shifts[name] for r, name in s.roles.model_dump().items()}
     sinking = s.policy.resource_sinking if sinking is None else sinking
@@ -170,6 +175,8 @@ def build(clock: Clock, s: Scenario, cal: Calendars,
                     community.grids.append(grid)
                     street.grids.append(grid)
                     grids.append(grid)
+        if district_hook is not None:
+            district_hook(district, meter)
     if shared_city is not None:
         meters.append(shared_city.meter)
     return Organisation(districts, streets, communities, grids, meters, shared_city)

@@ -198,10 +198,11 @@ def _run_model(scenario: Scenario, seed: int | None,
     if on_event is not None:
         emitter.subscribe(Callback(on_event, emitter.units))
     life = Lifecycle(clock, scenario, policy, calendars, recorder, seed, emitter.emit)
-    org = build(clock, scenario, calendars, life.decide_at_meeting, life.decide_at_meeting,
-                districts, pool_cls=partial(Pool, emitter=emitter),
-                meeting_cls=partial(Meeting, emitter=emitter), sinking=policy.resource_sinking)
     life.pool_cls = partial(Pool, emitter=emitter)
+    org = build(clock, scenario, calendars, life.decide_at_meeting, life.decide_at_meeting,
+                districts, pool_cls=life.pool_cls,
+                meeting_cls=partial(Meeting, emitter=emitter), sinking=policy.resource_sinking,
+                district_hook=life.build_front_end)
     life.attach(org)
     grids = [(g.name, g.community.name, g.community.street.name, g.community.street.district.name)
              for g in org.grids]

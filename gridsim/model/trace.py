@@ -44,7 +44,8 @@ called         the resident's call (or a redial) reaches the 12345 queue (hotlin
 answered       a call-taker answers it
 hung_up        the caller's patience ran out in the queue (a redial may follow)
 gave_up        the caller hangs up for good: the case ends, state ``abandoned``
-settled_on_call  the call-taker settles the case on the call (closed, no tier)
+settled_on_call  the call-taker settles the case on the call (``solved`` at no tier and
+               ``closed`` follow)
 dispatched     the hotline sends the work order to a street, district or city department
                (``unit``: the city department's pool)
 returned       the receiving unit returns it (退单) after its review; it is dispatched again

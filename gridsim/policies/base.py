@@ -13,6 +13,7 @@ overrides only the decisions where it differs:
   and is retried at the same tier after :attr:`Policy.retry_delay`, a legacy case);
 - :meth:`Policy.overdue` — what a tier's deadline does to a case still waiting there
   (:meth:`Policy.tier_deadline` sets the limit);
+- :meth:`Policy.received` — the tier a 12345 work order sent to a district department starts at;
 - :meth:`Policy.return_rate` — how often a unit that receives a 12345 work order returns it
   (退单) to the hotline's dispatcher;
 - :meth:`Policy.report_time`, :attr:`Policy.misroute_prob`, :attr:`Policy.forward_delay`,
@@ -161,6 +162,10 @@ class Policy:
         """Who does the work on ``case`` at ``tier`` (one of :data:`WORK`)."""
         return self._who[tier]
 
+    def received(self, case: Any, state: State) -> int:
+        """Tier at which a 12345 work order sent to the case's district department starts."""
+        return DISTRICT
+
     def failed(self, case: Any, tier: int, state: State) -> int | None:
         """Tier a case goes to when ``tier`` could not solve it, or None to retry it there."""
         return self._next[tier]
@@ -244,6 +249,9 @@ class Layered(Policy):
 
     def who(self, case: Any, tier: int, state: State) -> str:
         return self.inner.who(case, tier, state)
+
+    def received(self, case: Any, state: State) -> int:
+        return self.inner.received(case, state)
 
     def failed(self, case: Any, tier: int, state: State) -> int | None:
         return self.inner.failed(case, tier, state)
