@@ -17,7 +17,8 @@ Semantics (each district has its own front end, so districts stay independent sh
   then, the caller hangs up (``hung_up``). With ``redial.prob`` they call again after
   ``redial.delay`` (a new attempt at the back of the queue, with a fresh patience); otherwise
   they give up: a consultation is lost, a problem's case ends in state ``abandoned`` (recorded
-  at once, never reported; ``t_reported`` empty). Every case is thus closed, abandoned or open.
+  at once, never reported: ``t_reported`` empty, ``t_closed`` the moment they gave up). Every
+  case is thus closed, abandoned or open.
 - **On the call**: consultations are settled on the call; a problem call is settled there with
   ``settled_on_call`` (per category ``settled_by_category``): the case closes when the call
   ends, solved at no tier. Otherwise it becomes a **work order**.
@@ -256,7 +257,8 @@ class Desk:
         self.settle_u = _uniforms(stream(seed, "hotline_settle", key))
         self.route_u = _uniforms(stream(seed, "hotline_route", key))
         self.return_u = _uniforms(stream(seed, "hotline_return", key))
-        self.dispatch_time = draws(fe.dispatch_time, stream(seed, "hotline_dispatch", key))
+        self.dispatch_time = draws(fe.dispatch_time or scenario.hotline.dispatch_delay,
+                                   stream(seed, "hotline_dispatch", key))
         self.review_time = draws(fe.review_time, stream(seed, "hotline_review", key))
         policy = life.policy
         rates = fe.return_rate.as_tuple()

@@ -36,6 +36,9 @@ KPI_COLUMNS: tuple[tuple[str, str], ...] = tuple(
 """The columns :class:`~gridsim.results.kpis.KpiAccumulator` reads (record level ``kpis``)."""
 
 Chunk = dict[str, np.ndarray]
+ENDED = (0, 3)
+"""The ``state`` codes of cases that ended (closed; abandoned by the caller on the 12345 queue):
+their ``t_closed`` is when they ended."""
 
 
 @dataclass(frozen=True)
@@ -121,7 +124,7 @@ class Recorder(ChunkedRows):
             issue.seq, issue.cat.index, issue.source, issue.grid.id, issue.start_tier,
             issue.t_created, issue.t_discovered, issue.t_reported, *issue.enter, *issue.leave,
             issue.t_called, issue.t_onsite, issue.n_depts, issue.t_solved,
-            now if state == 0 else float("nan"), issue.solved_tier, issue.escalations,
+            now if state in ENDED else float("nan"), issue.solved_tier, issue.escalations,
             issue.bounces, issue.reopens, issue.whistles, issue.two_way, issue.deadline, state,
             issue.returns, issue.dispatched_to))
         self.n += 1
@@ -138,7 +141,7 @@ class KpiRecorder(Recorder):
     def write(self, issue, now: float, state: int) -> None:
         self._rows.append((
             issue.cat.index, issue.source, issue.grid.id, issue.t_created, issue.t_discovered,
-            *issue.enter, issue.t_called, issue.t_onsite, now if state == 0 else float("nan"),
+            *issue.enter, issue.t_called, issue.t_onsite, now if state in ENDED else float("nan"),
             issue.solved_tier, issue.escalations, issue.bounces, issue.reopens, issue.whistles,
             issue.two_way, issue.deadline, state))
         self.n += 1

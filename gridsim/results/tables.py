@@ -84,9 +84,10 @@ def issue_rows(c: dict[str, np.ndarray], names: RunNames, report_deadline: float
     df["state"] = _cat(c["state"], STATES)
     df["returns"] = c["returns"]
     df["dispatched_to"] = _cat(c["dispatched_to"], RECEIVERS)
-    df["resolution_time"] = df["t_closed"] - df["t_discovered"]
-    df["lead_time"] = df["t_closed"] - df["t_created"]
     closed = df["state"] == "closed"
+    ended = df["t_closed"].where(closed)  # an abandoned case's t_closed is when its caller gave up
+    df["resolution_time"] = ended - df["t_discovered"]
+    df["lead_time"] = ended - df["t_created"]
     due, on_time = on_time_of(c["deadline"], c["t_closed"], closed.to_numpy(), horizon)
     df["on_time"] = pd.array(np.where(due, on_time, pd.NA), dtype="boolean")
     df["report_time"] = df["t_dept_onsite"] - df["t_dept_called"]

@@ -3,11 +3,12 @@
 A resident's call reaches a call-taker pool (seats on shifts, a talk time, a queue the caller
 leaves when their patience runs out; they may call again). An answered call is settled on the
 call (all consultations, a share of problems by category) or becomes a work order that the
-hotline's dispatcher sends, within ``dispatch_time``, to the street centre, the case's district
-department or a city department (a utility: water, power, gas, heating). A receiving unit that
-does not own the work order returns it (退单) after ``review_time`` and the dispatcher sends it
-again. ``hotline.front_end`` absent: calls go to the street centre after the dispatch delay, as
-before. See :mod:`gridsim.model.hotline` for the exact semantics.
+hotline's dispatcher sends, within ``dispatch_time`` (default: ``hotline.dispatch_delay``), to
+the street centre, the case's district department or a city department (a utility: water,
+power, gas, heating). A receiving unit that does not own the work order returns it (退单) after
+``review_time`` and the dispatcher sends it again. Without ``hotline.front_end`` calls go to
+the street centre after the dispatch delay, as before. See :mod:`gridsim.model.hotline` for
+the exact semantics.
 """
 
 from __future__ import annotations
@@ -105,8 +106,8 @@ class FrontEnd(_Strict):
         None, description="calls asking for information, settled on the call (not problems)")
     settled_on_call: Prob = Field(0.0, description="share of problem calls settled on the call")
     settled_by_category: dict[str, Prob] = Field(default_factory=dict)
-    dispatch_time: Distribution = Field(default_factory=lambda: _ln(2, 1.5, "h"),
-                                        description="from the end of the call to dispatch")
+    dispatch_time: Distribution | None = Field(
+        None, description="from the end of the call to dispatch (null: hotline.dispatch_delay)")
     routing: Routing = Routing()
     routing_by_category: dict[str, Routing] = Field(default_factory=dict)
     return_rate: ReturnRates = ReturnRates()
