@@ -199,7 +199,8 @@ def test_kpi_rows_carry_the_same_values_as_full_rows():
         t_called=next(values), t_onsite=next(values), n_depts=next(values),
         t_solved=next(values), solved_tier=next(values), escalations=next(values),
         bounces=next(values), reopens=next(values), whistles=next(values),
-        two_way=next(values), deadline=next(values))
+        two_way=next(values), deadline=next(values), returns=next(values),
+        dispatched_to=next(values))
     full, narrow = Recorder(), KpiRecorder()
     for rec in (full, narrow):
         rec.write(issue, 500.0, 0)
