@@ -209,4 +209,4 @@ def test_kpi_rows_carry_the_same_values_as_full_rows():
     assert set(kpi) == {name for name, _ in KPI_COLUMNS} < {name for name, _ in ISSUE_COLUMNS}
     for name in kpi:
         np.testing.assert_array_equal(kpi[name], wide[name], err_msg=name)
-    assert len(np.unique(np.concatenate([wide[n][:1] for n in wide if n != "t_closed"]))) == 32
+    assert len(np.unique(np.concatenate([wide[n][:1] for n in wide if n != "t_closed"]))) == 34
