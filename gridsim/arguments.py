@@ -16,6 +16,8 @@ from functools import cache
 from numbers import Integral, Real
 from typing import Any
 
+from .model.hotline import COUNTERS
+from .results.hotline import call_kpis
 from .results.kpis import KpiAccumulator
 from .scenario.errors import closest
 from .vocabulary import canonical
@@ -69,9 +71,11 @@ def check_fraction(value: Any, name: str, example: str) -> float:
 
 @cache
 def kpi_names() -> tuple[str, ...]:
-    """The overall KPIs a run reports (``scope == "all"``), as the accumulator names them."""
+    """The overall KPIs a run reports (``scope == "all"``), as the accumulator names them,
+    and those of the 12345 front end (reported when a scenario has one)."""
     k = KpiAccumulator(0.0, 1.0, 1.0).kpis()
-    return tuple(k.loc[k["scope"] == "all", "metric"])
+    calls = [m for m, scope, _ in call_kpis(dict.fromkeys(COUNTERS, 0.0)) if scope == "all"]
+    return (*k.loc[k["scope"] == "all", "metric"], *calls)
 
 
 def check_kpi(kpi: Any, name: str = "kpi") -> str:

@@ -45,14 +45,19 @@ STREET_UNITS: tuple[str, ...] = ("enforcement", "office")
 """Which street team works a street-led case: the comprehensive enforcement team or an office."""
 
 POOL_KINDS: tuple[str, ...] = ("grid_worker", "community", "centre", "enforcement", "office",
-                               "department", "joint", "city")
+                               "department", "joint", "city", "call_taker", "city_department")
 """Kinds of staff pool, as in ``result.load`` and ``pools.csv``."""
 
 UNIT_LEVELS: tuple[str, ...] = ("pool", "department", "street", "community", "grid")
 """The levels of the per-unit tables (``units.csv``, ``most_loaded.csv``), top down."""
 
-STATES: tuple[str, ...] = ("closed", "in_progress", "waiting")
-"""A case's state when the clock stops (the codes of the ``state`` record column)."""
+STATES: tuple[str, ...] = ("closed", "in_progress", "waiting", "abandoned")
+"""A case's state when the clock stops (the codes of the ``state`` record column); a case is
+``abandoned`` when its caller gave up on the 12345 queue (hotline front end only)."""
+
+RECEIVERS: tuple[str, ...] = ("street", "district_department", "city_department")
+"""Where the 12345 front end dispatches a work order (the ``to=`` scope of ``dispatch_share``,
+the codes of the ``dispatched_to`` record column)."""
 
 RECORD_LEVELS: tuple[str, ...] = ("issues", "events", "kpis")
 """What a run keeps: a row per case, a row per case and per transition, or the KPIs only."""
@@ -148,6 +153,21 @@ def _catalogue() -> dict[str, Kpi]:
          "Of all reports received, the share that repeated an open case (merged at triage)."),
         ("on_spot_share", "share", 0, "Fixed on the spot",
          "Of the cases found on patrol, the share the finder fixed on the spot (举手之劳)."),
+        # the 12345 front end (only when hotline.front_end is set)
+        ("answered_on_call_share", "share", 0, "12345 requests settled on the call",
+         "Of the 12345 requests answered (consultations and problems), the share settled on "
+         "the call."),
+        ("call_answer_wait_mean", "h", -1, "12345 wait to answer, mean",
+         "Hours an answered 12345 call waited in the queue."),
+        ("call_abandon_rate", "share", -1, "12345 calls abandoned",
+         "Of the 12345 calls (redials included), the share whose caller hung up in the queue."),
+        ("dispatch_share", "share", 0, "12345 work orders by receiver",
+         "Of the 12345 work orders dispatched, the share that ended at each kind of unit "
+         "(scope to=street|district_department|city_department)."),
+        ("return_rate", "share", -1, "12345 work orders returned",
+         "Of the 12345 work orders dispatched, the share returned (退单) at least once."),
+        ("returns_per_case", "per case", -1, "12345 returns per work order",
+         "Returns (退单) of 12345 work orders, divided by the work orders dispatched."),
     ]
     return {r[0]: Kpi(*r) for r in rows}
 

@@ -4,6 +4,9 @@
 - :func:`mmc_of` / :func:`jackson_of`: the analytic values of ``scenarios/validation/mmc.yaml`` and
   ``jackson.yaml``, with λ, μ, c (and the routing probability p) **read from the loaded
   scenario**, so ``--set`` overrides change the expectation as well as the run;
+- :func:`erlang_a` / :func:`erlang_a_of`: the M/M/c+M queue (Erlang A: exponential patience)
+  from its birth-death chain solved numerically with scipy, and its parameters read from
+  ``scenarios/validation/erlang_a.yaml``;
 - :func:`t_interval`: a Student-t confidence interval over independent replications or batches;
 - :func:`fcfs_start_times`: when each case started work at a FCFS pool of ``c`` staff, rebuilt
   from its arrival and departure times (gridsim records neither the start nor the work itself).
@@ -23,7 +26,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
+from scipy import linalg, stats
 
 from gridsim.distributions import Exponential, Fixed
 from gridsim.scenario import Scenario
@@ -176,6 +179,81 @@ def jackson_of(s: Scenario) -> Tandem:
     staff = s.streets.staff
     return Tandem(mmc(lam, _rate_of(cat.work.community), staff.community_per_community),
                   mmc(p * lam, _rate_of(cat.work.street), staff.enforcement), p)
+
+
+# ---------------------------------------------------------------- Erlang A (M/M/c+M)
+@dataclass(frozen=True)
+class ErlangA:
+    """Steady state of M/M/c+M: ``p_abandon`` (share of arrivals who hang up in the queue),
+    ``wait_answered`` (mean queue wait of those answered), ``p_wait`` (arrivals who wait)."""
+
+    lam: float
+    mu: float
+    c: int
+    theta: float
+    p_abandon: float
+    wait_answered: float
+    p_wait: float
+
+
+def erlang_a(lam: float, mu: float, c: int, theta: float, tail: float = 1e-13) -> ErlangA:
+    """M/M/c+M with arrival rate ``lam``, service rate ``mu``, ``c`` servers and patience rate
+    ``theta`` (0: infinite patience, M/M/c).
+
+    The number in system N is a birth-death chain (birth ``lam``, death ``min(n, c)·mu +
+    max(n − c, 0)·theta``), truncated where its tail is below ``tail`` and solved as
+    ``π Q = 0, Σπ = 1`` with scipy. An arrival (PASTA: it sees π) that finds ``n ≥ c`` stands
+    at position ``k = n − c + 1`` of the FIFO queue; from position j the next event comes at
+    rate ``c·mu + j·theta`` and is the caller's own hang-up with probability
+    ``theta / (c·mu + j·theta)``, so ``P(answered | k) = Π_j (c·mu + (j−1)θ)/(c·mu + jθ)`` and,
+    the stage times being independent of which event ends them, ``E[W | answered, k] =
+    Σ_{j≤k} 1/(c·mu + jθ)``. (Check: P(abandon) = θ·E[(N − c)+]/λ, asserted below.)
+    """
+    if theta <= 0 and lam >= c * mu:
+        raise ValueError(f"M/M/c is unstable without abandonment: λ={lam:g} >= cμ={c * mu:g}")
+    n = c + 50
+    while True:  # grow the truncation until the tail is negligible
+        death = np.minimum(np.arange(n + 1), c) * mu + np.maximum(np.arange(n + 1) - c, 0) * theta
+        q = np.zeros((n + 1, n + 1))
+        q[np.arange(n), np.arange(1, n + 1)] = lam
+        q[np.arange(1, n + 1), np.arange(n)] = death[1:]
+        q -= np.diag(q.sum(axis=1))
+        a = q.T.copy()
+        a[-1] = 1.0
+        b = np.zeros(n + 1)
+        b[-1] = 1.0
+        pi = linalg.solve(a, b)
+        if pi[-1] < tail or n > 200_000:
+            break
+        n *= 2
+    k = np.arange(n + 1) - c + 1  # position in queue of an arrival finding n
+    j = np.arange(1, max(int(k.max()), 1) + 1)
+    stage = c * mu + j * theta
+    served = np.concatenate([[1.0], np.cumprod((c * mu + (j - 1) * theta) / stage)])
+    waited = np.concatenate([[0.0], np.cumsum(1 / stage)])
+    kk = np.maximum(k, 0)
+    p_served = float(np.sum(pi * served[kk]))
+    wait = float(np.sum(pi * served[kk] * waited[kk])) / p_served
+    p_abandon = 1 - p_served
+    if theta > 0:
+        lq = float(np.sum(pi * np.maximum(np.arange(n + 1) - c, 0)))
+        assert math.isclose(p_abandon, theta * lq / lam, rel_tol=1e-6, abs_tol=1e-12)
+    return ErlangA(lam, mu, c, theta, p_abandon, wait, float(np.sum(pi[c:])))
+
+
+def erlang_a_of(s: Scenario) -> ErlangA:
+    """The M/M/c+M queue that ``scenarios/validation/erlang_a.yaml`` (with any overrides)
+    reduces to: the 12345 call-takers."""
+    cat = _checked(s)
+    fe = s.hotline.front_end
+    _require(fe is not None and len(fe.seats) == 1, "a front end with one group of seats")
+    sh = s.calendar.shifts[fe.seats[0].shift]
+    _require(sh.days == "all" and sh.ranges() == [(0.0, 24.0)], "seats on 24/7")
+    _require(fe.redial.prob == 0 and fe.consultations is None, "no redials, no consultations")
+    _require(fe.patience is None or isinstance(fe.patience, Exponential),
+             "exponential patience (or none)")
+    theta = 0.0 if fe.patience is None else 1 / fe.patience.mean_hours
+    return erlang_a(_arrival_rate(s, cat), _rate_of(fe.talk_time), fe.seats[0].staff, theta)
 
 
 # ---------------------------------------------------------------- statistics of the runs

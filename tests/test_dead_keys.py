@@ -84,6 +84,21 @@ hotline:
     hourly: [0.2, 0.2, 0.2, 0.2, 0.2, 0.2, 0.2, 0.8, 1.4, 1.8, 1.8, 1.5, 1.2, 1.3, 1.6, 1.7,
              1.6, 1.4, 1.1, 1.0, 0.9, 0.7, 0.5, 0.3]
     weekly: [1.1, 1.05, 1.0, 1.0, 1.0, 0.9, 0.85]
+  front_end:
+    seats: [{staff: 1, shift: always}, {staff: 1, shift: office}]
+    talk_time: {dist: lognormal, mean: 20min, sd: 10min}
+    patience: {dist: exponential, mean: 10min}
+    redial: {prob: 0.4, delay: {dist: exponential, mean: 1h}}
+    consultations: {value: 0.2, per: household, every: 365d}
+    settled_on_call: 0.1
+    settled_by_category: {garbage: 0.3}
+    routing: {street: 0.6, district_department: 0.4}
+    routing_by_category: {road: {street: 0.3, district_department: 0.3, city_department: 0.4}}
+    return_rate: {street: 0.2, district_department: 0.3, city_department: 0.3}
+    review_time: {dist: lognormal, mean: 6h, sd: 3h}
+city_departments:
+  utility: {staff: 1, shift: office, categories: [road], per_district: false,
+            work: {dist: lognormal, mean: 4h, sd: 2h}}
 categories:
   garbage:
     lead: street
@@ -148,6 +163,7 @@ policy:
     forward_delay: {dist: lognormal, mean: 6h, sd: 3h}
     bounce_delay: {dist: lognormal, mean: 12h, sd: 6h}
     retry_delay: 3d
+  first_receiver: {within: four_tier}
 record: {load_interval: 2h, level: events, stream: false, chunk: 4096}
 preempt: [community]
 """
@@ -160,7 +176,7 @@ NOT_SIMULATED = {
     ("Recording", "chunk"): "rows packed per chunk: memory, not results (identical by design)",
 }
 
-POLICIES = ("four_tier", "whistle", "baseline", "two_way", "joint_first")
+POLICIES = ("four_tier", "whistle", "baseline", "two_way", "joint_first", "first_receiver")
 BACKLOG = ("category,district,street,community,grid,tier,age\n"
            "garbage,Riverside,0,1,2,community,3d\n"
            "road,Riverside,2,,,district,10d\n")
@@ -270,6 +286,8 @@ def perturbed(value: Any, key: tuple[str, str], data: dict, tmp: Path) -> Any:
         ("ResourceSinking", "to"): lambda: "office",
         ("Scenario", "preempt"): lambda: ["grid_worker", "community", "centre", "enforcement",
                                           "office"],
+        ("FrontEnd", "settled_by_category"): lambda: {k: 0.9 for k in value},
+        ("CityDepartment", "categories"): lambda: ["garbage"],
     }
     if key in special:
         return special[key]()
@@ -310,7 +328,8 @@ def _literal_options(cls: str, field: str, sch: Any) -> list[str]:
             "gridsim.policies.base",
             "gridsim.policies.four_tier", "gridsim.policies.baseline",
             "gridsim.policies.whistle", "gridsim.policies.two_way",
-            "gridsim.policies.joint_first")]):
+            "gridsim.policies.joint_first", "gridsim.policies.first_receiver",
+            "gridsim.scenario.hotline")]):
         c = getattr(mod, cls, None)
         if isinstance(c, type) and issubclass(c, BaseModel):
             model = c

@@ -169,7 +169,7 @@ TOO_LARGE = {
     "10^12 households": (["--set", "streets.count=1000", "--set", "streets.communities=1000",
                           "--set", "streets.households_per_grid=1000000",
                           "--set", "streets.grids_per_community=1"],
-                         r"too large: about 38\.2 billion cases over the horizon"),
+                         r"too large: about 58\.2 billion cases over the horizon"),
     "10^4 districts": (["--set", "districts[0].count=10000"],
                        r"too large: about .* cases over the horizon.*limit is .* cases"),
 }

@@ -15,6 +15,8 @@ PATROL, HOTLINE, ABOVE, UNITS, CAMERA = range(5)
 NAN = float("nan")
 LATENT, RETRY = "latent", "retry"
 """Markers for cases waiting outside any queue: not yet found, or waiting for another try."""
+ON_HOLD, REDIAL = "on_hold", "redial"
+"""Markers of a case whose caller waits in the 12345 queue, or will call again."""
 
 
 class Issue:
@@ -25,7 +27,7 @@ class Issue:
                  "solved_tier", "escalations", "bounces", "reopens", "whistles", "two_way",
                  "deadline", "tier", "visit", "waiting", "held", "work", "u", "tried",
                  "pending", "holding", "arrive_max", "cur", "seq", "street", "district", "due",
-                 "watched", "duplicates", "dup_u")
+                 "watched", "duplicates", "dup_u", "returns", "dispatched_to", "call")
 
     def __init__(self, iid: int, cat: Any, source: int, grid: Grid, now: float):
         self.id, self.cat, self.source, self.grid = iid, cat, source, grid
@@ -38,10 +40,11 @@ class Issue:
         self.leave = [NAN, NAN, NAN, NAN, NAN, NAN]
         self.n_depts = self.escalations = self.bounces = self.reopens = self.whistles = \
             self.two_way = self.visit = self.held = self.tried = self.watched = \
-            self.duplicates = 0
-        self.solved_tier = self.tier = -1
+            self.duplicates = self.returns = 0
+        self.solved_tier = self.tier = self.dispatched_to = -1
         self.waiting: Any = None
         self.dup_u: Any = None  # the discovery race's duplicate draw and hazards, if it races
+        self.call = False  # through the 12345 front end: counted in its KPIs (after warm-up)
         self.due: float | None = None
         # pending, holding, arrive_max and cur are set when departments are called
 

@@ -39,6 +39,7 @@ from .case import ABOVE, HOTLINE, LATENT, PATROL, RETRY, SOURCES, UNITS, Categor
 from .clock import Clock
 from .departments import Departments
 from .discovery import finish
+from .hotline import FrontEnd
 from .org import Grid, Organisation
 from .pools import Meeting, Pool
 from .records import Recorder
@@ -86,7 +87,7 @@ def _uniform(rng):
     return lambda n: rng.random(n)
 
 
-class Lifecycle(Departments):
+class Lifecycle(FrontEnd, Departments):
     """Moves cases through the organisation; owns the per-district random streams, one per
     random decision (:func:`~gridsim.model.streams.named_columns` for the draws every case
     gets when it is created, the same under every policy; one stream each for those drawn
@@ -107,6 +108,7 @@ class Lifecycle(Departments):
                      for i, (n, c) in enumerate(scenario.categories.items())]
         self.org: Organisation | None = None
         self.live: dict[int, Issue] = {}
+        self.desks, self.city, self.city_shared = {}, {}, {}  # the 12345 front end's units
         self.next_id = 0
         self.retry_at = plan.retry_at
         self.misroute_prob = policy.misroute_prob
@@ -196,8 +198,12 @@ class Lifecycle(Departments):
             self.clock.at(t, self._upload, issue)
 
     def _hotline_call(self, issue: Issue) -> None:
-        """A resident calls 12345 about ``issue`` at ``issue.t_discovered``: the platform
-        dispatches it to the street centre after its dispatch delay."""
+        """A resident calls 12345 about ``issue`` at ``issue.t_discovered``: the front end takes
+        the call (:mod:`gridsim.model.hotline`), or without one the platform dispatches it to
+        the street centre after its dispatch delay."""
+        if self.desks:
+            self._call_in(issue)
+            return
         self.clock.at(issue.t_discovered + issue.district.dispatch(), self._upload, issue)
 
     def _found(self, issue: Issue) -> None:

@@ -89,12 +89,17 @@ def _sunk(plan: DistrictPlan, share: float) -> tuple[dict[str, int], int]:
 def build(clock: Clock, compiled: Plan, decide_joint, decide_city,
           only: set[str] | None = None, *,
           pool_cls: Callable[..., Pool] = Pool,
-          meeting_cls: Callable[..., Meeting] = Meeting) -> Organisation:
+          meeting_cls: Callable[..., Meeting] = Meeting,
+          district_hook: Callable[[District, Callable[..., Meter]], None] | None = None,
+          ) -> Organisation:
     """Create every unit and pool of the ``compiled`` plan's organisation (or of the districts
     named in ``only``), on its calendars, with the staff its policy moves to the streets.
 
     ``pool_cls`` and ``meeting_cls`` make the pools and meetings (called as :class:`Pool` and
     :class:`Meeting` are; the run passes them its event emitter).
+    ``district_hook(district, meter)``: called when a district is built, to add units of its own
+    (the 12345 front end) with ``meter(name, kind, unit, calendar)``, so that every unit and
+    meter of a district is listed with it (sharded runs list them the same way).
     """
     s, cal = compiled.scenario, compiled.calendars
     roles = {r: cal.shifts[name] for r, name in s.roles.model_dump().items()}
@@ -168,6 +173,8 @@ def build(clock: Clock, compiled: Plan, decide_joint, decide_city,
                     community.grids.append(grid)
                     street.grids.append(grid)
                     grids.append(grid)
+        if district_hook is not None:
+            district_hook(district, meter)
     if shared_city is not None:
         meters.append(shared_city.meter)
     return Organisation(districts, streets, communities, grids, meters, shared_city)

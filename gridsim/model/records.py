@@ -28,16 +28,19 @@ ISSUE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("bounces", "i2"), ("reopens", "i2"), ("whistles", "i2"), ("two_way", "i1"),
     ("deadline", "f8"), ("state", "i1"),
     # duplicates: later reports of the same problem merged at triage (the discovery race)
-    ("duplicates", "i4"),
+    ("duplicates", "i4"), ("returns", "i2"), ("dispatched_to", "i1"),
 )
 
 KPI_COLUMNS: tuple[tuple[str, str], ...] = tuple(
     (name, dt) for name, dt in ISSUE_COLUMNS
     if name not in ("district_seq", "start_tier", "t_reported", "departments_reported",
-                    "t_solved") and not name.startswith("t_leave_"))
+                    "t_solved", "returns", "dispatched_to") and not name.startswith("t_leave_"))
 """The columns :class:`~gridsim.results.kpis.KpiAccumulator` reads (record level ``kpis``)."""
 
 Chunk = dict[str, np.ndarray]
+ENDED = (0, 3)
+"""The ``state`` codes of cases that ended (closed; abandoned by the caller on the 12345 queue):
+their ``t_closed`` is when they ended."""
 
 
 @dataclass(frozen=True)
@@ -123,9 +126,9 @@ class Recorder(ChunkedRows):
             issue.seq, issue.cat.index, issue.source, issue.grid.id, issue.start_tier,
             issue.t_created, issue.t_discovered, issue.t_reported, *issue.enter, *issue.leave,
             issue.t_called, issue.t_onsite, issue.n_depts, issue.t_solved,
-            now if state == 0 else float("nan"), issue.solved_tier, issue.escalations,
+            now if state in ENDED else float("nan"), issue.solved_tier, issue.escalations,
             issue.bounces, issue.reopens, issue.whistles, issue.two_way, issue.deadline, state,
-            issue.duplicates))
+            issue.duplicates, issue.returns, issue.dispatched_to))
         self.n += 1
         if len(self._rows) >= self.chunk:
             self.flush()
@@ -140,7 +143,7 @@ class KpiRecorder(Recorder):
     def write(self, issue, now: float, state: int) -> None:
         self._rows.append((
             issue.cat.index, issue.source, issue.grid.id, issue.t_created, issue.t_discovered,
-            *issue.enter, issue.t_called, issue.t_onsite, now if state == 0 else float("nan"),
+            *issue.enter, issue.t_called, issue.t_onsite, now if state in ENDED else float("nan"),
             issue.solved_tier, issue.escalations, issue.bounces, issue.reopens, issue.whistles,
             issue.two_way, issue.deadline, state, issue.duplicates))
         self.n += 1

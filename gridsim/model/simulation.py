@@ -18,6 +18,7 @@ from ..plan import Plan, as_plan, compile_plan
 from ..scenario.recording import RecordPlan
 from ..scenario.schema import Scenario
 from .arrivals import Arrivals
+from .case import ON_HOLD, REDIAL
 from .clock import Clock
 from .discovery import finish
 from .lifecycle import LATENT, RETRY, Lifecycle
@@ -55,6 +56,9 @@ class RawRun:
     horizon: float
     trace: dict[str, np.ndarray] | None = None
     units: list[str] | None = None
+    calls: dict[str, float] | None = None
+    """The 12345 front end's counters (:data:`~gridsim.model.hotline.COUNTERS`; None without
+    a front end)."""
 
 
 class _Sampler:
@@ -196,9 +200,10 @@ def _run_model(plan: Plan, seed: int | None,
     if on_event is not None:
         emitter.subscribe(Callback(on_event, emitter.units))
     life = Lifecycle(clock, plan, recorder, seed, emitter.emit)
+    life.pool_cls = pool_factory(plan.scenario, emitter)
     org = build(clock, plan, life.decide_at_meeting, life.decide_at_meeting, districts,
-                pool_cls=pool_factory(plan.scenario, emitter),
-                meeting_cls=meeting_factory(plan.scenario, emitter))
+                pool_cls=life.pool_cls, meeting_cls=meeting_factory(plan.scenario, emitter),
+                district_hook=life.build_front_end)
     life.attach(org)
     grids = [(g.name, g.community.name, g.community.street.name, g.community.street.district.name)
              for g in org.grids]
@@ -225,7 +230,7 @@ def _run_model(plan: Plan, seed: int | None,
         sampler._sample(None)  # the sample due exactly at the horizon
     for issue in life.live.values():
         w = issue.waiting
-        waiting = isinstance(w, Pool | Meeting) or w in (LATENT, RETRY)
+        waiting = isinstance(w, Pool | Meeting) or w in (LATENT, RETRY, ON_HOLD, REDIAL)
         if issue.dup_u is not None:
             finish(issue, horizon)
         recorder.write(issue, horizon, 2 if waiting else 1)
@@ -253,7 +258,7 @@ def _run_model(plan: Plan, seed: int | None,
         meters=meters, categories=names.categories, leads=names.leads, grids=grids,
         created=life.next_id, events=next(clock.env._eid), horizon=horizon,
         trace=log.columns() if log is not None and keep else None,
-        units=names.units if log is not None else None)
+        units=names.units if log is not None else None, calls=life.call_counts())
 
 
 def district_names(source: Scenario | Plan) -> list[str]:
@@ -310,7 +315,14 @@ def shard_reason(source: Scenario | Plan) -> str | None:
     plan = as_plan(source)
     if len(plan.districts) < 2:
         return "the scenario has one district"
-    if not plan.scenario.city.per_district:
+    scenario = plan.scenario
+    fe = scenario.hotline.front_end is not None
+    shared = [n for n, d in scenario.city_departments.items() if not d.per_district]
+    if fe and shared:
+        return (f"the districts share city department '{shared[0]}' (a staff pool); set "
+                f"city_departments.{shared[0]}.per_district: true to give each district its "
+                f"own crew")
+    if not scenario.city.per_district:
         return ("the districts share the city coordination meeting's agenda (a capacity-limited "
                 "tier); set city.per_district: true to give each district its own session")
     return None
@@ -361,5 +373,7 @@ def combine(raws: list[RawRun], source: Scenario | Plan) -> RawRun:
                  horizon=first.horizon,
                  trace=({name: np.concatenate([p[name] for p in traces]) for name in traces[0]}
                         if traces and len(traces) == len(raws) else None),
-                 units=units if first.units is not None else None)
+                 units=units if first.units is not None else None,
+                 calls=None if first.calls is None else
+                 {k: sum(r.calls[k] for r in raws) for k in first.calls})
     return number_issues(raw, source)

@@ -42,6 +42,15 @@ reopened       the grid worker's verification fails: reworked at ``tier`` (an ``
 closed         verified and closed (``t_closed``; in a grid without a worker: closed when solved)
 preempted      a more urgent case takes its staff member of ``unit`` (a pool with pre-emption):
                back in the queue, it resumes its remaining work at its next ``started`` row
+called         the resident's call (or a redial) reaches the 12345 queue (hotline front end only)
+answered       a call-taker answers it
+hung_up        the caller's patience ran out in the queue (a redial may follow)
+gave_up        the caller hangs up for good: the case ends, state ``abandoned``
+settled_on_call  the call-taker settles the case on the call (``solved`` at no tier and
+               ``closed`` follow)
+dispatched     the hotline sends the work order to a street, district or city department
+               (``unit``: the city department's pool)
+returned       the receiving unit returns it (退单) after its review; it is dispatched again
 =============  ====================================================================================
 
 ``tier`` is empty for triage at the street centre and verification by the grid worker (the
@@ -64,10 +73,11 @@ EVENTS: tuple[str, ...] = (
     "created", "discovered", "reported", "entered", "queued", "started", "escalated",
     "deadline", "unsolved", "overdue", "retry", "dept_called", "bounced", "dept_onsite",
     "solved", "reopened", "closed", "preempted",
+    "called", "answered", "hung_up", "gave_up", "settled_on_call", "dispatched", "returned",
 )
 (CREATED, DISCOVERED, REPORTED, ENTERED, QUEUED, STARTED, ESCALATED, DEADLINE, UNSOLVED,
- OVERDUE, RETRY, DEPT_CALLED, BOUNCED, DEPT_ONSITE, SOLVED, REOPENED, CLOSED,
- PREEMPTED) = range(len(EVENTS))
+ OVERDUE, RETRY, DEPT_CALLED, BOUNCED, DEPT_ONSITE, SOLVED, REOPENED, CLOSED, PREEMPTED,
+ CALLED, ANSWERED, HUNG_UP, GAVE_UP, SETTLED_ON_CALL, DISPATCHED, RETURNED) = range(len(EVENTS))
 
 EVENT_COLUMNS: tuple[tuple[str, str], ...] = (
     # grid: the case's grid (its district by RunNames.grids); district_seq: its number within
@@ -135,7 +145,7 @@ class EventLog(ChunkedRows):
         steps = self.steps
         iid = issue.id
         k = steps.get(iid, 0)
-        if kind == CLOSED:
+        if kind in (CLOSED, GAVE_UP):
             steps.pop(iid, None)
         else:
             steps[iid] = k + 1

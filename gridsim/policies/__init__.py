@@ -9,13 +9,14 @@ from typing import Any
 
 from .base import TIERS, CommonPolicy, Layered, Policy, PolicyParams, State
 from .baseline import Baseline
+from .first_receiver import FirstReceiver
 from .four_tier import FourTier
 from .joint_first import JointFirst
 from .two_way import TwoWay, TwoWayParams
 from .whistle import Whistle
 
 REGISTRY: dict[str, type[Policy]] = {
-    cls.name: cls for cls in (Baseline, Whistle, FourTier, JointFirst, TwoWay)}
+    cls.name: cls for cls in (Baseline, Whistle, FourTier, JointFirst, TwoWay, FirstReceiver)}
 
 
 def make_policy(spec: Any) -> Policy:

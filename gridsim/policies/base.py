@@ -13,6 +13,9 @@ overrides only the decisions where it differs:
   and is retried at the same tier after :attr:`Policy.retry_delay`, a legacy case);
 - :meth:`Policy.overdue` — what a tier's deadline does to a case still waiting there
   (:meth:`Policy.tier_deadline` sets the limit);
+- :meth:`Policy.received` — the tier a 12345 work order sent to a district department starts at;
+- :meth:`Policy.return_rate` — how often a unit that receives a 12345 work order returns it
+  (退单) to the hotline's dispatcher;
 - :meth:`Policy.report_time`, :attr:`Policy.misroute_prob`, :attr:`Policy.forward_delay`,
   :attr:`Policy.bounce_delay`, :attr:`Policy.resource_sinking` — the parameters of the mechanisms
   a decision chooses (how fast departments arrive, how forwarding goes wrong, how many staff move
@@ -124,6 +127,10 @@ class Policy:
     ladder: ClassVar[tuple[str, ...]] = ("community", "street", "district", "joint", "city")
     departments: ClassVar[str] = JOINTLY
     """How the district tier's departments work: :data:`JOINTLY` or :data:`IN_TURN`."""
+    return_factor: ClassVar[float] = 0.5
+    """How a reform scales the scenario's rates of 12345 work orders returned (退单): the street
+    appraises the units and the platform arbitrates, so returns halve (an assumption; the
+    baseline keeps them as set, 首接负责 ``first_receiver`` forbids them)."""
     case_draws: tuple[str, ...] = ()
     """Names of the uniform draws every case gets for this policy's own decisions (each from a
     stream of its own: adding one changes no other draw); :meth:`attach` gets their columns."""
@@ -154,6 +161,10 @@ class Policy:
     def who(self, case: Any, tier: int, state: State) -> str:
         """Who does the work on ``case`` at ``tier`` (one of :data:`WORK`)."""
         return self._who[tier]
+
+    def received(self, case: Any, state: State) -> int:
+        """Tier at which a 12345 work order sent to the case's district department starts."""
+        return DISTRICT
 
     def failed(self, case: Any, tier: int, state: State) -> int | None:
         """Tier a case goes to when ``tier`` could not solve it, or None to retry it there."""
@@ -208,6 +219,12 @@ class Policy:
         """Override of a department's time to arrive on site, or None for the scenario's own."""
         return None
 
+    def return_rate(self, receiver: str, rate: float) -> float:
+        """Chance that a ``receiver`` (``street``, ``district_department``,
+        ``city_department``) given a 12345 work order returns it (退单), when the scenario sets
+        ``rate`` (``hotline.front_end.return_rate``): ``rate`` times :attr:`return_factor`."""
+        return rate * self.return_factor
+
     @property
     def resource_sinking(self) -> ResourceSinking:
         """力量下沉: the share of department staff moved to the streets, applied when pools are
@@ -232,6 +249,9 @@ class Layered(Policy):
 
     def who(self, case: Any, tier: int, state: State) -> str:
         return self.inner.who(case, tier, state)
+
+    def received(self, case: Any, state: State) -> int:
+        return self.inner.received(case, state)
 
     def failed(self, case: Any, tier: int, state: State) -> int | None:
         return self.inner.failed(case, tier, state)
@@ -264,6 +284,9 @@ class Layered(Policy):
 
     def report_time(self, department: str) -> Distribution | None:
         return self.inner.report_time(department)
+
+    def return_rate(self, receiver: str, rate: float) -> float:
+        return self.inner.return_rate(receiver, rate)
 
     @property
     def resource_sinking(self) -> ResourceSinking:

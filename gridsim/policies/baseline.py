@@ -34,6 +34,7 @@ class Baseline(Policy):
     Params = BaselineParams
     ladder: ClassVar[tuple[str, ...]] = ("community", "street", "district")
     departments = IN_TURN
+    return_factor: ClassVar[float] = 1.0  # 12345 work orders returned (退单) as the scenario sets
 
     def first_tier(self, start_tier: str, lead: str) -> str:
         if lead == "department" and start_tier in ("community", "street"):

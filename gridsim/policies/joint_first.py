@@ -34,6 +34,9 @@ class JointFirst(Layered):
     def dispatch(self, case: Any, state: State) -> int:
         return self._skip(case, self.inner.dispatch(case, state))
 
+    def received(self, case: Any, state: State) -> int:
+        return self._skip(case, self.inner.received(case, state))
+
     def failed(self, case: Any, tier: int, state: State) -> int | None:
         return self._skip(case, self.inner.failed(case, tier, state))
 

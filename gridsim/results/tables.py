@@ -11,7 +11,7 @@ import pandas as pd
 from ..model.records import ISSUE_COLUMNS, RunNames
 from ..model.simulation import RawRun
 from ..model.trace import EVENTS
-from ..vocabulary import LEADS, SOURCES, STATES, TIERS
+from ..vocabulary import LEADS, RECEIVERS, SOURCES, STATES, TIERS
 from .kpis import on_time_of
 
 
@@ -82,9 +82,12 @@ def issue_rows(c: dict[str, np.ndarray], names: RunNames, report_deadline: float
     df["solved_tier"] = pd.Categorical.from_codes(solved, categories=list(TIERS))
     df["two_way"] = c["two_way"].astype(bool)
     df["state"] = _cat(c["state"], STATES)
-    df["resolution_time"] = df["t_closed"] - df["t_discovered"]
-    df["lead_time"] = df["t_closed"] - df["t_created"]
+    df["returns"] = c["returns"]
+    df["dispatched_to"] = _cat(c["dispatched_to"], RECEIVERS)
     closed = df["state"] == "closed"
+    ended = df["t_closed"].where(closed)  # an abandoned case's t_closed is when its caller gave up
+    df["resolution_time"] = ended - df["t_discovered"]
+    df["lead_time"] = ended - df["t_created"]
     due, on_time = on_time_of(c["deadline"], c["t_closed"], closed.to_numpy(), horizon)
     df["on_time"] = pd.array(np.where(due, on_time, pd.NA), dtype="boolean")
     df["report_time"] = df["t_dept_onsite"] - df["t_dept_called"]

@@ -38,6 +38,7 @@ from .base import (  # the field types of this module's models (and of fields ad
 )
 from .calendar import CalendarSpec
 from .discovery import CategoryDiscovery, Discovery
+from .hotline import CityDepartment, FrontEnd
 from .json_schema import SchemaGenerator, plain
 from .organisation import CityMeeting, Department, District, Roles, StreetTemplate
 from .overrides import apply_overrides
@@ -171,6 +172,9 @@ class Hotline(Strict):
 
     dispatch_delay: Distribution = Field(default_factory=lambda: _dist("ln", 2, "h", 1.5))
     profile: HotlineProfile = HotlineProfile()
+    front_end: FrontEnd | None = Field(
+        None, description="the 12345 call centre and dispatcher (null: calls reach the street "
+                          "centre after dispatch_delay)")
 
 
 def _policy_model() -> type[BaseModel]:
@@ -206,6 +210,8 @@ class Scenario(Strict):
     verify_time: Distribution = Field(default_factory=lambda: _dist("ln", 30, "min", 20))
     hotline: Hotline = Hotline()
     discovery: Discovery = Discovery()
+    city_departments: dict[str, CityDepartment] = Field(
+        default_factory=dict, description="city departments (utilities) the hotline dispatches to")
     categories: dict[str, Category] = Field(min_length=1)
     policy: PolicySpec = PolicySpec()  # type: ignore[valid-type]
     preempt: list[Literal[PREEMPTIBLE]] = Field(  # type: ignore[valid-type]

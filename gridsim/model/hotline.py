@@ -1,0 +1,469 @@
+"""The 12345 front end: a call centre, a dispatcher, and the units that may return its orders.
+
+    a resident calls ─▶ queue (FIFO) ─▶ a call-taker answers ─▶ talk ─▶ settled on the call
+         │ patience runs out: hangs up ─▶ calls again after a delay (redial) or gives up
+         ▼                                             └─▶ a work order ─▶ dispatched after
+    consultations (information requests, not problems)     dispatch_time to the street centre,
+    load the same call-takers and are settled on the       the case's district department or a
+    call                                                   city department (utility); the unit
+                                                           reviews it and may return it (退单):
+                                                           the dispatcher sends it again
+
+Semantics (each district has its own front end, so districts stay independent shards):
+
+- **Seats**: groups of call-takers, each on a shift of ``calendar.shifts``; a group answers only
+  while on shift, and a call in progress at the end of a shift is finished. One FIFO queue.
+- **Patience**: each call attempt that has to wait draws a patience; if it is still waiting
+  then, the caller hangs up (``hung_up``). With ``redial.prob`` they call again after
+  ``redial.delay`` (a new attempt at the back of the queue, with a fresh patience); otherwise
+  they give up: a consultation is lost, a problem's case ends in state ``abandoned`` (recorded
+  at once, never reported: ``t_reported`` empty, ``t_closed`` the moment they gave up). Every
+  case is thus closed, abandoned or open.
+- **On the call**: consultations are settled on the call; a problem call is settled there with
+  ``settled_on_call`` (per category ``settled_by_category``): the case closes when the call
+  ends, solved at no tier. Otherwise it becomes a **work order**.
+- **Dispatch**: after ``dispatch_time`` the dispatcher picks the receiving kind with the
+  category's ``routing`` shares: ``street`` (uploaded to the street centre, the path without a
+  front end), ``district_department`` (the case enters the district tier at once, handled by
+  its departments as the policy says) or ``city_department`` (the city department owning the
+  category works it at the district tier; unsolved, it climbs the policy's ladder).
+- **Returns** (退单): a receiver of kind ``k`` returns the order with probability
+  ``policy.return_rate(k, return_rate.k)``, independently at each dispatch, after
+  ``review_time`` (a delay, no staff); it is dispatched again (a fresh choice of receiver).
+  The baseline's misrouting between district departments (:mod:`gridsim.model.departments`,
+  ``bounces``) is another loop, inside the district tier, and is unchanged.
+
+Random decisions each have a stream of their own, keyed by district: a scenario without a
+front end draws exactly what it drew before.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from ..plan.calendar import Calendars, ShiftCalendar
+from ..policies.base import DISTRICT
+from ..scenario.schema import Scenario
+from ..vocabulary import RECEIVERS
+from .case import ON_HOLD, REDIAL, Issue
+from .clock import Clock
+from .pools import Meter, Pool
+from .streams import Buffered, stream
+from .trace import (
+    ANSWERED,
+    CALLED,
+    DISPATCHED,
+    ENTERED,
+    GAVE_UP,
+    HUNG_UP,
+    REPORTED,
+    RETURNED,
+    SETTLED_ON_CALL,
+    SOLVED,
+)
+
+STREET, DISTRICT_DEPT, CITY_DEPT = range(len(RECEIVERS))
+ABANDONED = 3
+"""The ``state`` code of a case whose caller gave up (``vocabulary.STATES``)."""
+COUNTERS = ("requests", "answered", "settled", "gave_up", "attempts", "hung_up", "wait_sum",
+            "orders", "returned", "returns", *(f"to_{k}" for k in RECEIVERS))
+"""The front end's counts of requests made after the warm-up (``RawRun.calls``)."""
+
+
+def draws(dist: Any, rng: np.random.Generator) -> Callable[[], float]:
+    """The next draw of ``dist`` in hours, from ``rng`` in batches."""
+    return Buffered(lambda n: dist.sample(rng, n))
+
+
+def _uniforms(rng: np.random.Generator) -> Buffered:
+    """The next uniform draw from ``rng``, drawn in batches."""
+    return Buffered(lambda n: rng.random(n))
+
+
+class Call:
+    """One request on the line: a problem's case or a consultation (``case`` None)."""
+
+    __slots__ = ("case", "t0", "visit", "seat", "t_queued", "counted")
+
+    def __init__(self, case: Issue | None, t0: float, counted: bool):
+        self.case, self.t0, self.counted = case, t0, counted
+        self.visit = 0
+        self.seat: Seat | None = None
+        self.t_queued = t0
+
+
+class Seat:
+    """A group of call-takers on one shift."""
+
+    __slots__ = ("staff", "on", "busy", "meter")
+
+    def __init__(self, staff: int, on: bool, meter: Meter):
+        self.staff, self.on, self.busy, self.meter = staff, on, 0, meter
+
+
+class CallTakers:
+    """Seats on shifts answering one FIFO queue of calls with patience (M/M/c+G when the talk
+    times are exponential and the seats always on)."""
+
+    def __init__(self, clock: Clock, seats: list[tuple[int, ShiftCalendar, Meter]],
+                 talk: Callable[[], float], patience: Callable[[], float] | None,
+                 answered: Callable[[Call, float], None], talked: Callable[[Call], None],
+                 hung_up: Callable[[Call], None], horizon: float):
+        self.clock, self.env = clock, clock.env
+        self.talk, self.patience = talk, patience
+        self.answered, self.talked, self.hung_up = answered, talked, hung_up
+        self.queue: deque = deque()
+        self.seats = []
+        for staff, cal, meter in seats:
+            meter.capacity += staff
+            on = cal.always or cal.on_hours(0.0, 1e-9) > 0
+            seat = Seat(staff, on, meter)
+            self.seats.append(seat)
+            if not cal.always:
+                for s, e in zip(cal.starts, cal.ends, strict=True):
+                    if s > horizon:
+                        break
+                    if s > 0:
+                        clock.at(s, self._on, seat)
+                    if e > 0:
+                        clock.at(e, self._off, seat)
+        self.qmeter = self.seats[0].meter
+
+    def offer(self, call: Call) -> None:
+        """A call attempt reaches the line now: answered if a seat is free, else queued."""
+        for seat in self.seats:
+            if seat.on and seat.busy < seat.staff:
+                self._start(seat, call)
+                return
+        now = self.env._now
+        call.t_queued = now
+        self.queue.append((call, call.visit))
+        self.qmeter.update(now, 0, 1)
+        if self.patience is not None:
+            self.clock.at(now + self.patience(), self._renege, (call, call.visit))
+
+    def _start(self, seat: Seat, call: Call) -> None:
+        now = self.env._now
+        seat.busy += 1
+        seat.meter.update(now, 1, 0)
+        call.visit += 1
+        call.seat = seat
+        self.answered(call, now - call.t_queued)
+        self.clock.at(now + self.talk(), self._end, call)
+
+    def _end(self, call: Call) -> None:
+        seat = call.seat
+        seat.busy -= 1
+        seat.meter.update(self.env._now, -1, 0)
+        self.talked(call)
+        self._pull(seat)
+
+    def _pull(self, seat: Seat) -> None:
+        q = self.queue
+        while seat.on and seat.busy < seat.staff and q:
+            call, visit = q.popleft()
+            if call.visit != visit:  # hung up while waiting; already uncounted
+                continue
+            self.qmeter.update(self.env._now, 0, -1)
+            self._start(seat, call)
+
+    def _renege(self, entry: tuple[Call, int]) -> None:
+        call, visit = entry
+        if call.visit != visit:  # answered meanwhile
+            return
+        call.visit += 1
+        self.qmeter.update(self.env._now, 0, -1)
+        self.hung_up(call)
+
+    def _on(self, seat: Seat) -> None:
+        seat.on = True
+        self._pull(seat)
+
+    def _off(self, seat: Seat) -> None:
+        seat.on = False
+
+
+def _weekly_profile(scenario: Scenario, weekday0: int) -> np.ndarray:
+    """The hotline's hour-of-week intensity from t = 0 (mean 1), as the hotline's cases use."""
+    p = scenario.hotline.profile
+    h = np.array(p.hourly) / np.mean(p.hourly)
+    w = np.array(p.weekly) / np.mean(p.weekly)
+    return np.roll(np.outer(w, h), -weekday0, axis=0).ravel()
+
+
+class Consultations:
+    """Poisson consultation calls of one district on the hotline's hour-of-week profile,
+    drawn a week at a time and offered to the district's front end."""
+
+    def __init__(self, clock: Clock, desk: Desk, rate: float, profile: np.ndarray,
+                 rng: np.random.Generator, horizon: float):
+        self.clock, self.desk, self.rng, self.horizon = clock, desk, rng, horizon
+        self.hourly = rate * profile
+        self.cum = np.concatenate([[0.0], np.cumsum(self.hourly)])
+        self.week = float(self.cum[-1])
+        if rate > 0 and horizon > 0:
+            clock.at(0.0, self._draw, 0.0)
+
+    def _cumulative(self, t: float) -> float:
+        weeks, rest = divmod(t, 168.0)
+        h = int(rest)
+        return weeks * self.week + float(self.cum[h] + self.hourly[h] * (rest - h))
+
+    def _draw(self, t0: float) -> None:
+        t1 = min(t0 + 168.0, self.horizon)
+        a, b = self._cumulative(t0), self._cumulative(t1)
+        n = int(self.rng.poisson(b - a))
+        target = a + np.sort(self.rng.random(n)) * (b - a)
+        weeks, rest = np.divmod(target, self.week)
+        h = np.minimum(np.searchsorted(self.cum, rest, side="right") - 1, 167)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            times = weeks * 168.0 + h + (rest - self.cum[h]) / self.hourly[h]
+        np.clip(times, t0, np.nextafter(t1, t0), out=times)
+        desk = self.desk
+        for t in times.tolist():
+            self.clock.at(t, desk.ring, Call(None, t, t >= desk.warmup))
+        if t1 < self.horizon:
+            self.clock.at(t1, self._draw, t1)
+
+
+class Desk:
+    """One district's front end: its call-takers, random streams and counters."""
+
+    def __init__(self, life: Any, district: Any, scenario: Scenario, calendars: Calendars,
+                 seed: int, meter: Callable[..., Meter]):
+        fe = scenario.hotline.front_end
+        key = district.name
+        self.life, self.clock = life, life.clock
+        self.warmup = scenario.warmup.hours
+        horizon = scenario.horizon.hours
+        self.counts = dict.fromkeys(COUNTERS, 0.0)
+        seats = []
+        for k, spec in enumerate(fe.seats):
+            cal = calendars.shifts[spec.shift]
+            seats.append((spec.staff, cal, meter(f"{key}/12345/seats{k}", "call_taker", key,
+                                                 cal)))
+        patience = None if fe.patience is None else draws(
+            fe.patience, stream(seed, "hotline_patience", key))
+        self.takers = CallTakers(life.clock, seats, draws(fe.talk_time, stream(
+            seed, "hotline_talk", key)), patience, self._answered, self._talked,
+            self._hung_up, horizon)
+        self.redial_prob = fe.redial.prob
+        self.redial_u = _uniforms(stream(seed, "hotline_redial", key))
+        self.redial_delay = draws(fe.redial.delay, stream(seed, "hotline_redial_delay", key))
+        self.settle_u = _uniforms(stream(seed, "hotline_settle", key))
+        self.route_u = _uniforms(stream(seed, "hotline_route", key))
+        self.return_u = _uniforms(stream(seed, "hotline_return", key))
+        self.dispatch_time = draws(fe.dispatch_time or scenario.hotline.dispatch_delay,
+                                   stream(seed, "hotline_dispatch", key))
+        self.review_time = draws(fe.review_time, stream(seed, "hotline_review", key))
+        policy = life.policy
+        rates = fe.return_rate.as_tuple()
+        self.return_p = [policy.return_rate(k, rates[i]) for i, k in enumerate(RECEIVERS)]
+        self.settle = [fe.settled_by_category.get(c.name, fe.settled_on_call) for c in life.cats]
+        self.route_cum = [np.cumsum(fe.routing_by_category.get(c.name, fe.routing).as_tuple())
+                          .tolist() for c in life.cats]
+        if fe.consultations is not None:
+            spec = fe.consultations
+            count = {"household": sum(s.households_per_grid * len(s.grids)
+                                      for s in district.streets),
+                     "grid": sum(len(s.grids) for s in district.streets),
+                     "community": sum(len(s.communities) for s in district.streets),
+                     "street": len(district.streets)}[spec.per]
+            rate = spec.value / spec.every.hours * count
+            Consultations(life.clock, self, rate,
+                          _weekly_profile(scenario, scenario.calendar.start.weekday()),
+                          stream(seed, "hotline_consultations", key), horizon)
+
+    # ---------------------------------------------------------------- the call
+    def ring(self, call: Call) -> None:
+        """A call attempt (first call or redial) reaches the queue."""
+        if call.counted:
+            self.counts["attempts"] += 1
+            if call.visit == 0:
+                self.counts["requests"] += 1
+        case = call.case
+        if case is not None:
+            case.waiting = ON_HOLD
+            self.life._emit(CALLED, case, -1)
+        self.takers.offer(call)
+
+    def _answered(self, call: Call, wait: float) -> None:
+        if call.counted:
+            self.counts["answered"] += 1
+            self.counts["wait_sum"] += wait
+        if call.case is not None:
+            call.case.waiting = None
+            self.life._emit(ANSWERED, call.case, -1)
+
+    def _hung_up(self, call: Call) -> None:
+        c = self.counts
+        if call.counted:
+            c["hung_up"] += 1
+        case = call.case
+        if case is not None:
+            self.life._emit(HUNG_UP, case, -1)
+        if self.redial_u() < self.redial_prob:
+            if case is not None:
+                case.waiting = REDIAL
+            self.clock.after(self.redial_delay(), self.ring, call)
+            return
+        if call.counted:
+            c["gave_up"] += 1
+        if case is not None:
+            self.life._gave_up(case)
+
+    def _talked(self, call: Call) -> None:
+        case = call.case
+        if case is None or self.settle_u() < self.settle[case.cat.index]:
+            if call.counted:
+                self.counts["settled"] += 1
+            if case is not None:
+                self.life._settled_on_call(case)
+            return
+        if call.counted:
+            self.counts["orders"] += 1
+        case.call = call.counted  # the flag, not the call: no reference cycle per case
+        self.clock.after(self.dispatch_time(), self._dispatch, case)
+
+    # ---------------------------------------------------------------- the work order
+    def _dispatch(self, case: Issue) -> None:
+        u = self.route_u()
+        cum = self.route_cum[case.cat.index]
+        to = STREET if u < cum[0] else DISTRICT_DEPT if u < cum[1] else CITY_DEPT
+        case.dispatched_to = to
+        life = self.life
+        unit = life.city_unit(case).code if to == CITY_DEPT else -1
+        life._emit(DISPATCHED, case, unit)
+        if self.return_u() < self.return_p[to]:
+            if case.call:
+                self.counts["returned"] += case.returns == 0
+                self.counts["returns"] += 1
+            case.returns += 1
+            self.clock.after(self.review_time(), self._returned, case)
+            return
+        if case.call:
+            self.counts[f"to_{RECEIVERS[to]}"] += 1
+        life._receive(case, to)
+
+    def _returned(self, case: Issue) -> None:
+        self.life._emit(RETURNED, case, -1)
+        self.clock.after(self.dispatch_time(), self._dispatch, case)
+
+
+class FrontEnd:
+    """The lifecycle's side of the 12345 front end (a mixin of
+    :class:`~gridsim.model.lifecycle.Lifecycle`, as :class:`~.departments.Departments` is)."""
+
+    clock: Any
+    env: Any
+    emit: Any
+    s: Scenario
+    policy: Any
+    state: Any
+    cats: list
+    live: dict
+    rec: Any
+    seed: int
+    cal: Calendars
+    city: dict[tuple[str, str], Pool]
+    city_shared: dict[str, Pool]
+    desks: dict[str, Desk]
+    pool_cls: Callable[..., Pool] = Pool
+    """Makes the city departments' pools (the run sets one that has its event emitter)."""
+    enter: Callable[[Issue, int], None]
+    _upload: Callable[[Issue], None]
+    _attempted: Callable[[Issue], None]
+    _watch: Callable[[Issue], None]
+    _close: Callable[[Issue], None]
+
+    def build_front_end(self, d: Any, meter: Callable[..., Meter]) -> None:
+        """Build district ``d``'s desk and city department crews (when the scenario has a
+        front end); ``meter(name, kind, unit, calendar)`` makes a listed meter (see
+        :func:`gridsim.model.org.build`)."""
+        s = self.s
+        if s.hotline.front_end is None:
+            return
+        d.city_work = {}
+        for name, spec in s.city_departments.items():
+            cal = self.cal.shifts[spec.shift]
+            pool = self.city_shared.get(name)
+            if pool is None:
+                unit = f"{d.name}/city_{name}" if spec.per_district else f"city/{name}"
+                pool = self.pool_cls(self.clock, unit, spec.staff, cal, meter(
+                    unit, "city_department", d.name if spec.per_district else "city", cal))
+                if not spec.per_district:
+                    self.city_shared[name] = pool
+            for c in self.cats:
+                if c.name in spec.categories:
+                    d.city_work[c.index] = draws(spec.work or c.dists[DISTRICT],
+                                                 stream(self.seed, "city_work", d.name, c.name))
+                    self.city[(d.name, c.name)] = pool
+        self.desks[d.name] = Desk(self, d, s, self.cal, self.seed, meter)
+
+    def _call_in(self, issue: Issue) -> None:
+        desk = self.desks[issue.district.name]
+        t = issue.t_discovered
+        self.clock.at(t, desk.ring, Call(issue, t, t >= desk.warmup))
+
+    def _emit(self, kind: int, issue: Issue, unit: int) -> None:
+        if self.emit is not None:
+            self.emit(kind, issue, -1, unit, self.env._now)
+
+    def city_unit(self, issue: Issue) -> Pool:
+        """The city department that owns ``issue``'s category (for its district)."""
+        return self.city[(issue.district.name, issue.cat.name)]
+
+    def _gave_up(self, issue: Issue) -> None:
+        """The caller gave up: the case ends here, never reported (state ``abandoned``)."""
+        issue.waiting = None
+        self._emit(GAVE_UP, issue, -1)
+        del self.live[issue.id]
+        self.rec.write(issue, self.env._now, ABANDONED)
+
+    def _settled_on_call(self, issue: Issue) -> None:
+        now = self.env._now
+        issue.t_reported = issue.t_solved = now
+        issue.deadline = issue.cat.deadline_at(now)
+        self._emit(SETTLED_ON_CALL, issue, -1)
+        self._emit(SOLVED, issue, -1)  # at no tier
+        self._close(issue)
+
+    def _receive(self, issue: Issue, to: int) -> None:
+        """The receiving unit keeps the work order."""
+        if to == STREET:
+            self._upload(issue)
+            return
+        now = self.env._now
+        issue.t_reported = now
+        issue.deadline = issue.cat.deadline_at(now)
+        if to == DISTRICT_DEPT:
+            self._emit(REPORTED, issue, -1)
+            self.enter(issue, self.policy.received(issue, self.state))
+            return
+        pool = self.city_unit(issue)
+        self._emit(REPORTED, issue, pool.code)
+        if self.emit is not None:
+            self.emit(ENTERED, issue, DISTRICT, pool.code, now)
+        issue.tier = DISTRICT
+        issue.visit += 1
+        if issue.enter[DISTRICT] != issue.enter[DISTRICT]:
+            issue.enter[DISTRICT] = now
+        due_at = issue.cat.due_at[DISTRICT]
+        issue.due = None if due_at is None else due_at(now)
+        work = issue.district.city_work[issue.cat.index]()
+        if pool.serve(issue, work, self._attempted):
+            self._watch(issue)
+
+    def call_counts(self) -> dict[str, float] | None:
+        """The front end's counters summed over districts (None without a front end)."""
+        if not self.desks:
+            return None
+        out = dict.fromkeys(COUNTERS, 0.0)
+        for desk in self.desks.values():
+            for k, v in desk.counts.items():
+                out[k] += v
+        return out
