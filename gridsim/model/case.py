@@ -27,7 +27,7 @@ class Issue:
                  "solved_tier", "escalations", "bounces", "reopens", "whistles", "two_way",
                  "deadline", "tier", "visit", "waiting", "held", "work", "u", "tried",
                  "pending", "holding", "arrive_max", "cur", "seq", "street", "district", "due",
-                 "watched")
+                 "watched", "back_to_centre")
 
     def __init__(self, iid: int, cat: Any, source: int, grid: Grid, now: float):
         self.id, self.cat, self.source, self.grid = iid, cat, source, grid
@@ -39,7 +39,8 @@ class Issue:
         self.enter = [NAN, NAN, NAN, NAN, NAN, NAN]
         self.leave = [NAN, NAN, NAN, NAN, NAN, NAN]
         self.n_depts = self.escalations = self.bounces = self.reopens = self.whistles = \
-            self.two_way = self.visit = self.held = self.tried = self.watched = 0
+            self.two_way = self.visit = self.held = self.tried = self.watched = \
+            self.back_to_centre = 0
         self.solved_tier = self.tier = -1
         self.waiting: Any = None
         self.due: float | None = None
@@ -70,3 +71,5 @@ class CategoryRuntime:
         self.deadline_at = calendars.later(spec.deadline, deadline_shift(scenario, name))
         self.due_at: list[Callable[[float], float] | None] = []  # per tier, set by Lifecycle
         self.dists = [getattr(spec.work, t) for t in TIERS]
+        self.back = spec.back_to_centre.as_tuple()  # by tier: sent back to the street centre
+        self.reopen_at_centre = spec.reopen_at == "centre"

@@ -40,6 +40,7 @@ from .calendar import Calendars
 from .case import ABOVE, HOTLINE, LATENT, PATROL, RETRY, SOURCES, UNITS, CategoryRuntime, Issue
 from .clock import Clock
 from .departments import Departments
+from .loops import Loops
 from .org import Grid, Organisation
 from .pools import Meeting, Pool
 from .records import Recorder
@@ -87,11 +88,12 @@ def _uniform(rng):
     return lambda n: rng.random(n)
 
 
-class Lifecycle(Departments):
+class Lifecycle(Departments, Loops):
     """Moves cases through the organisation; owns the per-district random streams, one per
     random decision (:func:`~gridsim.model.streams.named_columns` for the draws every case
     gets when it is created, the same under every policy; one stream each for those drawn
-    when they happen: another solve attempt, a reopen, a misroute, more work).
+    when they happen: another solve attempt, a reopen, a misroute, more work, a return to the
+    centre and its re-dispatch, a repeated visit's work: :mod:`gridsim.model.loops`).
 
     ``emit``: the run's :attr:`~gridsim.model.trace.Emitter.emit` (None: nothing listens).
     """
@@ -138,6 +140,9 @@ class Lifecycle(Departments):
             d.reopen = Buffered(_uniform(stream(seed, "reopen", key)))
             d.misroute = Buffered(_uniform(stream(seed, "misroute", key)))
             d.more_work = Buffered(_uniform(stream(seed, "more_work", key)))
+            d.back_to_centre = Buffered(_uniform(stream(seed, "back_to_centre", key)))
+            d.redispatch = Buffered(_uniform(stream(seed, "redispatch", key)))
+            d.rework = [None] * len(self.cats)  # per category, made when first needed
             d.triage = _draws(s.triage_time, stream(seed, "triage", key))
             d.verify = _draws(s.verify_time, stream(seed, "verify", key))
             d.dispatch = _draws(s.hotline.dispatch_delay, stream(seed, "dispatch", key))
@@ -284,9 +289,8 @@ class Lifecycle(Departments):
 
     def _work(self, issue: Issue, tier: int) -> float:
         bit = 1 << (tier + 8)
-        if issue.tried & bit:
-            dist = issue.cat.dists[tier]
-            return dist.mean_hours * (0.5 + issue.district.more_work())
+        if issue.tried & bit:  # a repeated visit: a fresh draw
+            return self._rework(issue, tier)
         issue.tried |= bit
         return issue.work[tier]
 
@@ -300,6 +304,8 @@ class Lifecycle(Departments):
         return u < issue.cat.solve[tier]
 
     def _attempted(self, issue: Issue) -> None:
+        if self._sent_back(issue):
+            return
         if self._solve_draw(issue, issue.tier):
             self._solved(issue)
         else:
@@ -342,6 +348,8 @@ class Lifecycle(Departments):
     def decide_at_meeting(self, issue: Issue) -> None:
         """The joint consultation or city meeting takes the case up."""
         tier = issue.tier
+        if self._sent_back(issue):
+            return
         if self._solve_draw(issue, tier):
             self._call_jointly(issue, self._work(issue, tier), self._solved)
         else:
@@ -374,7 +382,10 @@ class Lifecycle(Departments):
             issue.t_solved = float("nan")
             if self.emit is not None:
                 self.emit(REOPENED, issue, issue.tier, -1, self.env._now)
-            self.enter(issue, issue.tier)
+            if issue.cat.reopen_at_centre:
+                self._to_centre(issue)
+            else:
+                self.enter(issue, issue.tier)
         else:
             self._close(issue)
 

@@ -27,12 +27,13 @@ ISSUE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("t_solved", "f8"), ("t_closed", "f8"), ("solved_tier", "i1"), ("escalations", "i2"),
     ("bounces", "i2"), ("reopens", "i2"), ("whistles", "i2"), ("two_way", "i1"),
     ("deadline", "f8"), ("state", "i1"),
+    ("back_to_centre", "i2"),  # times sent back to the street centre for re-dispatch
 )
 
 KPI_COLUMNS: tuple[tuple[str, str], ...] = tuple(
     (name, dt) for name, dt in ISSUE_COLUMNS
     if name not in ("district_seq", "start_tier", "t_reported", "departments_reported",
-                    "t_solved") and not name.startswith("t_leave_"))
+                    "t_solved", "back_to_centre") and not name.startswith("t_leave_"))
 """The columns :class:`~gridsim.results.kpis.KpiAccumulator` reads (record level ``kpis``)."""
 
 Chunk = dict[str, np.ndarray]
@@ -122,7 +123,8 @@ class Recorder(ChunkedRows):
             issue.t_created, issue.t_discovered, issue.t_reported, *issue.enter, *issue.leave,
             issue.t_called, issue.t_onsite, issue.n_depts, issue.t_solved,
             now if state == 0 else float("nan"), issue.solved_tier, issue.escalations,
-            issue.bounces, issue.reopens, issue.whistles, issue.two_way, issue.deadline, state))
+            issue.bounces, issue.reopens, issue.whistles, issue.two_way, issue.deadline, state,
+            issue.back_to_centre))
         self.n += 1
         if len(self._rows) >= self.chunk:
             self.flush()

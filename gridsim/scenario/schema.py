@@ -30,6 +30,7 @@ from pydantic import (
 from ..policies import REGISTRY, CommonPolicy
 from ..vocabulary import LEADS, RECORD_LEVELS, ROW_LEVELS, SOURCES, STREET_UNITS
 from .distributions import Distribution, Exponential, Lognormal
+from .loops import BackToCentre, ReopenAt
 from .names import name_schema
 from .units import ClockDuration, Duration, DurationField, PositiveClockDuration
 
@@ -326,6 +327,12 @@ class Category(Strict):
     work: WorkTimes = WorkTimes()
     solve: SolveProbs = SolveProbs()
     reopen: Prob = Field(0.05, description="verification fails and the case is reworked")
+    reopen_at: ReopenAt = Field("tier", description="where a reopened case is reworked: the "
+                                "tier that solved it, or the street centre (triaged and "
+                                "dispatched again)")
+    back_to_centre: BackToCentre = Field(
+        BackToCentre(), description="per tier: after a service there, the case goes back to the "
+                                    "street centre for re-dispatch")
     deadline: DurationField = Field(Duration(5, "wd"), description="from upload to closure")
     deadline_shift: str | None = Field(
         None, description="shift whose on-shift hours a deadline in working hours (wh) counts; "
