@@ -9,6 +9,7 @@
          on to another tier, or retried at the same one later
       ─▶ solved ─▶ verified by the grid worker ─▶ closed, or reopened and reworked
          (a grid without a worker: closed when solved, unverified)
+      ─▶ after any service: back to the street centre for re-dispatch (gridsim.model.loops)
 
 Each arrow is a callback on a SimPy event: a case is a plain slotted object that moves between
 pools, never a generator process. The policy is asked at the decision points named in

@@ -27,6 +27,7 @@ from .trace import BACK_TO_CENTRE
 class Loops:
     """The loops after service of the lifecycle."""
 
+    clock: Any
     env: Any
     emit: Any
     seed: int
@@ -47,15 +48,19 @@ class Loops:
         issue.back_to_centre += 1
         issue.leave[tier] = now
         if self.emit is not None:
-            self.emit(BACK_TO_CENTRE, issue, tier, issue.street.centre.code, now)
+            self.emit(BACK_TO_CENTRE, issue, tier, -1, now)
         self._to_centre(issue)
         return True
 
     def _to_centre(self, issue: Issue) -> None:
-        """``issue`` leaves its tier and is triaged again by its street centre."""
+        """``issue`` leaves its tier and goes to its street centre to be triaged again (as an
+        event of its own: a loop of zero-time steps never recurses)."""
         issue.tier = -1
         issue.due = None
         issue.visit += 1  # the old tier's deadline no longer applies
+        self.clock.at(self.env._now, self._triage_again, issue)
+
+    def _triage_again(self, issue: Issue) -> None:
         street = issue.street
         street.centre.serve(issue, street.district.triage(), self._redispatch)
 

@@ -43,8 +43,8 @@ reopened        the grid worker's verification fails: reworked at ``tier`` (an `
                 follows), or with ``reopen_at: centre`` triaged and dispatched again by the
                 street centre (its ``queued``/``started`` rows, then ``entered``)
 closed          verified and closed (``t_closed``; in a grid without a worker: closed when solved)
-back_to_centre  after a service at ``tier``, sent back to the street centre (unit: the centre)
-                to be triaged and dispatched again (counts ``back_to_centre``); the centre's
+back_to_centre  after a service at ``tier``, sent back to the street centre to be triaged and
+                dispatched again (counts ``back_to_centre``); the centre's
                 ``queued``/``started`` rows and an ``entered`` row follow
 ==============  ===================================================================================
 

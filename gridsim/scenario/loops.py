@@ -8,7 +8,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-Prob = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+Return = Annotated[float, Field(ge=0, lt=1, allow_inf_nan=False)]
+"""Below 1: a tier that sent every case back would never close one."""
 REOPEN_AT = ("tier", "centre")
 """Where a reopened case is reworked: at the tier that solved it, or triaged and dispatched
 again by the street centre."""
@@ -20,11 +21,11 @@ class BackToCentre(BaseModel):
     being solved or escalated (0 everywhere: never)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
-    community: Prob = 0.0
-    street: Prob = 0.0
-    district: Prob = 0.0
-    joint: Prob = 0.0
-    city: Prob = 0.0
+    community: Return = 0.0
+    street: Return = 0.0
+    district: Return = 0.0
+    joint: Return = 0.0
+    city: Return = 0.0
 
     def as_tuple(self) -> tuple[float, ...]:
         """By tier index (``grid`` first: a case fixed on the spot never goes back)."""
