@@ -66,9 +66,14 @@ class Loops:
 
     def _redispatch(self, issue: Issue) -> None:
         """Triaged again: the centre assesses anew which tier the case belongs at (a fresh draw
-        from the category's tier shares, kept as ``start_tier``) and the policy dispatches it."""
+        from the category's tier shares, the ``start_tier`` the policy's dispatch reads) and the
+        policy dispatches it. The case keeps its first ``start_tier`` (recorded, and the same
+        under every policy: common random numbers)."""
+        first = issue.start_tier
         issue.start_tier = 1 + bisect_right(issue.cat.tier_cum, issue.district.redispatch())
-        self.enter(issue, self._dispatch(issue, self.state))
+        tier = self._dispatch(issue, self.state)
+        issue.start_tier = first
+        self.enter(issue, tier)
 
     def _rework(self, issue: Issue, tier: int) -> float:
         """The work of a repeated visit at ``tier``: a fresh draw from the tier's work-time
