@@ -356,3 +356,64 @@ def priority_of(s: Scenario) -> PriorityMMc:
     _require(len({cat.priority for cat in cats}) == len(cats), "one category per priority")
     return PriorityMMc(tuple(_arrival_rate(s, cat) for cat in cats), mus.pop(),
                        s.streets.staff.community_per_community)
+
+
+# ---------------------------------------------------------------- Jackson network with feedback
+@dataclass(frozen=True)
+class FeedbackNetwork:
+    """An open Jackson network of M/M/c stations (``stations``, in order: centre, community,
+    street) with external arrivals ``gamma`` at the first and routing matrix ``routing``
+    (``routing[i][j]``: probability that a case leaving station i goes to j; the rest leave)."""
+
+    gamma: float
+    routing: tuple[tuple[float, ...], ...]
+    stations: tuple[MMc, ...]
+
+    @property
+    def w(self) -> float:
+        """Mean time a case spends in the network, from Little's law: L / γ = Σ λ_i W_i / γ."""
+        return sum(q.lam * q.w for q in self.stations) / self.gamma
+
+
+def traffic_rates(gamma: Sequence[float], routing: Sequence[Sequence[float]]) -> np.ndarray:
+    """The traffic equations λ = γ + Pᵀ λ solved for the total arrival rate at each station."""
+    p = np.asarray(routing, dtype=float)
+    return np.linalg.solve(np.eye(len(p)) - p.T, np.asarray(gamma, dtype=float))
+
+
+def jackson_feedback_of(s: Scenario) -> FeedbackNetwork:
+    """The network of ``scenarios/validation/jackson_feedback.yaml`` (with any overrides):
+    station 1 the street centre (triage), 2 the community, 3 the street enforcement team; the
+    centre sends a case to 2 or 3 by the category's tier shares, and after a service at 2 or 3
+    it goes back to 1 with the tier's ``back_to_centre`` probability, else it is solved."""
+    t = s.streets
+    _require(len(s.districts) == 1 and s.districts[0].count == 1
+             and s.districts[0].streets is None and t.count == 1 and t.communities == 1
+             and t.grids_per_community == 1 and not t.overrides,
+             "one district, one street, one community, one grid")
+    _require(len(s.categories) == 1 and s.policy.name == "baseline", "one category, baseline")
+    _require(_zero(s.hotline.dispatch_delay) and _zero(s.verify_time),
+             "zero dispatch delay and verification time")
+    p = s.hotline.profile
+    _require(len(set(p.hourly)) == 1 and len(set(p.weekly)) == 1, "a flat hotline profile")
+    for role, shift in s.roles.model_dump().items():
+        sh = s.calendar.shifts[shift]
+        _require(sh.days == "all" and sh.ranges() == [(0.0, 24.0)], f"role {role} works 24/7")
+    (cat,) = s.categories.values()
+    _require(set(cat.rates) == {"hotline"} and cat.lead == "street", "street-led hotline cases")
+    _require(cat.street_unit == "enforcement", "station 3 is the enforcement team")
+    tiers = cat.tiers
+    _require(tiers.community + tiers.street == 1, "cases start at the community or the street")
+    _require(cat.solve.community == 1 and cat.solve.street == 1, "every visit not sent back "
+             "solves the case")
+    _require(cat.reopen == 0 and cat.on_spot == 0, "no reopening")
+    back = cat.back_to_centre
+    routing = ((0.0, tiers.community, tiers.street), (back.community, 0.0, 0.0),
+               (back.street, 0.0, 0.0))
+    gamma = _arrival_rate(s, cat)
+    lam = traffic_rates((gamma, 0.0, 0.0), routing)
+    staff = t.staff
+    stations = (mmc(lam[0], _rate_of(s.triage_time), staff.centre),
+                mmc(lam[1], _rate_of(cat.work.community), staff.community_per_community),
+                mmc(lam[2], _rate_of(cat.work.street), staff.enforcement))
+    return FeedbackNetwork(gamma, routing, stations)

@@ -37,7 +37,7 @@ def test_a_new_random_decision_changes_no_other_draw(month, monkeypatch):
     of the issue table is as it was without it (with one fixed row of draws shared by all
     decisions, widening the row would have moved every draw)."""
     plain = gridsim.simulate(month, seed=3).issues
-    seen: list[float] = []
+    seen: dict[int, float] = {}  # per case (a case sent back to the centre is dispatched again)
 
     class Dummy(Layered):
         case_draws = ("dummy",)
@@ -47,14 +47,15 @@ def test_a_new_random_decision_changes_no_other_draw(month, monkeypatch):
             super().attach(columns)
 
         def dispatch(self, case, state):
-            seen.append(case.u[self.col])  # drawn for every case, used by no one
+            seen[case.id] = case.u[self.col]  # drawn for every case, used by no one
             return self.inner.dispatch(case, state)
 
     _with_policy(monkeypatch, Dummy)
     dummy = gridsim.simulate(month, seed=3).issues
     pd.testing.assert_frame_equal(dummy, plain)
     assert len(seen) > 1000
-    assert 0.45 < np.mean(seen) < 0.55 and len(set(seen)) == len(seen)  # fresh uniforms
+    values = list(seen.values())
+    assert 0.45 < np.mean(values) < 0.55 and len(set(values)) == len(values)  # fresh uniforms
 
 
 def test_two_way_with_no_share_is_the_policy_it_sits_on(month):

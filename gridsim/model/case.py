@@ -27,7 +27,8 @@ class Issue:
                  "solved_tier", "escalations", "bounces", "reopens", "whistles", "two_way",
                  "deadline", "tier", "visit", "waiting", "held", "work", "u", "tried",
                  "pending", "holding", "arrive_max", "cur", "seq", "street", "district", "due",
-                 "watched", "duplicates", "dup_u", "returns", "dispatched_to", "call")
+                 "watched", "duplicates", "dup_u", "returns", "dispatched_to", "call",
+                 "back_to_centre")
 
     def __init__(self, iid: int, cat: Any, source: int, grid: Grid, now: float):
         self.id, self.cat, self.source, self.grid = iid, cat, source, grid
@@ -40,7 +41,7 @@ class Issue:
         self.leave = [NAN, NAN, NAN, NAN, NAN, NAN]
         self.n_depts = self.escalations = self.bounces = self.reopens = self.whistles = \
             self.two_way = self.visit = self.held = self.tried = self.watched = \
-            self.duplicates = self.returns = 0
+            self.duplicates = self.returns = self.back_to_centre = 0
         self.solved_tier = self.tier = self.dispatched_to = -1
         self.waiting: Any = None
         self.dup_u: Any = None  # the discovery race's duplicate draw and hazards, if it races
@@ -73,3 +74,5 @@ class CategoryRuntime:
         self.deadline_at = plan.deadlines[index]
         self.due_at: tuple[Callable[[float], float] | None, ...] = plan.tier_deadlines[index]
         self.dists = [getattr(spec.work, t) for t in TIERS]
+        self.back = spec.back_to_centre.as_tuple()  # by tier: sent back to the street centre
+        self.reopen_at_centre = spec.reopen_at == "centre"

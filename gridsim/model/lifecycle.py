@@ -9,6 +9,7 @@
          on to another tier, or retried at the same one later
       ─▶ solved ─▶ verified by the grid worker ─▶ closed, or reopened and reworked
          (a grid without a worker: closed when solved, unverified)
+      ─▶ after any service: back to the street centre for re-dispatch (gridsim.model.loops)
 
 Each arrow is a callback on a SimPy event: a case is a plain slotted object that moves between
 pools, never a generator process. The policy is asked at the decision points named in
@@ -40,6 +41,7 @@ from .clock import Clock
 from .departments import Departments
 from .discovery import finish
 from .hotline import FrontEnd
+from .loops import Loops
 from .org import Grid, Organisation
 from .pools import Meeting, Pool
 from .records import Recorder
@@ -87,11 +89,12 @@ def _uniform(rng):
     return lambda n: rng.random(n)
 
 
-class Lifecycle(FrontEnd, Departments):
+class Lifecycle(FrontEnd, Departments, Loops):
     """Moves cases through the organisation; owns the per-district random streams, one per
     random decision (:func:`~gridsim.model.streams.named_columns` for the draws every case
     gets when it is created, the same under every policy; one stream each for those drawn
-    when they happen: another solve attempt, a reopen, a misroute, more work).
+    when they happen: another solve attempt, a reopen, a misroute, more work, a return to the
+    centre and its re-dispatch, a repeated visit's work: :mod:`gridsim.model.loops`).
 
     ``emit``: the run's :attr:`~gridsim.model.trace.Emitter.emit` (None: nothing listens).
     """
@@ -136,6 +139,9 @@ class Lifecycle(FrontEnd, Departments):
             d.reopen = Buffered(_uniform(stream(seed, "reopen", key)))
             d.misroute = Buffered(_uniform(stream(seed, "misroute", key)))
             d.more_work = Buffered(_uniform(stream(seed, "more_work", key)))
+            d.back_to_centre = Buffered(_uniform(stream(seed, "back_to_centre", key)))
+            d.redispatch = Buffered(_uniform(stream(seed, "redispatch", key)))
+            d.rework = [None] * len(self.cats)  # per category, made when first needed
             d.triage = _draws(s.triage_time, stream(seed, "triage", key))
             d.verify = _draws(s.verify_time, stream(seed, "verify", key))
             d.dispatch = _draws(s.hotline.dispatch_delay, stream(seed, "dispatch", key))
@@ -286,9 +292,8 @@ class Lifecycle(FrontEnd, Departments):
 
     def _work(self, issue: Issue, tier: int) -> float:
         bit = 1 << (tier + 8)
-        if issue.tried & bit:
-            dist = issue.cat.dists[tier]
-            return dist.mean_hours * (0.5 + issue.district.more_work())
+        if issue.tried & bit:  # a repeated visit: a fresh draw
+            return self._rework(issue, tier)
         issue.tried |= bit
         return issue.work[tier]
 
@@ -302,6 +307,8 @@ class Lifecycle(FrontEnd, Departments):
         return u < issue.cat.solve[tier]
 
     def _attempted(self, issue: Issue) -> None:
+        if self._sent_back(issue):
+            return
         if self._solve_draw(issue, issue.tier):
             self._solved(issue)
         else:
@@ -344,6 +351,8 @@ class Lifecycle(FrontEnd, Departments):
     def decide_at_meeting(self, issue: Issue) -> None:
         """The joint consultation or city meeting takes the case up."""
         tier = issue.tier
+        if self._sent_back(issue):
+            return
         if self._solve_draw(issue, tier):
             self._call_jointly(issue, self._work(issue, tier), self._solved)
         else:
@@ -376,7 +385,10 @@ class Lifecycle(FrontEnd, Departments):
             issue.t_solved = float("nan")
             if self.emit is not None:
                 self.emit(REOPENED, issue, issue.tier, -1, self.env._now)
-            self.enter(issue, issue.tier)
+            if issue.cat.reopen_at_centre:
+                self._to_centre(issue)
+            else:
+                self.enter(issue, issue.tier)
         else:
             self._close(issue)
 

@@ -29,12 +29,14 @@ ISSUE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("deadline", "f8"), ("state", "i1"),
     # duplicates: later reports of the same problem merged at triage (the discovery race)
     ("duplicates", "i4"), ("returns", "i2"), ("dispatched_to", "i1"),
+    ("back_to_centre", "i2"),  # times sent back to the street centre for re-dispatch
 )
 
 KPI_COLUMNS: tuple[tuple[str, str], ...] = tuple(
     (name, dt) for name, dt in ISSUE_COLUMNS
     if name not in ("district_seq", "start_tier", "t_reported", "departments_reported",
-                    "t_solved", "returns", "dispatched_to") and not name.startswith("t_leave_"))
+                    "t_solved", "returns", "dispatched_to",
+                    "back_to_centre") and not name.startswith("t_leave_"))
 """The columns :class:`~gridsim.results.kpis.KpiAccumulator` reads (record level ``kpis``)."""
 
 Chunk = dict[str, np.ndarray]
@@ -128,7 +130,7 @@ class Recorder(ChunkedRows):
             issue.t_called, issue.t_onsite, issue.n_depts, issue.t_solved,
             now if state in ENDED else float("nan"), issue.solved_tier, issue.escalations,
             issue.bounces, issue.reopens, issue.whistles, issue.two_way, issue.deadline, state,
-            issue.duplicates, issue.returns, issue.dispatched_to))
+            issue.duplicates, issue.returns, issue.dispatched_to, issue.back_to_centre))
         self.n += 1
         if len(self._rows) >= self.chunk:
             self.flush()

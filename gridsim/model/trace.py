@@ -15,43 +15,49 @@ sinks (a Parquet writer) and kept only when the run keeps its rows in memory.
 Event kinds (:data:`EVENTS`; ``tier`` is the tier the row belongs to, ``unit`` the pool or
 meeting where one applies):
 
-=============  ====================================================================================
-created        the problem arises (``time`` = ``t_created``; backlog cases: their past creation)
-discovered     a grid worker finds it on patrol, or it is called in / passed down (``t_discovered``)
-reported       uploaded to the street centre (unit: the centre) for triage
-entered        the case starts being handled at ``tier`` (a grid worker fixing it on the spot:
-               tier ``grid``, unit the grid)
-queued         it waits for a staff member of ``unit`` (a pool) or for the next session of a
-               meeting (joint consultation, city)
-started        a staff member of ``unit`` takes it (for meetings: the session takes it up)
-escalated      not solved at ``tier``; sent to the next tier of the policy's ladder
-deadline       still waiting at ``tier`` at the tier's deadline; withdrawn and sent to the next tier
-unsolved       not solved at ``tier``, which has no tier above: waits ``retry_delay``
-overdue        still waiting at the deadline of ``tier``, which has no tier above: waits
-               ``retry_delay``
-retry          another try at ``tier`` after ``retry_delay``
-dept_called    the district tier calls the case's departments (the first is ``t_dept_called``)
-bounced        forwarded to the wrong department, which sends it back to be forwarded again
-dept_onsite    a called department's crew reaches the site (one after another: one row per
-               department, unit the department; jointly: one row when the last one is there).
-               ``time`` is the arrival, computed when the crew sets out (the earliest is
-               ``t_dept_onsite``)
-solved         solved at ``tier`` (the last one of a closed case is ``t_solved``)
-reopened       the grid worker's verification fails: reworked at ``tier`` (an ``entered`` row
-               follows)
-closed         verified and closed (``t_closed``; in a grid without a worker: closed when solved)
-preempted      a more urgent case takes its staff member of ``unit`` (a pool with pre-emption):
-               back in the queue, it resumes its remaining work at its next ``started`` row
-called         the resident's call (or a redial) reaches the 12345 queue (hotline front end only)
-answered       a call-taker answers it
-hung_up        the caller's patience ran out in the queue (a redial may follow)
-gave_up        the caller hangs up for good: the case ends, state ``abandoned``
-settled_on_call  the call-taker settles the case on the call (``solved`` at no tier and
-               ``closed`` follow)
-dispatched     the hotline sends the work order to a street, district or city department
-               (``unit``: the city department's pool)
-returned       the receiving unit returns it (退单) after its review; it is dispatched again
-=============  ====================================================================================
+==============  ===================================================================================
+created         the problem arises (``time`` = ``t_created``; backlog cases: their past creation)
+discovered      a grid worker finds it on patrol, or it is called in / passed down
+                (``t_discovered``)
+reported        uploaded to the street centre (unit: the centre) for triage
+entered         the case starts being handled at ``tier`` (a grid worker fixing it on the spot:
+                tier ``grid``, unit the grid)
+queued          it waits for a staff member of ``unit`` (a pool) or for the next session of a
+                meeting (joint consultation, city)
+started         a staff member of ``unit`` takes it (for meetings: the session takes it up)
+escalated       not solved at ``tier``; sent to the next tier of the policy's ladder
+deadline        still waiting at ``tier`` at the tier's deadline; withdrawn and sent to the next
+                tier
+unsolved        not solved at ``tier``, which has no tier above: waits ``retry_delay``
+overdue         still waiting at the deadline of ``tier``, which has no tier above: waits
+                ``retry_delay``
+retry           another try at ``tier`` after ``retry_delay``
+dept_called     the district tier calls the case's departments (the first is ``t_dept_called``)
+bounced         forwarded to the wrong department, which sends it back to be forwarded again
+dept_onsite     a called department's crew reaches the site (one after another: one row per
+                department, unit the department; jointly: one row when the last one is there).
+                ``time`` is the arrival, computed when the crew sets out (the earliest is
+                ``t_dept_onsite``)
+solved          solved at ``tier`` (the last one of a closed case is ``t_solved``)
+reopened        the grid worker's verification fails: reworked at ``tier`` (an ``entered`` row
+                follows), or with ``reopen_at: centre`` triaged and dispatched again by the
+                street centre (its ``queued``/``started`` rows, then ``entered``)
+closed          verified and closed (``t_closed``; in a grid without a worker: closed when solved)
+back_to_centre  after a service at ``tier``, sent back to the street centre to be triaged and
+                dispatched again (counts ``back_to_centre``); the centre's
+                ``queued``/``started`` rows and an ``entered`` row follow
+preempted       a more urgent case takes its staff member of ``unit`` (a pool with pre-emption):
+                back in the queue, it resumes its remaining work at its next ``started`` row
+called          the resident's call (or a redial) reaches the 12345 queue (hotline front end only)
+answered        a call-taker answers it
+hung_up         the caller's patience ran out in the queue (a redial may follow)
+gave_up         the caller hangs up for good: the case ends, state ``abandoned``
+settled_on_call the call-taker settles the case on the call (``solved`` at no tier and
+                ``closed`` follow)
+dispatched      the hotline sends the work order to a street, district or city department
+                (``unit``: the city department's pool)
+returned        the receiving unit returns it (退单) after its review; it is dispatched again
+==============  ===================================================================================
 
 ``tier`` is empty for triage at the street centre and verification by the grid worker (the
 ``queued``/``started`` rows of those steps), and for rows before a case reaches a tier. Cases
@@ -74,10 +80,12 @@ EVENTS: tuple[str, ...] = (
     "deadline", "unsolved", "overdue", "retry", "dept_called", "bounced", "dept_onsite",
     "solved", "reopened", "closed", "preempted",
     "called", "answered", "hung_up", "gave_up", "settled_on_call", "dispatched", "returned",
+    "back_to_centre",
 )
 (CREATED, DISCOVERED, REPORTED, ENTERED, QUEUED, STARTED, ESCALATED, DEADLINE, UNSOLVED,
  OVERDUE, RETRY, DEPT_CALLED, BOUNCED, DEPT_ONSITE, SOLVED, REOPENED, CLOSED, PREEMPTED,
- CALLED, ANSWERED, HUNG_UP, GAVE_UP, SETTLED_ON_CALL, DISPATCHED, RETURNED) = range(len(EVENTS))
+ CALLED, ANSWERED, HUNG_UP, GAVE_UP, SETTLED_ON_CALL, DISPATCHED, RETURNED,
+ BACK_TO_CENTRE) = range(len(EVENTS))
 
 EVENT_COLUMNS: tuple[tuple[str, str], ...] = (
     # grid: the case's grid (its district by RunNames.grids); district_seq: its number within

@@ -76,7 +76,8 @@ def issue_rows(c: dict[str, np.ndarray], names: RunNames, report_deadline: float
     })
     for name, _ in ISSUE_COLUMNS:
         if name.startswith("t_") or name in ("departments_reported", "escalations", "bounces",
-                                             "reopens", "whistles", "deadline", "duplicates"):
+                                             "reopens", "whistles", "deadline", "duplicates",
+                                             "back_to_centre"):
             df[name] = c[name]
     solved = c["solved_tier"].astype(np.int32)
     df["solved_tier"] = pd.Categorical.from_codes(solved, categories=list(TIERS))

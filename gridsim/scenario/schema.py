@@ -40,6 +40,7 @@ from .calendar import CalendarSpec
 from .discovery import CategoryDiscovery, Discovery
 from .hotline import CityDepartment, FrontEnd
 from .json_schema import SchemaGenerator, plain
+from .loops import BackToCentre, ReopenAt
 from .organisation import CityMeeting, Department, District, Roles, StreetTemplate
 from .overrides import apply_overrides
 from .recording import Recording
@@ -129,6 +130,12 @@ class Category(Strict):
     priority: Annotated[int, Field(ge=0, le=MAX_PRIORITY)] = Field(
         DEFAULT_PRIORITY, description="queue class in every pool and meeting agenda: a smaller "
         "number is served first, first come first served within a class (see preempt)")
+    reopen_at: ReopenAt = Field("tier", description="where a reopened case is reworked: the "
+                                "tier that solved it, or the street centre (triaged and "
+                                "dispatched again)")
+    back_to_centre: BackToCentre = Field(
+        BackToCentre(), description="per tier: after a service there, the case goes back to the "
+                                    "street centre for re-dispatch")
     deadline: DurationField = Field(Duration(5, "wd"), description="from upload to closure")
     deadline_shift: str | None = Field(
         None, description="shift whose on-shift hours a deadline in working hours (wh) counts; "
