@@ -13,10 +13,11 @@ from collections.abc import Callable
 
 import numpy as np
 
-DRAWS_VERSION = 3
+DRAWS_VERSION = 4
 """Incremented whenever the same scenario and seed would give other results (random draws used
 in another way: version 2 draws arrivals a window at a time; version 3 gives every random
-decision a stream of its own, :func:`named_columns`). Run manifests record it, and an
+decision a stream of its own, :func:`named_columns`; version 4 draws a repeated visit's work
+fresh from the tier's distribution). Run manifests record it, and an
 experiment folder holds it in its fingerprint, so a resumed experiment never mixes replications
 drawn two ways."""
 
