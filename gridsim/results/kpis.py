@@ -23,6 +23,7 @@ import pandas as pd
 from ..model.records import Chunk, RunNames
 from ..vocabulary import KPIS, LEADS, SOURCES, STATES, TIERS, WHISTLE_RANGE, canonical
 from .chunks import chunk_from_frame, names_of
+from .race import RaceCounts
 
 SOLVED_TIERS = TIERS
 GROUPS = ("category", "source", "lead")
@@ -31,9 +32,6 @@ GROUPS = ("category", "source", "lead")
 _CASES, _CLOSED, _DUE, _ON_TIME = range(4)
 # per-unit counters (last axis of KpiAccumulator._grid / _called)
 _U_CASES, _U_OPEN, _U_OVERDUE = range(3)
-DELAY_SCALE = 2 ** 20
-"""Discovery delays are summed as integer multiples of 1/DELAY_SCALE hours (3.4 ms), so
-their mean is exact whatever the chunking (a float sum depends on the order)."""
 
 
 def on_time_of(deadline: np.ndarray, t_closed: np.ndarray, closed: np.ndarray,
@@ -83,11 +81,7 @@ class KpiAccumulator:
         self._grid = np.zeros((0, 3), dtype=np.int64)
         self._called = np.zeros((0, 0, 3), dtype=np.int64)
         self._sorted: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
-        # the discovery race: per scope, cases reported and their summed delay (scaled ints);
-        # duplicates, patrol finds and those fixed on the spot
-        self._found = np.zeros(0, dtype=np.int64)
-        self._delay = np.zeros(0, dtype=np.int64)
-        self._disc = {"duplicates": 0, "patrol_found": 0, "on_spot": 0}
+        self._race = RaceCounts()  # the discovery race's counters
         if names is not None:
             self.begin(names)
 
@@ -98,8 +92,7 @@ class KpiAccumulator:
         n_cat, n_grid = len(names.categories), len(names.grids)
         self._lead = np.array([LEADS.index(x) for x in names.leads], dtype=np.int64)
         self._scope = np.zeros((4, 1 + n_cat + len(SOURCES) + len(LEADS)), dtype=np.int64)
-        self._found = np.zeros(self._scope.shape[1], dtype=np.int64)
-        self._delay = np.zeros(self._scope.shape[1], dtype=np.int64)
+        self._race.begin(self._scope.shape[1])
         self._grid = np.zeros((n_grid, 3), dtype=np.int64)
         self._called = np.zeros((n_grid, n_cat, 3), dtype=np.int64)
 
@@ -130,7 +123,7 @@ class KpiAccumulator:
                 np.bincount(src[mask], minlength=len(SOURCES)),
                 np.bincount(lead[mask], minlength=len(LEADS))])
 
-        self._add_discovery(c, cohort, done, cat, src, lead, n_cat)
+        self._race.add(c, cohort, done, cat, src, lead, n_cat)
         solved = c["solved_tier"][done].astype(np.int64)
         self._solved += np.bincount(solved[solved >= 0], minlength=len(TIERS))
         in_range = np.zeros(len(cat), dtype=bool)
@@ -170,24 +163,6 @@ class KpiAccumulator:
             self._called[:, :, k] += np.bincount(key[mask], minlength=n_grid * n_cat).reshape(
                 n_grid, n_cat)
 
-    def _add_discovery(self, c: Chunk, cohort: np.ndarray, done: np.ndarray, cat: np.ndarray,
-                       src: np.ndarray, lead: np.ndarray, n_cat: int) -> None:
-        """Count the discovery race's KPIs of one chunk (delays, duplicates, on the spot)."""
-        delay = c["t_discovered"] - c["t_created"]
-        found = cohort & ~np.isnan(delay)
-        ticks = np.rint(delay[found] * DELAY_SCALE).astype(np.int64)
-        keys = np.concatenate([np.zeros(len(ticks), dtype=np.int64), 1 + cat[found],
-                               1 + n_cat + src[found],
-                               1 + n_cat + len(SOURCES) + lead[found]])
-        np.add.at(self._found, keys, 1)
-        np.add.at(self._delay, keys, np.tile(ticks, 4))
-        dup = c.get("duplicates")
-        if dup is not None:
-            self._disc["duplicates"] += int(dup[found].sum(dtype=np.int64))
-        patrol = found & (src == 0)
-        self._disc["patrol_found"] += np.count_nonzero(patrol)
-        self._disc["on_spot"] += np.count_nonzero(patrol & done & (c["solved_tier"] == 0))
-
     def add_all(self, chunks: Iterable[Chunk]) -> KpiAccumulator:
         for chunk in chunks:
             self.add(chunk)
@@ -216,10 +191,7 @@ class KpiAccumulator:
             self._sums[k] += v
         self._reopened += other._reopened
         self._report_on_time += other._report_on_time
-        self._found = self._found + other._found
-        self._delay = self._delay + other._delay
-        for k, v in other._disc.items():
-            self._disc[k] += v
+        self._race.merge(other._race)
         self._states += other._states
         self._rt += other._rt
         self._rt_cat += other._rt_cat
@@ -348,7 +320,7 @@ class KpiAccumulator:
             ("backlog_end_waiting", "all", float(states[2])),
             ("backlog_end_in_progress", "all", float(states[1])),
         ]
-        rows += self._discovery_rows(scope, names)
+        rows += self._race.rows(scope[_CASES], names)
         groups = (("category", names.categories, rt_cat, 1),
                   ("source", SOURCES, rt_src, 1 + n_cat),
                   ("lead", LEADS, self._lead[rt_cat.astype(np.int64)] if n_cat else rt_cat,
@@ -363,33 +335,6 @@ class KpiAccumulator:
         out["value"] = out["value"].astype(float)
         out["unit"] = [KPIS[m].unit for m in out["metric"]]  # every KPI is in the catalogue
         return out
-
-    def _discovery_rows(self, scope: np.ndarray, names: RunNames) -> list[tuple[str, str, float]]:
-        """Source shares, discovery delays, duplicates and the on-the-spot share."""
-        n, n_cat = int(scope[_CASES, 0]), len(names.categories)
-        found = self._found if len(self._found) else np.zeros(scope.shape[1], dtype=np.int64)
-        delay = self._delay if len(self._delay) else found
-
-        def mean_delay(k: int) -> float:
-            return int(delay[k]) / DELAY_SCALE / int(found[k]) if found[k] else np.nan
-
-        rows = [("discovery_delay_mean", "all", mean_delay(0))]
-        for k, source in enumerate(SOURCES):
-            col = 1 + n_cat + k
-            rows.append(("source_share", f"source={source}",
-                         int(scope[_CASES, col]) / n if n else np.nan))
-            if found[col]:
-                rows.append(("discovery_delay_mean", f"source={source}", mean_delay(col)))
-        for k, category in enumerate(names.categories):
-            if found[1 + k]:
-                rows.append(("discovery_delay_mean", f"category={category}",
-                             mean_delay(1 + k)))
-        dup, reports = self._disc["duplicates"], int(found[0]) + self._disc["duplicates"]
-        rows.append(("duplicate_rate", "all", dup / reports if reports else np.nan))
-        patrol = self._disc["patrol_found"]
-        rows.append(("on_spot_share", "all", self._disc["on_spot"] / patrol if patrol
-                     else np.nan))
-        return rows
 
     @staticmethod
     def _block(col: np.ndarray, rt: np.ndarray) -> list[tuple[str, float]]:
