@@ -83,10 +83,10 @@ def check_log(issues: pd.DataFrame, events: pd.DataFrame) -> None:
     np.testing.assert_array_equal(times("created"), iss["t_created"])
     assert (count("discovered") == iss["t_discovered"].notna()).all()
     np.testing.assert_array_equal(times("discovered"), iss["t_discovered"])
-    reported = count("reported")
-    assert reported.max() == 1
-    np.testing.assert_array_equal(times("reported")[reported == 1],
-                                  iss["t_reported"][reported == 1])
+    uploaded = count("uploaded")
+    assert uploaded.max() == 1
+    np.testing.assert_array_equal(times("uploaded")[uploaded == 1],
+                                  iss["t_uploaded"][uploaded == 1])
     # closed cases close once, at t_closed; open ones not at all
     closed = iss["state"] == "closed"
     assert (count("closed") == closed).all()
@@ -131,7 +131,7 @@ def test_event_log_agrees_with_the_issue_table(traced):
     ev = traced.events
     check_log(traced.issues, ev)
     kinds = set(ev["event"].astype(str))
-    assert {"created", "discovered", "reported", "entered", "queued", "started", "escalated",
+    assert {"created", "discovered", "uploaded", "entered", "queued", "started", "escalated",
             "dept_called", "dept_onsite", "solved", "reopened", "closed"} <= kinds
     # rows of triage and verification belong to no tier; fixed on the spot: tier grid
     centre = ev["unit"].astype(str).str.endswith("/centre")
@@ -170,7 +170,7 @@ def test_backlog_cases_are_logged_from_their_past(tmp_path, default_scenario):
     old = r.issues["issue_id"][r.issues["t_created"] < 0]
     first = r.events[r.events["issue_id"].isin(old)].sort_values(["issue_id", "step"])
     head = first.groupby("issue_id")["event"].apply(lambda e: list(e.astype(str))[:4])
-    assert all(h == ["created", "discovered", "reported", "entered"] for h in head)
+    assert all(h == ["created", "discovered", "uploaded", "entered"] for h in head)
 
 
 def test_queued_to_started_waits_match_the_mmc_queue():

@@ -200,8 +200,8 @@ def test_no_case_is_lost_or_duplicated_in_the_return_loop(seed):
     assert ((back == returns) | (back == returns - 1)).all()  # the last may be in review
     kept = counts["dispatched"].to_numpy() - returns
     assert ((kept == 0) | (kept == 1)).all()
-    # a receiver that kept the order got it once: the case was reported once, or never
-    assert (counts["reported"].to_numpy() == kept).all()
+    # a receiver that kept the order got it once: the case was uploaded once, or never
+    assert (counts["uploaded"].to_numpy() == kept).all()
     assert (issues["dispatched_to"].notna().to_numpy() == (counts["dispatched"] > 0)).all()
     assert returns.sum() > 0
     # the settled and the abandoned never reach a unit

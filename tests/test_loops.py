@@ -9,7 +9,7 @@ station several times, and the issue table keeps only its first entry per tier):
 - a visit arrives at a pool at its ``queued`` row, or at its ``started`` row when nobody waited
   before it; its wait is ``started − queued`` (0 without a ``queued`` row);
 - λ at a station: visits arriving in [warm-up, horizon − TAIL) per hour; Wq and P(wait): over
-  those visits; the network time: ``t_closed − t_reported`` of the cases reported in the window.
+  those visits; the network time: ``t_closed − t_uploaded`` of the cases reported in the window.
 """
 
 from __future__ import annotations
@@ -78,9 +78,9 @@ def run_feedback(s: gridsim.Scenario, seed: int) -> dict[str, float]:
         out[f"s{k}_wq"] = float(wait.mean())
         out[f"s{k}_p_wait"] = float((wait > 0).mean())
     i = r.issues
-    cohort = i[(i["t_reported"] >= start) & (i["t_reported"] < end)]
+    cohort = i[(i["t_uploaded"] >= start) & (i["t_uploaded"] < end)]
     assert (cohort["state"] == "closed").all(), "a case measured had not left: lengthen TAIL"
-    out["network_time"] = float((cohort["t_closed"] - cohort["t_reported"]).mean())
+    out["network_time"] = float((cohort["t_closed"] - cohort["t_uploaded"]).mean())
     out["back_per_case"] = float(cohort["back_to_centre"].mean())
     return out
 
@@ -287,4 +287,7 @@ def test_every_case_is_accounted_for_once_in_any_loop(s):
     assert ((closed == 1).to_numpy() == (by["state"] == "closed").to_numpy()).all()
     last = per_case["event"].last().reindex(by.index)
     assert ((last == "closed").to_numpy() == (by["state"] == "closed").to_numpy()).all()
-    assert by["t_closed"].notna().eq(by["state"] == "closed").all()
+    ended = by["state"].isin(["closed", "abandoned"])  # abandoned: the caller gave up (12345)
+    assert by["t_closed"].notna().eq(ended).all()
+    abandoned = by["state"] == "abandoned"
+    assert (last[abandoned.to_numpy()] == "gave_up").all()

@@ -98,9 +98,9 @@ def test_every_issue_created_is_accounted_for(scenario, seed):
     assert df.loc[closed, "solved_tier"].notna().all()
     c = df[closed]
     assert (c["t_discovered"] >= c["t_created"]).all()
-    assert (c["t_reported"] >= c["t_discovered"]).all()
+    assert (c["t_uploaded"] >= c["t_discovered"]).all()
     assert (c["t_solved"] <= c["t_closed"]).all()
-    assert (c["t_closed"] >= c["t_reported"]).all()
+    assert (c["t_closed"] >= c["t_uploaded"]).all()
     k = r.kpis.set_index(["metric", "scope"])["value"]
     assert k["backlog_end", "all"] == (~closed).sum()
     shares = [k[f"solved_share_{t}", "all"] for t in ("grid", "community", "street", "district",

@@ -92,7 +92,7 @@ def test_joint_first_sends_multi_department_cases_to_the_joint_consultation(mont
     dept = jf["lead"] == "department"
     assert jf["t_enter_district"][many].isna().all()
     assert four["t_enter_district"][many].notna().sum() > 10
-    sent = many & jf["start_tier"].isin(["district", "joint"]) & jf["t_reported"].notna()
+    sent = many & jf["start_tier"].isin(["district", "joint"]) & jf["t_uploaded"].notna()
     assert sent.sum() > 10 and jf["t_enter_joint"][sent].notna().all()
     one = dept & ~many  # single-department cases still get the street's whistle
     assert jf["t_enter_district"][one].notna().sum() > 100

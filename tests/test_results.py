@@ -16,7 +16,7 @@ from gridsim.results import plots
 def test_issue_table_has_one_row_per_case_with_its_timeline(short_result):
     df = short_result.issues
     for col in ["issue_id", "category", "source", "grid", "community", "street", "district",
-                "t_created", "t_discovered", "t_reported", "t_enter_community",
+                "t_created", "t_discovered", "t_uploaded", "t_enter_community",
                 "t_leave_community", "t_enter_city", "t_dept_called", "t_dept_onsite",
                 "departments_reported", "t_solved", "t_closed", "solved_tier", "escalations",
                 "bounces", "reopens", "state"]:

@@ -169,7 +169,8 @@ def _with_office_named(name: str) -> gridsim.Scenario:
                                                                       "14:00-18:00"]}}
     data["roles"] = {r: name for r in ("community", "centre", "enforcement", "office", "joint",
                                        "city")} | {"grid_worker": "patrol"}
-    for d in data["departments"].values():
+    for d in [*data["departments"].values(), *data.get("city_departments", {}).values(),
+              *(data["hotline"].get("front_end") or {}).get("seats", [])]:
         d["shift"] = name
     for c in data["categories"].values():
         c["deadline"] = "22.5wh"
@@ -197,8 +198,8 @@ def test_working_hour_deadlines_do_not_depend_on_a_shift_name():
     # reported on Monday 10:00 on a 9-hour day: 8 h Monday, 9 h Tuesday, 5.5 h Wednesday
     cal = Calendars(desk.calendar, desk.horizon.hours)
     assert cal.after(10.0, Duration(22.5, "wh"), "desk") == pytest.approx(48 + 14.5)
-    row = a.issues[a.issues["t_reported"] > 0].iloc[0]
-    assert row["deadline"] == pytest.approx(cal.after(row["t_reported"], Duration(22.5, "wh"),
+    row = a.issues[a.issues["t_uploaded"] > 0].iloc[0]
+    assert row["deadline"] == pytest.approx(cal.after(row["t_uploaded"], Duration(22.5, "wh"),
                                                       "desk"))
 
 

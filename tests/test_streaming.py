@@ -194,7 +194,7 @@ def test_kpi_rows_carry_the_same_values_as_full_rows():
     issue = SimpleNamespace(
         seq=next(values), cat=SimpleNamespace(index=next(values)), source=next(values),
         grid=SimpleNamespace(id=next(values)), start_tier=next(values),
-        t_created=next(values), t_discovered=next(values), t_reported=next(values),
+        t_created=next(values), t_discovered=next(values), t_uploaded=next(values),
         enter=[next(values) for _ in range(6)], leave=[next(values) for _ in range(6)],
         t_called=next(values), t_onsite=next(values), n_depts=next(values),
         t_solved=next(values), solved_tier=next(values), escalations=next(values),

@@ -23,7 +23,7 @@ class Issue:
     """One case. Times are clock hours; tiers and codes are small ints (see ``records``)."""
 
     __slots__ = ("id", "cat", "source", "grid", "start_tier", "t_created", "t_discovered",
-                 "t_reported", "enter", "leave", "t_called", "t_onsite", "n_depts", "t_solved",
+                 "t_uploaded", "enter", "leave", "t_called", "t_onsite", "n_depts", "t_solved",
                  "solved_tier", "escalations", "bounces", "reopens", "whistles", "two_way",
                  "deadline", "tier", "visit", "waiting", "held", "work", "u", "tried",
                  "pending", "holding", "arrive_max", "cur", "seq", "street", "district", "due",
@@ -35,7 +35,7 @@ class Issue:
         self.street = street = grid.street
         self.district = street.district
         self.t_created = now
-        self.t_discovered = self.t_reported = self.t_called = self.t_onsite = self.t_solved = \
+        self.t_discovered = self.t_uploaded = self.t_called = self.t_onsite = self.t_solved = \
             self.deadline = NAN
         self.enter = [NAN, NAN, NAN, NAN, NAN, NAN]
         self.leave = [NAN, NAN, NAN, NAN, NAN, NAN]

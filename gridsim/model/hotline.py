@@ -17,7 +17,7 @@ Semantics (each district has its own front end, so districts stay independent sh
   then, the caller hangs up (``hung_up``). With ``redial.prob`` they call again after
   ``redial.delay`` (a new attempt at the back of the queue, with a fresh patience); otherwise
   they give up: a consultation is lost, a problem's case ends in state ``abandoned`` (recorded
-  at once, never reported: ``t_reported`` empty, ``t_closed`` the moment they gave up). Every
+  at once, never uploaded: ``t_uploaded`` empty, ``t_closed`` the moment they gave up). Every
   case is thus closed, abandoned or open.
 - **On the call**: consultations are settled on the call; a problem call is settled there with
   ``settled_on_call`` (per category ``settled_by_category``): the case closes when the call
@@ -59,10 +59,10 @@ from .trace import (
     ENTERED,
     GAVE_UP,
     HUNG_UP,
-    REPORTED,
     RETURNED,
     SETTLED_ON_CALL,
     SOLVED,
+    UPLOADED,
 )
 
 STREET, DISTRICT_DEPT, CITY_DEPT = range(len(RECEIVERS))
@@ -279,7 +279,7 @@ class FrontEnd:
 
     def _settled_on_call(self, issue: Issue) -> None:
         now = self.env._now
-        issue.t_reported = issue.t_solved = now
+        issue.t_uploaded = issue.t_solved = now
         issue.deadline = issue.cat.deadline_at(now)
         self._emit(SETTLED_ON_CALL, issue, -1)
         self._emit(SOLVED, issue, -1)  # at no tier
@@ -291,14 +291,14 @@ class FrontEnd:
             self._upload(issue)
             return
         now = self.env._now
-        issue.t_reported = now
+        issue.t_uploaded = now
         issue.deadline = issue.cat.deadline_at(now)
         if to == DISTRICT_DEPT:
-            self._emit(REPORTED, issue, -1)
+            self._emit(UPLOADED, issue, -1)
             self.enter(issue, self.policy.received(issue, self.state))
             return
         pool = self.city_unit(issue)
-        self._emit(REPORTED, issue, pool.code)
+        self._emit(UPLOADED, issue, pool.code)
         if self.emit is not None:
             self.emit(ENTERED, issue, DISTRICT, pool.code, now)
         issue.tier = DISTRICT

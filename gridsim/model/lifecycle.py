@@ -55,9 +55,9 @@ from .trace import (
     ESCALATED,
     OVERDUE,
     REOPENED,
-    REPORTED,
     SOLVED,
     UNSOLVED,
+    UPLOADED,
     Listener,
 )
 from .trace import RETRY as RETRIED
@@ -176,11 +176,11 @@ class Lifecycle(FrontEnd, Departments, Loops):
         """A case of the initial backlog: it arose ``age`` hours before the start, was
         reported then, and is at ``tier`` now (its deadline counts from the start)."""
         issue = self.create(cat, ABOVE, grid, -age)
-        issue.t_discovered = issue.t_reported = -age
+        issue.t_discovered = issue.t_uploaded = -age
         issue.deadline = cat.deadline_at(0.0)
         if self.emit is not None:
             self.emit(DISCOVERED, issue, -1, -1, -age)
-            self.emit(REPORTED, issue, -1, issue.street.centre.code, -age)
+            self.emit(UPLOADED, issue, -1, issue.street.centre.code, -age)
         self.enter(issue, tier)
         return issue
 
@@ -233,7 +233,7 @@ class Lifecycle(FrontEnd, Departments, Loops):
         now = self.env._now
         if self.emit is not None:
             self.emit(SOLVED, issue, GRID, issue.grid.pool.code, now)
-        issue.t_reported = now
+        issue.t_uploaded = now
         issue.deadline = issue.cat.deadline_at(issue.t_discovered)
         issue.leave[GRID] = issue.t_solved = now
         issue.solved_tier = GRID
@@ -243,8 +243,8 @@ class Lifecycle(FrontEnd, Departments, Loops):
         now = self.env._now
         street = issue.street
         if self.emit is not None:
-            self.emit(REPORTED, issue, -1, street.centre.code, now)
-        issue.t_reported = now
+            self.emit(UPLOADED, issue, -1, street.centre.code, now)
+        issue.t_uploaded = now
         issue.deadline = issue.cat.deadline_at(now)
         street.centre.serve(issue, street.district.triage(), self._triaged)
 

@@ -21,7 +21,7 @@ ISSUE_COLUMNS: tuple[tuple[str, str], ...] = (
     # district_seq: the case's number within its district, in order of creation (with the
     # district it identifies a case whether the run was sharded or not)
     ("district_seq", "i8"), ("category", "i4"), ("source", "i1"), ("grid", "i4"),
-    ("start_tier", "i1"), ("t_created", "f8"), ("t_discovered", "f8"), ("t_reported", "f8"),
+    ("start_tier", "i1"), ("t_created", "f8"), ("t_discovered", "f8"), ("t_uploaded", "f8"),
     *((f"t_enter_{t}", "f8") for t in TIERS), *((f"t_leave_{t}", "f8") for t in TIERS),
     ("t_dept_called", "f8"), ("t_dept_onsite", "f8"), ("departments_reported", "i2"),
     ("t_solved", "f8"), ("t_closed", "f8"), ("solved_tier", "i1"), ("escalations", "i2"),
@@ -34,7 +34,7 @@ ISSUE_COLUMNS: tuple[tuple[str, str], ...] = (
 
 KPI_COLUMNS: tuple[tuple[str, str], ...] = tuple(
     (name, dt) for name, dt in ISSUE_COLUMNS
-    if name not in ("district_seq", "start_tier", "t_reported", "departments_reported",
+    if name not in ("district_seq", "start_tier", "t_uploaded", "departments_reported",
                     "t_solved", "returns", "dispatched_to",
                     "back_to_centre") and not name.startswith("t_leave_"))
 """The columns :class:`~gridsim.results.kpis.KpiAccumulator` reads (record level ``kpis``)."""
@@ -126,7 +126,7 @@ class Recorder(ChunkedRows):
         """Record ``issue`` as it stands at ``now`` (closed, or open at the end)."""
         self._rows.append((
             issue.seq, issue.cat.index, issue.source, issue.grid.id, issue.start_tier,
-            issue.t_created, issue.t_discovered, issue.t_reported, *issue.enter, *issue.leave,
+            issue.t_created, issue.t_discovered, issue.t_uploaded, *issue.enter, *issue.leave,
             issue.t_called, issue.t_onsite, issue.n_depts, issue.t_solved,
             now if state in ENDED else float("nan"), issue.solved_tier, issue.escalations,
             issue.bounces, issue.reopens, issue.whistles, issue.two_way, issue.deadline, state,

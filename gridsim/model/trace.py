@@ -19,7 +19,7 @@ meeting where one applies):
 created         the problem arises (``time`` = ``t_created``; backlog cases: their past creation)
 discovered      a grid worker finds it on patrol, or it is called in / passed down
                 (``t_discovered``)
-reported        uploaded to the street centre (unit: the centre) for triage
+uploaded        passed to the street centre (unit: the centre) for triage
 entered         the case starts being handled at ``tier`` (a grid worker fixing it on the spot:
                 tier ``grid``, unit the grid)
 queued          it waits for a staff member of ``unit`` (a pool) or for the next session of a
@@ -76,13 +76,13 @@ from ..policies import TIERS
 from .records import Chunk, ChunkedRows, empty_chunk
 
 EVENTS: tuple[str, ...] = (
-    "created", "discovered", "reported", "entered", "queued", "started", "escalated",
+    "created", "discovered", "uploaded", "entered", "queued", "started", "escalated",
     "deadline", "unsolved", "overdue", "retry", "dept_called", "bounced", "dept_onsite",
     "solved", "reopened", "closed", "preempted",
     "called", "answered", "hung_up", "gave_up", "settled_on_call", "dispatched", "returned",
     "back_to_centre",
 )
-(CREATED, DISCOVERED, REPORTED, ENTERED, QUEUED, STARTED, ESCALATED, DEADLINE, UNSOLVED,
+(CREATED, DISCOVERED, UPLOADED, ENTERED, QUEUED, STARTED, ESCALATED, DEADLINE, UNSOLVED,
  OVERDUE, RETRY, DEPT_CALLED, BOUNCED, DEPT_ONSITE, SOLVED, REOPENED, CLOSED, PREEMPTED,
  CALLED, ANSWERED, HUNG_UP, GAVE_UP, SETTLED_ON_CALL, DISPATCHED, RETURNED,
  BACK_TO_CENTRE) = range(len(EVENTS))
