@@ -55,6 +55,13 @@ def base_data() -> dict[str, Any]:
     data["categories"] = {k: v for k, v in data["categories"].items() if k in keep}
     used = {d for c in data["categories"].values() for d in c["departments"]}
     data["departments"] = {k: v for k, v in data["departments"].items() if k in used}
+    # the front end's routing and the city departments name categories: keep only the kept ones
+    front = data["hotline"]["front_end"]
+    front["routing_by_category"] = {k: v for k, v in front["routing_by_category"].items()
+                                    if k in keep}
+    data["city_departments"] = {
+        k: {**v, "categories": [c for c in v["categories"] if c in keep]}
+        for k, v in data["city_departments"].items() if set(v["categories"]) & set(keep)}
     return data
 
 
