@@ -234,11 +234,6 @@ def test_default_scenario_lands_in_the_published_range(short_result):
     assert {"call_taker", "city_department"} <= set(load["kind"].astype(str))
 
 
-@pytest.mark.xfail(strict=True, reason="known deviation: with the discovery race, patrol wins "
-                   "most street problems, so the hotline's work orders are dominated by the "
-                   "hotline-only utility categories and about 27 % go to city departments "
-                   "(Yichun: 11.11 %); the race's and the hotline's figures come from different "
-                   "channels (city-management centres vs 12345)")
 def test_default_dispatch_shares_are_yichuns(short_result):
     k = short_result.kpis
     to_units = kpi(k, "dispatch_share", "to=street") + kpi(k, "dispatch_share",
