@@ -241,6 +241,12 @@ class Layered(Policy):
         super().__init__(params, common)
         self.case_draws = (*type(self).case_draws, *inner.case_draws)
 
+    @classmethod
+    def create(cls, spec: Any, named: Callable[[str], Policy]) -> Policy:
+        """This policy on top of the one its parameters name in ``within``."""
+        params = getattr(spec, cls.name)
+        return cls(params, spec, named(params.within))
+
     def attach(self, columns: dict[str, int]) -> None:
         self.inner.attach(columns)
 

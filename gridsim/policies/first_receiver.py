@@ -7,11 +7,11 @@ case or passes it on itself. Every other decision is the other policy's.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import Field
 
-from .base import Layered, Policy, PolicyParams
+from .base import Layered, PolicyParams
 
 
 class FirstReceiverParams(PolicyParams):
@@ -22,10 +22,6 @@ class FirstReceiverParams(PolicyParams):
 class FirstReceiver(Layered):
     name = "first_receiver"
     Params = FirstReceiverParams
-
-    @classmethod
-    def create(cls, spec: Any, named) -> Policy:
-        return cls(spec.first_receiver, spec, named(spec.first_receiver.within))
 
     def return_rate(self, receiver: str, rate: float) -> float:
         return 0.0

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from .base import DISTRICT, JOINT, Layered, Policy, PolicyParams, State
+from .base import DISTRICT, JOINT, Layered, PolicyParams, State
 
 
 class JointFirstParams(PolicyParams):
@@ -26,10 +26,6 @@ class JointFirstParams(PolicyParams):
 class JointFirst(Layered):
     name = "joint_first"
     Params = JointFirstParams
-
-    @classmethod
-    def create(cls, spec: Any, named) -> Policy:
-        return cls(spec.joint_first, spec, named(spec.joint_first.within))
 
     def dispatch(self, case: Any, state: State) -> int:
         return self._skip(case, self.inner.dispatch(case, state))

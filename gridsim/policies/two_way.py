@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from .base import DISTRICT, STREET_POWERS, Layered, Policy, PolicyParams, State
+from .base import DISTRICT, STREET_POWERS, Layered, PolicyParams, State
 
 
 class TwoWayParams(PolicyParams):
@@ -27,10 +27,6 @@ class TwoWay(Layered):
     name = "two_way"
     Params = TwoWayParams
     case_draws = ("two_way",)
-
-    @classmethod
-    def create(cls, spec: Any, named) -> Policy:
-        return cls(spec.two_way, spec, named(spec.two_way.within))
 
     def attach(self, columns: dict[str, int]) -> None:
         self._u = columns["two_way"]

@@ -4,12 +4,12 @@ default distributions' shorthand and the check of names that become file and fol
 from __future__ import annotations
 
 import unicodedata
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..distributions import Exponential, Lognormal
-from ..units import Duration
+from ..units import Duration, PositiveClockDuration
 
 NonNegInt = Annotated[int, Field(ge=0)]
 PosInt = Annotated[int, Field(ge=1)]
@@ -56,3 +56,15 @@ def path_safe(text: Any, what: str) -> Any:
     if text != text.strip():
         raise ValueError(f"a {what} may not start or end with a space; got {text!r}")
     return text
+
+
+class Rate(Strict):
+    """An arrival rate: ``value`` cases per ``per`` unit every ``every``."""
+
+    value: float = Field(ge=0, le=1e9, allow_inf_nan=False)
+    per: Literal["household", "grid", "community", "street"] = "grid"
+    every: PositiveClockDuration = Duration(365, "d")
+
+    @property
+    def per_hour(self) -> float:
+        return self.value / self.every.hours

@@ -22,32 +22,21 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from ..units import Duration, PositiveClockDuration
+from .base import Rate, Strict
 
 Prob = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 MAX_STREET = 10_000
 """The largest street index (``streets.count`` is at most 10,000)."""
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class ArisingRate(_Strict):
+class ArisingRate(Rate):
     """How often a problem arises: ``value`` problems per ``per`` unit every ``every``."""
 
-    value: float = Field(ge=0, le=1e9, allow_inf_nan=False)
-    per: Literal["household", "grid", "community", "street"] = "grid"
-    every: PositiveClockDuration = Duration(365, "d")
 
-    @property
-    def per_hour(self) -> float:
-        return self.value / self.every.hours
-
-
-class Hazard(_Strict):
+class Hazard(Strict):
     """A competitor's hazard of reporting one visible problem: ``value`` reports every
     ``every`` (per problem, or per household of its grid)."""
 
@@ -62,7 +51,7 @@ class Hazard(_Strict):
         return self.value / self.every.hours
 
 
-class CategoryDiscovery(_Strict):
+class CategoryDiscovery(Strict):
     """The discovery race of one category (``categories.<name>.discovery``)."""
 
     arises: ArisingRate = Field(description="rate at which problems arise, seen or not")
@@ -78,13 +67,13 @@ class CategoryDiscovery(_Strict):
     above: Hazard | None = Field(None, description="higher levels passing it down")
 
 
-class CameraStreet(_Strict):
+class CameraStreet(Strict):
     """One street's camera coverage."""
 
     share: Prob = Field(description="share of the street's grids with a camera")
 
 
-class Cameras(_Strict):
+class Cameras(Strict):
     """Which grids have cameras: a share of every street's grids, or per street."""
 
     share: Prob = Field(0.0, description="share of each street's grids with a camera")
@@ -97,7 +86,7 @@ class Cameras(_Strict):
         return own.share if own is not None else self.share
 
 
-class Discovery(_Strict):
+class Discovery(Strict):
     """Scenario-wide settings of the discovery race (``discovery``)."""
 
     cameras: Cameras = Cameras()

@@ -16,18 +16,15 @@ from __future__ import annotations
 import difflib
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import Field, model_validator
 
 from ..distributions import Distribution, Exponential, Lognormal
-from ..units import Duration, PositiveClockDuration
+from ..units import Duration
+from .base import Rate, Strict
 
 Prob = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 ReturnProb = Annotated[float, Field(ge=0, lt=1, allow_inf_nan=False)]
 Staff = Annotated[int, Field(ge=0, le=1_000_000)]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
 
 def _exp(mean: float, unit: str) -> Any:
@@ -38,29 +35,27 @@ def _ln(mean: float, sd: float, unit: str) -> Any:
     return Lognormal(dist="lognormal", mean=Duration(mean, unit), sd=Duration(sd, unit))
 
 
-class Seats(_Strict):
+class Seats(Strict):
     """``staff`` call-takers working ``shift`` (a name in ``calendar.shifts``)."""
 
     staff: Staff = 1
     shift: str = "always"
 
 
-class Redial(_Strict):
+class Redial(Strict):
     """A caller who hung up calls again with probability ``prob`` after ``delay``."""
 
     prob: Prob = 0.0
     delay: Distribution = Field(default_factory=lambda: _exp(30, "min"))
 
 
-class CallRate(_Strict):
+class CallRate(Rate):
     """Consultation calls (not problems): ``value`` per ``per`` unit every ``every``."""
 
-    value: float = Field(ge=0, le=1e9, allow_inf_nan=False)
     per: Literal["household", "grid", "community", "street"] = "household"
-    every: PositiveClockDuration = Duration(365, "d")
 
 
-class Routing(_Strict):
+class Routing(Strict):
     """Shares of work orders sent to each kind of receiving unit (must sum to 1)."""
 
     street: Prob = 1.0
@@ -78,7 +73,7 @@ class Routing(_Strict):
         return (self.street, self.district_department, self.city_department)
 
 
-class ReturnRates(_Strict):
+class ReturnRates(Strict):
     """Chance that a receiving unit of each kind returns a work order (退单), before the
     policy's :meth:`~gridsim.policies.base.Policy.return_rate` adjusts it."""
 
@@ -90,7 +85,7 @@ class ReturnRates(_Strict):
         return (self.street, self.district_department, self.city_department)
 
 
-class FrontEnd(_Strict):
+class FrontEnd(Strict):
     """The 12345 call centre and dispatcher of each district (one call-taker pool per
     district, so districts stay independent shards)."""
 
@@ -116,7 +111,7 @@ class FrontEnd(_Strict):
                                                   "a work order it does not own")
 
 
-class CityDepartment(_Strict):
+class CityDepartment(Strict):
     """A city department (市直部门, a utility): a field crew on a shift that owns the work
     orders of its ``categories`` the hotline sends to it."""
 

@@ -30,6 +30,7 @@ from .base import (  # the field types of this module's models (and of fields ad
     PosCount,
     PosInt,
     Prob,
+    Rate,
     Staff,
     Strict,
     Weight,
@@ -58,18 +59,6 @@ Department crews are held across travel and joint visits, and meetings decide in
 
 
 # --------------------------------------------------------------------------- issues
-class Rate(Strict):
-    """An arrival rate: ``value`` cases per ``per`` unit every ``every``."""
-
-    value: float = Field(ge=0, le=1e9, allow_inf_nan=False)
-    per: Literal["household", "grid", "community", "street"] = "grid"
-    every: PositiveClockDuration = Duration(365, "d")
-
-    @property
-    def per_hour(self) -> float:
-        return self.value / self.every.hours
-
-
 class TierShares(Strict):
     """Probability of each tier; must sum to 1."""
 
