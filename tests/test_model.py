@@ -26,7 +26,7 @@ def _category(draw, lead: str) -> dict:
     total = sum(shares)
     tiers = dict(zip(["community", "street", "district", "joint", "city"],
                      [s / total for s in shares], strict=True))
-    tiers["city"] = 1.0 - sum(v for k, v in tiers.items() if k != "city")
+    tiers["city"] = max(0.0, 1.0 - sum(v for k, v in tiers.items() if k != "city"))  # no -2e-16
     prob = st.sampled_from([0.0, 0.3, 0.7, 1.0])
     return {
         "lead": lead,
