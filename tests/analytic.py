@@ -104,6 +104,15 @@ def _require(ok: bool, what: str) -> None:
         raise ValueError(f"not a degenerate validation scenario: {what}")
 
 
+def _require_flat_and_always_on(s: Scenario) -> None:
+    """A flat hotline profile and every role on a 24/7 shift (Poisson arrivals, no calendar)."""
+    p = s.hotline.profile
+    _require(len(set(p.hourly)) == 1 and len(set(p.weekly)) == 1, "a flat hotline profile")
+    for role, shift in s.roles.model_dump().items():
+        sh = s.calendar.shifts[shift]
+        _require(sh.days == "all" and sh.ranges() == [(0.0, 24.0)], f"role {role} works 24/7")
+
+
 def _zero(dist) -> bool:
     return isinstance(dist, Fixed) and dist.value.hours == 0
 
@@ -120,11 +129,7 @@ def _checked(s: Scenario):
     _require(s.policy.name == "baseline", "policy baseline (no tier deadlines)")
     _require(all(_zero(d) for d in (s.hotline.dispatch_delay, s.triage_time, s.verify_time)),
              "zero dispatch delay, triage and verification times")
-    p = s.hotline.profile
-    _require(len(set(p.hourly)) == 1 and len(set(p.weekly)) == 1, "a flat hotline profile")
-    for role, shift in s.roles.model_dump().items():
-        sh = s.calendar.shifts[shift]
-        _require(sh.days == "all" and sh.ranges() == [(0.0, 24.0)], f"role {role} works 24/7")
+    _require_flat_and_always_on(s)
     (cat,) = s.categories.values()
     _require(set(cat.rates) == {"hotline"}, "hotline arrivals only")
     _require(cat.tiers.community == 1, "every case starts at the community")
@@ -394,11 +399,7 @@ def jackson_feedback_of(s: Scenario) -> FeedbackNetwork:
     _require(len(s.categories) == 1 and s.policy.name == "baseline", "one category, baseline")
     _require(_zero(s.hotline.dispatch_delay) and _zero(s.verify_time),
              "zero dispatch delay and verification time")
-    p = s.hotline.profile
-    _require(len(set(p.hourly)) == 1 and len(set(p.weekly)) == 1, "a flat hotline profile")
-    for role, shift in s.roles.model_dump().items():
-        sh = s.calendar.shifts[shift]
-        _require(sh.days == "all" and sh.ranges() == [(0.0, 24.0)], f"role {role} works 24/7")
+    _require_flat_and_always_on(s)
     (cat,) = s.categories.values()
     _require(set(cat.rates) == {"hotline"} and cat.lead == "street", "street-led hotline cases")
     _require(cat.street_unit == "enforcement", "station 3 is the enforcement team")
