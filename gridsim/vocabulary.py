@@ -15,6 +15,7 @@ best) and the KPI code read it, so a new KPI is added here once. :func:`format_v
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import math
 from collections.abc import Iterable
@@ -76,7 +77,11 @@ class Kpi:
     """One KPI: its column name, unit, the direction in which it improves, and words for people.
 
     ``better`` is -1 when a smaller value is better, +1 when a larger one is, 0 when neither
-    (a share of work at one tier is a design choice, not a score).
+    (a share of work at one tier is a design choice, not a score). ``mechanism`` marks a count
+    that is a policy's own means (whistles blown, two-way dispatches): more is neither better
+    nor worse, so its ``better`` is 0. ``practical`` is the smallest difference a planner acts
+    on, in the KPI's unit (:data:`PRACTICAL` by unit unless set): a smaller effect is "no
+    practical difference" in the report even when it is significant.
     """
 
     name: str
@@ -84,6 +89,8 @@ class Kpi:
     better: Better
     label: str
     description: str
+    mechanism: bool = False
+    practical: float | None = None
 
     def format(self, value: Any, signed: bool = False) -> str:
         """``value`` in this KPI's unit (see :func:`format_value`)."""
@@ -169,7 +176,24 @@ def _catalogue() -> dict[str, Kpi]:
         ("returns_per_case", "per case", -1, "12345 returns per work order",
          "Returns (退单) of 12345 work orders, divided by the work orders dispatched."),
     ]
-    return {r[0]: Kpi(*r) for r in rows}
+    return {r[0]: _judged(Kpi(*r)) for r in rows}
+
+
+# the report's badges (issue 16): a policy's own mechanism has no direction; practical thresholds
+MECHANISMS: frozenset[str] = frozenset({"whistles", "whistles_per_case", "two_way_dispatch_share"})
+"""KPIs that count a policy's own mechanism (吹哨, 双向派单): a change is reported, not judged."""
+
+PRACTICAL: dict[str, float] = {"share": 0.01, "h": 1.0, "per case": 0.01}
+"""The practical threshold by unit (assumption): 1 percentage point for a share, 1 hour for a
+time, 0.01 per case for a rate per case; counts have none (any significant change counts)."""
+
+
+def _judged(k: Kpi) -> Kpi:
+    """``k`` with its mechanism flag and practical threshold from the tables above."""
+    mech = k.mechanism or k.name in MECHANISMS
+    return dataclasses.replace(k, mechanism=mech, better=0 if mech else k.better,
+                               practical=k.practical if k.practical is not None
+                               else PRACTICAL.get(k.unit))
 
 
 KPIS: dict[str, Kpi] = _catalogue()
@@ -220,6 +244,18 @@ def direction(name: str) -> int:
     """-1 when a smaller value of ``name`` is better, +1 when larger, 0 when neither/unknown."""
     k = _lookup(name)
     return k.better if k else 0
+
+
+def practical_threshold(name: str) -> float | None:
+    """The smallest difference of KPI ``name`` a planner acts on (``None``: any difference)."""
+    k = _lookup(name)
+    return k.practical if k else None
+
+
+def is_mechanism(name: str) -> bool:
+    """Whether KPI ``name`` counts a policy's own mechanism (no better or worse)."""
+    k = _lookup(name)
+    return bool(k and k.mechanism)
 
 
 def minimise(name: str) -> bool:

@@ -130,7 +130,9 @@ def test_experiment_report_shows_intervals_differences_and_the_best(folders, rep
             sign = "+" if r["difference"] > 0 else MINUS
             assert sign + _hours(abs(r["difference"])) in cells
         better = r["difference"] > 0 if metric == "on_time_rate" else r["difference"] < 0
+        small = {"on_time_rate": 0.01, "resolution_time_mean": 1.0}.get(metric, 0)
         marker = ("not significant" if not r["significant"]
+                  else "no practical difference" if abs(r["difference"]) < small
                   else "\u00b7 better" if better else "\u00b7 worse")
         assert marker in cells, (metric, cells)
 

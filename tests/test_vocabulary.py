@@ -65,7 +65,7 @@ def test_spelled_out_tier_tuples_are_gone_from_the_layers_that_read_the_vocabula
 
 
 @pytest.mark.parametrize(("metric", "better"), [
-    ("resolution_time_p90", -1), ("on_time_rate", 1), ("backlog_end", -1), ("whistles", -1),
+    ("resolution_time_p90", -1), ("on_time_rate", 1), ("backlog_end", -1), ("whistles", 0),
     ("reroutes_per_case", -1), ("reroutes_per_issue", -1), ("solved_share_grid", 0),
     ("dept_report_on_time_rate", 1), ("not_a_kpi", 0)])
 def test_direction_decides_which_point_is_best(metric, better):

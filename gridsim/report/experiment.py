@@ -35,6 +35,7 @@ from .folder import (
     value_cell,
     when,
 )
+from .units import appraisal, organisation
 
 KIND_TITLES = {"compare": "Comparison", "sweep": "Parameter sweep",
                "replicate": "Replications"}
@@ -58,6 +59,7 @@ def experiment_context(folder: Path) -> dict[str, Any]:
     level = float(meta.get("level") or 0.95)
     scenarios = meta.get("scenarios") or {}
 
+    units = read_csv(folder / "units.csv")
     per_point = {lb: scenario_facts(scenarios.get(lb) or {}) for lb in labels}
     per_point = {lb: f for lb, f in per_point.items() if f}
     return {
@@ -76,8 +78,19 @@ def experiment_context(folder: Path) -> dict[str, Any]:
         "comparison": _comparison(folder, meta, labels, level) if len(labels) > 1 else None,
         "bottlenecks": _bottlenecks(meta.get("bottlenecks") or []),
         "loaded": _most_loaded(folder, labels),
+        "organisation": organisation(units, labels, level, _overall(summary)),
+        "appraisal": appraisal(summary, units, labels, level),
         "plots": plots(folder),
     }
+
+
+def _overall(summary: pd.DataFrame) -> dict[str, dict[str, tuple]]:
+    """Per point, the overall KPIs as ``(mean, low, high)``."""
+    out: dict[str, dict[str, tuple]] = {}
+    for r in summary[summary["scope"] == "all"].itertuples(index=False):
+        lo, hi = (None, None) if is_missing(r.low) else (float(r.low), float(r.high))
+        out.setdefault(str(r.point), {})[str(r.metric)] = (float(r.mean), lo, hi)
+    return out
 
 
 def _title(kind: str, points: list[dict], labels: list[str], folder: Path) -> str:

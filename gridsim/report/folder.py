@@ -25,8 +25,11 @@ from ..vocabulary import (
     format_days,
     format_interval,
     format_value,
+    is_mechanism,
     is_missing,
     label,
+    practical_threshold,
+    unit_of,
 )
 
 Cell = str | dict[str, Any]
@@ -186,9 +189,17 @@ def value_cell(v: Any, unit: str, low: Any = None, high: Any = None,
 
 
 def verdict(metric: str, difference: float, significant: bool) -> dict[str, str]:
-    """A badge: not significant, or significant and better, worse or (no direction) changed."""
+    """A badge: not significant; a change of a policy's own mechanism (no direction);
+    significant but smaller than the KPI's practical threshold (no practical difference); or
+    significant and better, worse or (no direction) changed."""
     if not significant:
         return {"text": "not significant", "cls": "ns"}
+    if is_mechanism(metric):
+        return {"text": "\u25cf changed \u00b7 policy's mechanism", "cls": "changed"}
+    thr = practical_threshold(metric)
+    if thr is not None and abs(float(difference)) < thr:
+        below = format_value(thr, unit_of(metric), signed=True).lstrip("+")
+        return {"text": f"no practical difference (< {below})", "cls": "ns"}
     d = direction(metric)
     if d == 0:
         return {"text": "\u25cf significant", "cls": "changed"}

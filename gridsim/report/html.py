@@ -39,11 +39,13 @@ __all__ = ["REPORT_NAME", "ReportError", "folder_kind", "render_report", "write_
 
 REPORT_NAME = "report.html"
 NAV = (("scenario", "Scenario"), ("failures", "Failures"), ("kpis", "KPIs"),
-       ("comparison", "Comparison"), ("bottleneck", "Bottleneck"),
+       ("comparison", "Comparison"), ("organisation", "Organisation"),
+       ("appraisal", "Departments"), ("bottleneck", "Bottleneck"),
        ("loaded", "Most loaded"), ("plots", "Plots"))
 """The sections of a page, in order, with their link text (a section without data is left out
 of the page and of the contents)."""
 _SECTION_DATA = {"failures": ("failures",), "comparison": ("comparison",),
+                 "organisation": ("organisation",),
                  "bottleneck": ("bottleneck", "bottlenecks")}
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..vocabulary import DASH, format_percent, format_value, headline, unit_of
+from ..vocabulary import DASH, format_percent, format_value, headline, is_missing, unit_of
 from .folder import (
     BY_TITLES,
     LEVEL_TITLES,
@@ -30,6 +30,7 @@ from .folder import (
     value_cell,
     when,
 )
+from .units import appraisal, organisation
 
 
 def run_context(folder: Path) -> dict[str, Any]:
@@ -65,6 +66,9 @@ def run_context(folder: Path) -> dict[str, Any]:
     ])
 
     pools = read_csv(folder / "pools.csv")
+    units = read_csv(folder / "units.csv")
+    here = {m: (float(overall.at[m, "value"]), None, None) for m in overall.index
+            if not is_missing(overall.at[m, "value"])}
     return {
         "title": f"Simulation run: {name}" + (f" ({policy})" if policy else ""),
         "facts": run_facts,
@@ -76,6 +80,8 @@ def run_context(folder: Path) -> dict[str, Any]:
         }), f"All KPIs, every scope ({len(kpis)} rows)"),
         "bottleneck": _bottleneck(name, summary, pools),
         "loaded": _most_loaded(folder, pools),
+        "organisation": organisation(units, None, None, {"": here}),
+        "appraisal": appraisal(kpis, units),
         "plots": plots(folder),
     }
 

@@ -1,0 +1,407 @@
+"""The organisation as a planner reads it: a heat map, a ranking and the department appraisal.
+
+A district is drawn as a block: its name on top, then one row per street (the street's own cell,
+then its communities), then its departments. Each cell is coloured by one KPI of the per-unit
+table (``units.csv`` of a run, ``units.csv`` of an experiment with ``_hw`` half-widths per point)
+and carries the value, its interval and the cases in its hover text; the same numbers are in a
+table beneath. A planner picks the KPI with a row of buttons (radio inputs and CSS: the page has
+no scripts). An experiment gets one panel per point, coloured on one scale, so the same street
+can be compared across variants at a glance.
+
+The table is read as it comes: a KPI column that is missing or empty is left out, the ``parent``
+of a unit is derived from its path (``Riverside/s0/c0`` lies in ``Riverside/s0``) when the column
+is absent, and a district's own value is its ``district`` row or, for a single district, the
+overall KPI. The ranking lists each level's units weakest first (the direction is the KPI
+catalogue's; for a KPI without one, highest first). The department appraisal table (report rate,
+report time, on-time report, cooperation, resolution) comes from the KPI rows with scope
+``department=...`` or else from the department rows of the unit table.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import pandas as pd
+
+from ..vocabulary import DASH, KPIS, format_interval, format_value, is_missing, label, unit_of
+from .folder import Cell, stacked, table, value_cell
+
+HEAT_KPIS: tuple[str, ...] = (
+    "on_time_rate", "resolution_time_mean", "resolution_time_p90", "satisfaction_rate",
+    "resolution_rate", "report_rate", "cooperation_rate", "response_rate", "overdue_end",
+    "open_end", "utilisation", "cases", "queue_mean")
+"""The unit-table columns the heat map can colour by, in the order of its buttons (the first
+present is the default)."""
+
+UNIT_COLUMNS: dict[str, tuple[str, int, str]] = {
+    "overdue_end": ("cases", -1, "Overdue open cases at the end"),
+    "open_end": ("cases", -1, "Open cases at the end"),
+    "utilisation": ("share", 0, "Utilisation of the unit's staff"),
+    "queue_mean": ("cases", -1, "Mean queue"),
+    "cases": ("cases", 0, "Cases"),
+}
+"""Unit, direction and label of the unit-table columns that are not KPIs of the catalogue."""
+
+EXPECTED: dict[str, tuple[str, int, str]] = {
+    "satisfaction_rate": ("share", 1, "Satisfied at the callback"),
+    "report_rate": ("share", 1, "Department report rate"),
+    "cooperation_rate": ("share", 1, "Department cooperation"),
+    "response_rate": ("share", 1, "Response rate"),
+}
+"""Unit, direction and label of per-unit KPIs issue 16 adds, until the catalogue has them (the
+catalogue's entry wins)."""
+
+HEAT_LEVELS: tuple[str, ...] = ("district", "street", "community", "department",
+                                "city_department")
+RANK_LEVELS: tuple[tuple[str, str, int], ...] = (
+    ("street", "Streets", 12), ("community", "Communities", 10),
+    ("department", "Departments", 12))
+"""The levels ranked, their titles and how many units of each are listed."""
+
+APPRAISAL: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("Report rate", ("report_rate",)),
+    ("Report time", ("dept_report_time_mean", "report_time_mean")),
+    ("On-time report", ("dept_report_on_time_rate", "report_on_time_rate")),
+    ("Cooperation", ("cooperation_rate",)),
+    ("Resolution", ("resolution_rate",)),
+)
+"""The columns of the department appraisal table and the KPI names each may be written as."""
+
+# colour-blind-safe diverging scale (worse -> better) and a sequential one (low -> high)
+_DIVERGING = ((0.0, (215, 48, 39)), (0.5, (255, 255, 191)), (1.0, (69, 117, 180)))
+_SEQUENTIAL = ((0.0, (239, 243, 255)), (1.0, (8, 81, 156)))
+
+
+def kpi_meta(name: str) -> tuple[str, int, str]:
+    """Unit, direction and label of a unit-table column."""
+    if name in UNIT_COLUMNS:
+        return UNIT_COLUMNS[name]
+    if name in KPIS:
+        k = KPIS[name]
+        return k.unit, k.better, k.label
+    if name in EXPECTED:
+        return EXPECTED[name]
+    return unit_of(name), 0, label(name)
+
+
+def parent_of(unit: str) -> str:
+    """The unit above ``unit`` in its path (``""`` at the top)."""
+    return unit.rsplit("/", 1)[0] if "/" in unit else ""
+
+
+def short(unit: str) -> str:
+    """The last part of a unit's path, for a cell."""
+    return unit.rsplit("/", 1)[-1].replace("_", " ")
+
+
+def normalise(units: pd.DataFrame | None, points: list[str] | None = None) -> pd.DataFrame:
+    """The unit table with a ``point`` (``""`` for a run) and a ``parent`` on every row."""
+    if units is None or units.empty or "level" not in units or "unit" not in units:
+        return pd.DataFrame(columns=["point", "level", "unit", "parent"])
+    u = units.copy()
+    u["point"] = u["point"].astype(str) if "point" in u else ""
+    if points:
+        u = u[u["point"].isin(points)]
+    u["unit"] = u["unit"].astype(str)
+    u["level"] = u["level"].astype(str)
+    derived = u["unit"].map(parent_of)
+    if "parent" in u:
+        u["parent"] = u["parent"].where(u["parent"].notna(), derived).astype(str)
+    else:
+        u["parent"] = derived
+    return u.reset_index(drop=True)
+
+
+def available(u: pd.DataFrame) -> list[str]:
+    """The heat-map KPIs with a value on some street, community or department."""
+    shown = u[u["level"].isin(HEAT_LEVELS)]
+    return [k for k in HEAT_KPIS if k in shown and pd.to_numeric(shown[k], errors="coerce")
+            .notna().any()]
+
+
+# ---------------------------------------------------------------------------- colour
+def _mix(stops: tuple, t: float) -> tuple[int, int, int]:
+    t = min(max(t, 0.0), 1.0)
+    for (a, ca), (b, cb) in zip(stops, stops[1:], strict=False):
+        if t <= b:
+            f = (t - a) / (b - a) if b > a else 0.0
+            return tuple(round(x + (y - x) * f) for x, y in zip(ca, cb, strict=True))  # type: ignore[return-value]
+    return stops[-1][1]
+
+
+def colour(v: Any, lo: float, hi: float, better: int) -> str:
+    """CSS for a cell: background from the scale, text dark or light to stay readable."""
+    if is_missing(v):
+        return "background:#eef1f4;color:#5f6b7a"
+    t = 0.5 if hi <= lo else (float(v) - lo) / (hi - lo)
+    if better < 0:
+        t = 1 - t
+    r, g, b = _mix(_DIVERGING if better else _SEQUENTIAL, t)
+    light = 0.299 * r + 0.587 * g + 0.114 * b < 140
+    return f"background:rgb({r},{g},{b});color:{'#fff' if light else '#1f2933'}"
+
+
+def _scales(u: pd.DataFrame, kpi: str, unit: str) -> dict[str, tuple[float, float]]:
+    """Colour range per level, over every point: shares on one scale, others per level."""
+    vals = pd.to_numeric(u[kpi], errors="coerce")
+    out = {}
+    for level in HEAT_LEVELS:
+        sel = vals[u["level"].isin(HEAT_LEVELS if unit == "share" else (level,))].dropna()
+        if len(sel):
+            out[level] = (float(sel.min()), float(sel.max()))
+    return out
+
+
+# ---------------------------------------------------------------------------- values
+def _value(row: Any, kpi: str) -> tuple[float, float | None, float | None]:
+    """Value, low and high of ``kpi`` on a unit row (no interval without ``kpi_hw``)."""
+    v = pd.to_numeric(pd.Series([row.get(kpi)]), errors="coerce").iloc[0]
+    hw = row.get(f"{kpi}_hw")
+    if is_missing(v):
+        return math.nan, None, None
+    if is_missing(hw):
+        return float(v), None, None
+    return float(v), float(v) - float(hw), float(v) + float(hw)
+
+
+def _hover(unit: str, kpi: str, v: float, lo: float | None, hi: float | None,
+           cases: Any, level: float | None) -> str:
+    u = kpi_meta(kpi)[0]
+    text = f"{unit}: {kpi_meta(kpi)[2]} {format_value(v, u)}"
+    if lo is not None:
+        text += f" ({level or 0.95:.0%} CI {format_interval(lo, hi, u)})"
+    elif level is not None and not is_missing(v):
+        text += " (no interval)"
+    if not is_missing(cases) and kpi != "cases":
+        text += f"; {float(cases):,.0f} cases"
+    return text
+
+
+def _cell(row: Any, kpi: str, scale: tuple[float, float] | None, level: float | None,
+          name: str | None = None) -> dict[str, str]:
+    unit, better, _ = kpi_meta(kpi)
+    v, lo, hi = _value(row, kpi)
+    lo_s, hi_s = scale or (0.0, 0.0)
+    return {"name": name or short(str(row["unit"])), "unit": str(row["unit"]),
+            "v": format_value(v, unit),
+            "title": _hover(str(row["unit"]), kpi, v, lo, hi, row.get("cases"), level),
+            "style": colour(v, lo_s, hi_s, better)}
+
+
+def _panel(u: pd.DataFrame, point: str, kpi: str, scales: dict, level: float | None,
+           overall: dict[str, tuple[float, float | None, float | None]]) -> dict[str, Any]:
+    """One point's picture of the organisation: district blocks of streets and departments."""
+    p = u[u["point"] == point]
+    streets = p[p["level"] == "street"]
+    depts = p[p["level"].isin(("department", "city_department"))]
+    named = {str(r["unit"]): r for _, r in p[p["level"] == "district"].iterrows()}
+    districts = list(dict.fromkeys([*named, *streets["parent"], *depts["parent"]]))
+    blocks = []
+    for d in districts:
+        if d in named:
+            head = _cell(named[d], kpi, scales.get("district"), level, name=d or "district")
+        elif len(districts) == 1 and kpi in overall:
+            v, lo, hi = overall[kpi]
+            row = {"unit": d or "district", kpi: v,
+                   f"{kpi}_hw": None if lo is None else (hi - lo) / 2}
+            head = _cell(row, kpi, scales.get("district", scales.get("street")), level,
+                         name=d or "district")
+            head["title"] += " (the district's overall KPI)"
+        else:
+            head = {"name": d or "district", "unit": d, "v": "", "title": d,
+                    "style": "background:#eef1f4;color:#1f2933"}
+        rows = []
+        for _, s in streets[streets["parent"] == d].iterrows():
+            comms = p[(p["level"] == "community") & (p["parent"] == s["unit"])]
+            rows.append({"cell": _cell(s, kpi, scales.get("street"), level),
+                         "communities": [_cell(c, kpi, scales.get("community"), level)
+                                         for _, c in comms.iterrows()]})
+        dd = depts[depts["parent"] == d]
+        blocks.append({"head": head, "streets": rows,
+                       "departments": [_cell(r, kpi, scales.get(r["level"]), level)
+                                       for _, r in dd.iterrows()]})
+    return {"point": point, "blocks": blocks}
+
+
+def _legend(kpi: str, scales: dict) -> dict[str, Any]:
+    unit, better, _ = kpi_meta(kpi)
+    plural = {"street": "streets", "community": "communities", "department": "departments"}
+    ranges = [f"{plural[lv]} {format_value(scales[lv][0], unit)} to "
+              f"{format_value(scales[lv][1], unit)}" for lv in plural if lv in scales]
+    if unit == "share" and scales:
+        lo, hi = next(iter(scales.values()))
+        ranges = [f"{format_value(lo, unit)} to {format_value(hi, unit)}, one scale for "
+                  "every level"]
+    stops = _DIVERGING if better else _SEQUENTIAL  # worse -> better, low -> high
+    grad = ",".join(f"rgb{c}" for _, c in stops)
+    ends = ("worse", "better") if better else ("lower", "higher")
+    return {"gradient": f"background:linear-gradient(90deg,{grad})", "left": ends[0],
+            "right": ends[1], "ranges": "; ".join(ranges)}
+
+
+def _ranking(u: pd.DataFrame, points: list[str], kpi: str,
+             level: float | None) -> list[dict[str, Any]]:
+    """Per level, each point's units weakest first (highest first without a direction)."""
+    unit, better, _ = kpi_meta(kpi)
+    out = []
+    for lv, title, n in RANK_LEVELS:
+        g = u[(u["level"] == lv) & pd.to_numeric(u[kpi], errors="coerce").notna()]
+        if g.empty:
+            continue
+        cols = []
+        for pt in points:
+            gp = g[g["point"] == pt].copy()
+            gp["_v"] = pd.to_numeric(gp[kpi], errors="coerce")
+            cols.append(gp.sort_values(["_v", "unit"], ascending=[better > 0, True]).head(n))
+        depth = max(len(c) for c in cols)
+        rows: list[list[Cell]] = []
+        for i in range(depth):
+            row: list[Cell] = [str(i + 1)]
+            for c in cols:
+                if i >= len(c):
+                    row += [DASH] if points != [""] else [DASH, DASH]
+                    continue
+                r = c.iloc[i]
+                v, lo, hi = _value(r, kpi)
+                sub = format_value(v, unit)
+                if lo is not None:
+                    sub += f" \u00b1{format_value((hi - lo) / 2, unit, signed=False)}".replace(
+                        "%", " pp")
+                if points == [""]:  # a run: unit and value side by side
+                    row += [{"kind": "stacked", "main": str(r["unit"]), "sub": "",
+                             "cls": "unit"}, sub]
+                else:
+                    row.append(stacked(str(r["unit"]), sub, "unit"))
+            rows.append(row)
+        order = "weakest first" if better else "highest first"
+        out.append({"title": f"{title}, {order}" + (f" (the {n} weakest)" if better and
+                                                    depth == n else ""),
+                    "table": table(["#", *(points if points != [""] else ["Unit", "Value"])],
+                                   rows, "ranking", num_from=2 if points == [""] else 99)})
+    return out
+
+
+def _values(u: pd.DataFrame, points: list[str], kpi: str,
+            level: float | None) -> dict[str, Any]:
+    """Every unit's value and interval, in the heat map's order (a folded table)."""
+    unit = kpi_meta(kpi)[0]
+    shown = u[u["level"].isin(HEAT_LEVELS)]
+    order = {lv: i for i, lv in enumerate(HEAT_LEVELS)}
+    keys = sorted({(r.level, r.unit) for r in shown.itertuples()},
+                  key=lambda k: (order.get(k[0], 99), k[1]))
+    idx = {(r["point"], r["level"], r["unit"]): r for _, r in shown.iterrows()}
+    rows: list[list[Cell]] = []
+    for lv, un in keys:
+        row: list[Cell] = [stacked(un, lv, "unit")]
+        for pt in points:
+            r = idx.get((pt, lv, un))
+            if r is None:
+                row.append(DASH)
+                continue
+            v, lo, hi = _value(r, kpi)
+            row.append(value_cell(v, unit, lo, hi, level))
+        rows.append(row)
+    heads: list[Cell] = ["Unit", *(points if points != [""] else ["Value"])]
+    return {"summary": f"Every unit's value{' and interval' if level else ''} "
+                       f"({len(rows)} units)",
+            "table": table(heads, rows, "unit-values wide")}
+
+
+def organisation(units: pd.DataFrame | None, points: list[str] | None = None,
+                 level: float | None = None,
+                 overall: dict[str, dict[str, tuple]] | None = None) -> dict[str, Any] | None:
+    """The heat map, ranking and values of ``units`` for the template (``None``: no table).
+
+    ``points`` are the experiment's point labels (``None`` for a run), ``level`` its
+    confidence level (``None``: a single run, no intervals), ``overall`` per point the overall
+    KPIs as ``(value, low, high)`` (the district's own value when there is one district).
+    """
+    u = normalise(units, points)
+    kpis = available(u)[:16]  # the style sheet switches up to 16 views
+    if u.empty or not kpis or not (u["level"] == "street").any():
+        return None
+    pts = points or [""]
+    views = []
+    for i, kpi in enumerate(kpis):
+        unit, better, lab = kpi_meta(kpi)
+        scales = _scales(u, kpi, unit)
+        views.append({
+            "kpi": kpi, "label": lab, "first": i == 0,
+            "panels": [_panel(u, pt, kpi, scales, level, (overall or {}).get(pt, {}))
+                       for pt in pts],
+            "legend": _legend(kpi, scales),
+            "ranking": _ranking(u, pts, kpi, level),
+            "values": _values(u, pts, kpi, level),
+        })
+    return {"views": views, "multi": len(pts) > 1,
+            "absent": [k for k in HEAT_KPIS[:8] if k not in kpis]}
+
+
+# ---------------------------------------------------------------------------- appraisal
+def _scope_rows(kpis: pd.DataFrame | None) -> pd.DataFrame:
+    """KPI rows with scope ``department=...``, as point, unit, metric, value, low, high."""
+    cols = ["point", "unit", "metric", "value", "low", "high"]
+    if kpis is None or kpis.empty or "scope" not in kpis:
+        return pd.DataFrame(columns=cols)
+    d = kpis[kpis["scope"].astype(str).str.startswith("department=")].copy()
+    if d.empty:
+        return pd.DataFrame(columns=cols)
+    d["unit"] = d["scope"].astype(str).str.split("=", n=1).str[1]
+    d["point"] = d["point"].astype(str) if "point" in d else ""
+    if "mean" in d:
+        d["value"] = d["mean"]
+    for c in ("low", "high"):
+        if c not in d:
+            d[c] = math.nan
+    return d[cols]
+
+
+def appraisal(kpis: pd.DataFrame | None, units: pd.DataFrame | None,
+              points: list[str] | None = None,
+              level: float | None = None) -> dict[str, Any] | None:
+    """The department appraisal table, or ``None`` when neither source has its KPIs."""
+    scoped = _scope_rows(kpis)
+    u = normalise(units, points)
+    u = u[u["level"] == "department"] if not u.empty else u
+    found: dict[str, tuple[str, str]] = {}  # column title -> (metric, source)
+    for title, names in APPRAISAL:
+        for n in names:
+            if n in set(scoped["metric"]):
+                found[title] = (n, "kpis")
+                break
+            if n in u and pd.to_numeric(u[n], errors="coerce").notna().any():
+                found[title] = (n, "units")
+                break
+    if not any(t in found for t in ("Report rate", "Cooperation", "On-time report")):
+        return None
+    pts = points or [""]
+    names = list(dict.fromkeys([*scoped["unit"], *u["unit"]]))
+    sidx = {(r.point, r.unit, r.metric): r for r in scoped.itertuples()}
+    uidx = {(r["point"], r["unit"]): r for _, r in u.iterrows()}
+    rows: list[list[Cell]] = []
+    for name in names:
+        for pt in pts:
+            row: list[Cell] = [stacked(short(name), name, "")] if pt == "" else [
+                stacked(short(name), pt, "")]
+            for title, _ in APPRAISAL:
+                if title not in found:
+                    continue
+                metric, source = found[title]
+                unit = kpi_meta(metric)[0]
+                if source == "kpis":
+                    r = sidx.get((pt, name, metric))
+                    row.append(DASH if r is None else value_cell(
+                        r.value, unit, r.low, r.high, level))
+                else:
+                    r = uidx.get((pt, name))
+                    if r is None:
+                        row.append(DASH)
+                        continue
+                    v, lo, hi = _value(r, metric)
+                    row.append(value_cell(v, unit, lo, hi, level))
+            rows.append(row)
+    heads: list[Cell] = ["Department", *({"kind": "kpi", "label": t, "name": found[t][0]}
+                                         for t, _ in APPRAISAL if t in found)]
+    missing = [t.lower() for t, _ in APPRAISAL if t not in found]
+    return {"table": table(heads, rows, "appraisal wide"), "missing": missing}
