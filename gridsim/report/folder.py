@@ -37,7 +37,7 @@ Cell = str | dict[str, Any]
 PLOT_TITLES = {
     "resolution_time": "Resolution time",
     "tier_shares": "Where cases are solved (share per tier)",
-    "load_by_pool": "Load by staff pool",
+    "load_by_pool": "Staff utilisation per street (small multiples)",
     "backlog": "Open cases over time",
     "kpi_vs_parameter": "KPI against the varied parameter",
 }
