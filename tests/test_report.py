@@ -240,6 +240,12 @@ def test_report_renders_in_headless_chromium(folders, reports, kind, tmp_path):
     if kind == "experiment":
         best = json.loads((folders[kind] / "experiment.json").read_text())["best"]["text"]
         assert html.escape(best) in body and '<table class="differences' in body
+    # the organisation heat map: one panel per variant (a run: one), each with its streets
+    points = ["baseline", "four_tier"] if kind == "experiment" else [""]
+    first = body.split('<div class="hm-view"')[1]  # the default KPI's view
+    chunks = first.split('<div class="hm-panel" data-point="')[1:]
+    streets = {c.split('"', 1)[0]: c.count('class="hm-cell hm-s"') for c in chunks}
+    assert streets == dict.fromkeys(points, 2)  # streets.count 2
 
 
 def test_unit_tables_come_from_units_csv_whatever_the_record_level(folders, reports, tmp_path,

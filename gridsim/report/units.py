@@ -52,6 +52,10 @@ EXPECTED: dict[str, tuple[str, int, str]] = {
 """Unit, direction and label of per-unit KPIs issue 16 adds, until the catalogue has them (the
 catalogue's entry wins)."""
 
+MAX_COMMUNITIES = 400
+"""Above this many communities (per point) the heat map draws the streets only; the ranking
+still lists the weakest communities and ``units.csv`` has them all."""
+
 HEAT_LEVELS: tuple[str, ...] = ("district", "street", "community", "department",
                                 "city_department")
 RANK_LEVELS: tuple[tuple[str, str, int], ...] = (
@@ -156,8 +160,7 @@ def _scales(u: pd.DataFrame, kpi: str, unit: str) -> dict[str, tuple[float, floa
 # ---------------------------------------------------------------------------- values
 def _value(row: Any, kpi: str) -> tuple[float, float | None, float | None]:
     """Value, low and high of ``kpi`` on a unit row (no interval without ``kpi_hw``)."""
-    v = pd.to_numeric(pd.Series([row.get(kpi)]), errors="coerce").iloc[0]
-    hw = row.get(f"{kpi}_hw")
+    v, hw = row.get(kpi), row.get(f"{kpi}_hw")
     if is_missing(v):
         return math.nan, None, None
     if is_missing(hw):
@@ -189,38 +192,59 @@ def _cell(row: Any, kpi: str, scale: tuple[float, float] | None, level: float | 
             "style": colour(v, lo_s, hi_s, better)}
 
 
-def _panel(u: pd.DataFrame, point: str, kpi: str, scales: dict, level: float | None,
+class _Tree:
+    """The unit rows of one table indexed for drawing: per point, the districts, each
+    district's streets and departments, each street's communities (rows as dicts)."""
+
+    def __init__(self, u: pd.DataFrame) -> None:
+        self.named: dict[tuple[str, str], dict] = {}
+        self.streets: dict[tuple[str, str], list[dict]] = {}
+        self.depts: dict[tuple[str, str], list[dict]] = {}
+        self.comms: dict[tuple[str, str], list[dict]] = {}
+        self.districts: dict[str, list[str]] = {}
+        for r in u[u["level"].isin(HEAT_LEVELS)].to_dict("records"):
+            key = (r["point"], r["parent"])
+            if r["level"] == "district":
+                self.named[(r["point"], r["unit"])] = r
+            elif r["level"] == "street":
+                self.streets.setdefault(key, []).append(r)
+            elif r["level"] == "community":
+                self.comms.setdefault(key, []).append(r)
+            else:
+                self.depts.setdefault(key, []).append(r)
+            if r["level"] in ("district", "street", "department", "city_department"):
+                d = r["unit"] if r["level"] == "district" else r["parent"]
+                names = self.districts.setdefault(r["point"], [])
+                if d not in names:
+                    names.append(d)
+
+
+def _panel(tree: _Tree, point: str, kpi: str, scales: dict, level: float | None,
            overall: dict[str, tuple[float, float | None, float | None]]) -> dict[str, Any]:
     """One point's picture of the organisation: district blocks of streets and departments."""
-    p = u[u["point"] == point]
-    streets = p[p["level"] == "street"]
-    depts = p[p["level"].isin(("department", "city_department"))]
-    named = {str(r["unit"]): r for _, r in p[p["level"] == "district"].iterrows()}
-    districts = list(dict.fromkeys([*named, *streets["parent"], *depts["parent"]]))
+    districts = tree.districts.get(point, [])
     blocks = []
     for d in districts:
-        if d in named:
-            head = _cell(named[d], kpi, scales.get("district"), level, name=d or "district")
+        if (point, d) in tree.named:
+            head = _cell(tree.named[(point, d)], kpi, scales.get("district"), level,
+                         name=d or "district")
         elif len(districts) == 1 and kpi in overall:
             v, lo, hi = overall[kpi]
             row = {"unit": d or "district", kpi: v,
-                   f"{kpi}_hw": None if lo is None else (hi - lo) / 2}
+                   f"{kpi}_hw": None if lo is None or hi is None else (hi - lo) / 2}
             head = _cell(row, kpi, scales.get("district", scales.get("street")), level,
                          name=d or "district")
             head["title"] += " (the district's overall KPI)"
         else:
             head = {"name": d or "district", "unit": d, "v": "", "title": d,
                     "style": "background:#eef1f4;color:#1f2933"}
-        rows = []
-        for _, s in streets[streets["parent"] == d].iterrows():
-            comms = p[(p["level"] == "community") & (p["parent"] == s["unit"])]
-            rows.append({"cell": _cell(s, kpi, scales.get("street"), level),
-                         "communities": [_cell(c, kpi, scales.get("community"), level)
-                                         for _, c in comms.iterrows()]})
-        dd = depts[depts["parent"] == d]
+        rows = [{"cell": _cell(s, kpi, scales.get("street"), level),
+                 "communities": [_cell(c, kpi, scales.get("community"), level)
+                                 for c in tree.comms.get((point, s["unit"]), [])]}
+                for s in tree.streets.get((point, d), [])]
         blocks.append({"head": head, "streets": rows,
                        "departments": [_cell(r, kpi, scales.get(r["level"]), level)
-                                       for _, r in dd.iterrows()]})
+                                       for r in tree.depts.get((point, d), [])]})
     return {"point": point, "blocks": blocks}
 
 
@@ -282,15 +306,13 @@ def _ranking(u: pd.DataFrame, points: list[str], kpi: str,
     return out
 
 
-def _values(u: pd.DataFrame, points: list[str], kpi: str,
+def _values(records: list[dict], points: list[str], kpi: str,
             level: float | None) -> dict[str, Any]:
     """Every unit's value and interval, in the heat map's order (a folded table)."""
     unit = kpi_meta(kpi)[0]
-    shown = u[u["level"].isin(HEAT_LEVELS)]
     order = {lv: i for i, lv in enumerate(HEAT_LEVELS)}
-    keys = sorted({(r.level, r.unit) for r in shown.itertuples()},
-                  key=lambda k: (order.get(k[0], 99), k[1]))
-    idx = {(r["point"], r["level"], r["unit"]): r for _, r in shown.iterrows()}
+    idx = {(r["point"], r["level"], r["unit"]): r for r in records}
+    keys = sorted({(lv, un) for _, lv, un in idx}, key=lambda k: (order.get(k[0], 99), k[1]))
     rows: list[list[Cell]] = []
     for lv, un in keys:
         row: list[Cell] = [stacked(un, lv, "unit")]
@@ -322,19 +344,27 @@ def organisation(units: pd.DataFrame | None, points: list[str] | None = None,
     if u.empty or not kpis or not (u["level"] == "street").any():
         return None
     pts = points or [""]
+    for c in [*kpis, *(f"{k}_hw" for k in kpis), "cases"]:
+        if c in u:
+            u[c] = pd.to_numeric(u[c], errors="coerce")
+    per_point = (u["level"] == "community").sum() / len(pts)
+    drawn = u[u["level"] != "community"] if per_point > MAX_COMMUNITIES else u
+    tree = _Tree(drawn)
+    records = drawn[drawn["level"].isin(HEAT_LEVELS)].to_dict("records")
     views = []
     for i, kpi in enumerate(kpis):
         unit, better, lab = kpi_meta(kpi)
         scales = _scales(u, kpi, unit)
         views.append({
             "kpi": kpi, "label": lab, "first": i == 0,
-            "panels": [_panel(u, pt, kpi, scales, level, (overall or {}).get(pt, {}))
+            "panels": [_panel(tree, pt, kpi, scales, level, (overall or {}).get(pt, {}))
                        for pt in pts],
             "legend": _legend(kpi, scales),
             "ranking": _ranking(u, pts, kpi, level),
-            "values": _values(u, pts, kpi, level),
+            "values": _values(records, pts, kpi, level),
         })
     return {"views": views, "multi": len(pts) > 1,
+            "communities_left_out": int(per_point) if drawn is not u else 0,
             "absent": [k for k in HEAT_KPIS[:8] if k not in kpis]}
 
 
@@ -363,7 +393,11 @@ def appraisal(kpis: pd.DataFrame | None, units: pd.DataFrame | None,
     """The department appraisal table, or ``None`` when neither source has its KPIs."""
     scoped = _scope_rows(kpis)
     u = normalise(units, points)
-    u = u[u["level"] == "department"] if not u.empty else u
+    u = u[u["level"] == "department"].copy() if not u.empty else u
+    for _, names in APPRAISAL:
+        for c in (n for name in names for n in (name, f"{name}_hw")):
+            if c in u:
+                u[c] = pd.to_numeric(u[c], errors="coerce")
     found: dict[str, tuple[str, str]] = {}  # column title -> (metric, source)
     for title, names in APPRAISAL:
         for n in names:
@@ -378,7 +412,7 @@ def appraisal(kpis: pd.DataFrame | None, units: pd.DataFrame | None,
     pts = points or [""]
     names = list(dict.fromkeys([*scoped["unit"], *u["unit"]]))
     sidx = {(r.point, r.unit, r.metric): r for r in scoped.itertuples()}
-    uidx = {(r["point"], r["unit"]): r for _, r in u.iterrows()}
+    uidx = {(r["point"], r["unit"]): r for r in u.to_dict("records")}
     rows: list[list[Cell]] = []
     for name in names:
         for pt in pts:
