@@ -72,6 +72,10 @@ APPRAISAL: tuple[tuple[str, tuple[str, ...]], ...] = (
 )
 """The columns of the department appraisal table and the KPI names each may be written as."""
 
+MIN_SPAN: dict[str, float] = {"share": 0.05, "h": 5.0, "cases": 2.0, "count": 2.0}
+"""The narrowest colour scale by unit (5 pp, 5 h, 2 cases: five times the practical threshold
+for shares and times), so that noise between near-equal units is not painted red and blue."""
+
 # colour-blind-safe diverging scale (worse -> better) and a sequential one (low -> high)
 _DIVERGING = ((0.0, (215, 48, 39)), (0.5, (255, 255, 191)), (1.0, (69, 117, 180)))
 _SEQUENTIAL = ((0.0, (239, 243, 255)), (1.0, (8, 81, 156)))
@@ -149,11 +153,16 @@ def colour(v: Any, lo: float, hi: float, better: int) -> str:
 def _scales(u: pd.DataFrame, kpi: str, unit: str) -> dict[str, tuple[float, float]]:
     """Colour range per level, over every point: shares on one scale, others per level."""
     vals = pd.to_numeric(u[kpi], errors="coerce")
+    span = MIN_SPAN.get(unit, 0.0)
     out = {}
     for level in HEAT_LEVELS:
         sel = vals[u["level"].isin(HEAT_LEVELS if unit == "share" else (level,))].dropna()
         if len(sel):
-            out[level] = (float(sel.min()), float(sel.max()))
+            lo, hi = float(sel.min()), float(sel.max())
+            if hi - lo < span:  # a spread below what a planner acts on stays one colour
+                mid = (lo + hi) / 2
+                lo, hi = mid - span / 2, mid + span / 2
+            out[level] = (lo, hi)
     return out
 
 

@@ -186,10 +186,10 @@ def load_by_street(load: pd.DataFrame, fig: Figure, scenario: Any) -> Figure:
                     marker="." if step == 7 else None, ms=3, color=colours[kind],
                     label=kind.replace("_", " "))
         calendar_axis(ax, scenario)
-        ax.set_title(name, fontsize=9, loc="left")
+        ax.set_title(name, fontsize=10, loc="left")
         ax.yaxis.set_major_formatter(PercentFormatter(1.0))
         ax.grid(alpha=0.3)
-        ax.tick_params(labelsize=7)
+        ax.tick_params(labelsize=8)
     for ax in list(axes.flat)[n:]:
         ax.set_visible(False)
     ax0 = axes.flat[0]
