@@ -100,10 +100,11 @@ def load_by_street(exp, fig: Figure) -> Figure:
             ax.bar(x + i * width, p["utilisation"].fillna(0), width,
                    yerr=p["utilisation_hw"].fillna(0), capsize=2, label=lb)
         ticks = [str(w).split("/", 1)[-1].replace("_", " ") for w in shown]
-        ax.set_xticks(x + width * (len(exp.labels) - 1) / 2, ticks, rotation=30, ha="right",
-                      fontsize=7)
+        long = max((len(t) for t in ticks), default=0) > 4
+        ax.set_xticks(x + width * (len(exp.labels) - 1) / 2, ticks, rotation=30 if long else 0,
+                      ha="right" if long else "center", fontsize=8)
         more = f" (busiest {len(shown)} of {len(order)})" if len(shown) < len(order) else ""
-        ax.set_title(f"{name}{more}", fontsize=9, loc="left")
+        ax.set_title(f"{name}{more}", fontsize=10, loc="left")
         ax.yaxis.set_major_formatter(PercentFormatter(1.0))
         ax.grid(axis="y", alpha=0.3)
         ax.set_ylim(0, 1)
