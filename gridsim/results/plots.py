@@ -154,32 +154,34 @@ def load_by_street(load: pd.DataFrame, fig: Figure, scenario: Any) -> Figure:
     """Small multiples of utilisation (percent; weekly, daily over six weeks or less): one panel
     per street, with a line per kind of pool, and one for the pools above the streets
     (departments, joint meeting, 12345, city)."""
-    load = load[load["capacity_hours"] > 0]
     step = 7 if scenario.horizon.hours > 42 * 24 else 1
     every = "weekly" if step == 7 else "daily"
-    unit = load["unit"].astype(str)
+    period = (load["time"] // (24 * step)).astype(int).rename("period")
+    agg = load.groupby([period, load["unit"], load["kind"]], observed=True)[
+        ["busy", "capacity_hours"]].sum().reset_index()  # small: periods x pools, not hours
+    agg = agg[agg["capacity_hours"] > 0]
+    agg["unit"], agg["kind"] = agg["unit"].astype(str), agg["kind"].astype(str)
+    unit = agg["unit"]
     street_units = sorted(u for u in unit.unique() if u.count("/") == 1)
-    busy = load.groupby(unit, observed=True)[["busy", "capacity_hours"]].sum()
+    busy = agg.groupby("unit")[["busy", "capacity_hours"]].sum()
     util = busy["busy"] / busy["capacity_hours"]
     shown = street_units
     if len(street_units) > MAX_PANELS:
         shown = sorted(util.reindex(street_units).nlargest(MAX_PANELS).index)
     others = ~unit.isin(street_units)
-    panels = [(u, load[unit == u]) for u in shown]
+    panels = [(u, agg[unit == u]) for u in shown]
     if others.any():
-        panels.append(("district and city pools", load[others]))
+        panels.append(("district and city pools", agg[others]))
     n = len(panels)
     cols = 3 if n > 4 else max(n, 1)
     rows = int(np.ceil(n / cols))
     height = 2.4 * rows + 1.3
     fig.set_size_inches(4.2 * cols, height)
-    kinds = sorted(load["kind"].astype(str).unique())
+    kinds = sorted(agg["kind"].unique())
     colours = dict(zip(kinds, plt.get_cmap("tab10").colors, strict=False))
     axes = fig.subplots(rows, cols, sharex=True, sharey=True, squeeze=False)
     for ax, (name, part) in zip(axes.flat, panels, strict=False):
-        period = (part["time"] // (24 * step)).astype(int)
-        g = part.groupby([period, part["kind"].astype(str)], observed=True)[
-            ["busy", "capacity_hours"]].sum()
+        g = part.groupby(["period", "kind"])[["busy", "capacity_hours"]].sum()
         u = (g["busy"] / g["capacity_hours"]).unstack()
         for kind in u.columns:
             ax.plot(when(scenario, (u.index.to_numpy() + 0.5) * 24 * step), u[kind], lw=1.2,
