@@ -219,6 +219,9 @@ class Lifecycle(FrontEnd, Departments, Loops):
         emit = self.emit
         if emit is not None:
             emit(DISCOVERED, issue, -1, -1, now)
+        day = issue.grid.pool.tally  # the grid worker's day (gridsim.model.workday)
+        if day is not None:
+            day.found_at(now)
         if issue.u[ON_SPOT] < issue.cat.on_spot:
             issue.tier = GRID
             issue.enter[GRID] = now
@@ -233,6 +236,9 @@ class Lifecycle(FrontEnd, Departments, Loops):
         now = self.env._now
         if self.emit is not None:
             self.emit(SOLVED, issue, GRID, issue.grid.pool.code, now)
+        day = issue.grid.pool.tally
+        if day is not None:
+            day.fixed_at(now)
         issue.t_uploaded = now
         issue.deadline = issue.cat.deadline_at(issue.t_discovered)
         issue.leave[GRID] = issue.t_solved = now
@@ -374,6 +380,9 @@ class Lifecycle(FrontEnd, Departments, Loops):
             self._close(issue)
 
     def _verified(self, issue: Issue) -> None:
+        day = issue.grid.pool.tally
+        if day is not None:
+            day.verified_at(self.env._now)
         if issue.tried & VERIFIED:
             u = issue.district.reopen()
         else:
