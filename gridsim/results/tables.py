@@ -195,15 +195,13 @@ def backlog_frame(raw: RawRun) -> pd.DataFrame:
     return pd.DataFrame({"time": raw.backlog["time"], "open": raw.backlog["open"]})
 
 
-def workers_frame(raw: RawRun) -> pd.DataFrame:
+def workers_frame(raw: RawRun) -> pd.DataFrame | None:
     """One row per grid: its grid workers' day over the measured period (warm-up to horizon;
-    see :mod:`gridsim.model.workday`), from counters kept during the run."""
+    see :mod:`gridsim.model.workday`), from counters kept during the run (None without)."""
     w = raw.workers
-    grids = pd.DataFrame(raw.grids, columns=["grid", "community", "street", "district"])
     if w is None:
-        w = {"workers": np.zeros(len(grids), dtype=np.int64)}
-        w |= {k: np.zeros(len(grids)) for k in ("on_shift_hours", "case_hours")}
-        w |= {k: np.zeros(len(grids), dtype=np.int64) for k in ("found", "fixed", "verified")}
+        return None
+    grids = pd.DataFrame(raw.grids, columns=["grid", "community", "street", "district"])
     on, case = w["on_shift_hours"], w["case_hours"]
     patrol = np.maximum(on - case, 0.0)
     with np.errstate(divide="ignore", invalid="ignore"):
