@@ -135,3 +135,65 @@ def test_the_run_folder_has_workers_csv_and_the_cli_prints_the_day(run_cli, tmp_
                                "on_shift_hours", "case_hours", "patrol_hours", "patrol_share",
                                "found", "fixed_on_spot", "verified"]
     assert {"patrol", "working"} <= set(pd.read_csv(out / "pools.csv").columns)
+
+
+# ---------------------------------------------------------------- patrol yields to cases
+YIELDS = {"patrol.yields_to_cases": True}
+
+
+def test_with_idle_grid_workers_yielding_patrol_changes_nothing(small):
+    idle = small.with_overrides({"verify_time": "0h", **{f"categories.{n}.on_spot": 0.0
+                                                         for n in small.categories}})
+    off = gridsim.simulate(idle, seed=6)
+    on = gridsim.simulate(idle.with_overrides(YIELDS), seed=6)
+    assert off.workers()["case_hours"].sum() == 0
+    pd.testing.assert_frame_equal(on.issues, off.issues)
+    pd.testing.assert_frame_equal(on.kpis, off.kpis)
+
+
+def _patrol_deficit(result: gridsim.Result, need: pd.Series, cal) -> pd.Series:
+    """Per case found on patrol: the hours of full patrol it needed minus what its grid had
+    between its arising and its discovery (on-shift hours less the grid's case work per worker,
+    from the event log)."""
+    df = result.issues.set_index("issue_id").loc[need.index]
+    jobs = _grid_jobs(result)
+    jobs["end"] = jobs["end"].fillna(result.scenario.horizon.hours)
+    by_grid = {g: j for g, j in jobs.groupby("grid")}
+    workers = result.workers().set_index("grid")["workers"]
+    out = {}
+    for i, row in df.iterrows():
+        g, a, b = str(row["grid"]), row["t_created"], row["t_discovered"]
+        j = by_grid.get(g)
+        work = 0.0 if j is None else sum(
+            cal.on_hours(max(s, a), min(e, b)) for s, e in zip(j["start"], j["end"], strict=True)
+            if min(e, b) > max(s, a))
+        out[i] = need[i] - (cal.on_hours(a, b) - work / workers[g])
+    return pd.Series(out)
+
+
+def test_yielding_patrol_finds_a_problem_after_the_patrol_time_it_needs(small):
+    busy = small.with_overrides({"verify_time": "2h", "horizon": "12d"})  # busy grid workers
+    cal = compile_plan(busy).calendars.shifts[busy.roles.grid_worker]
+    off = gridsim.simulate(busy, seed=8, record="events")
+    on = gridsim.simulate(busy.with_overrides(YIELDS), seed=8, record="events")
+    a, b = off.issues.set_index("issue_id"), on.issues.set_index("issue_id")
+    both = a.index[(a["source"] == "patrol") & (b["source"] == "patrol")
+                   & a["t_discovered"].notna() & b["t_discovered"].notna()]
+    assert len(both) > 300
+    # without yielding, the patrol a case needs is the on-shift time to its discovery
+    need = pd.Series([cal.on_hours(t0, t1) for t0, t1 in
+                      zip(a.loc[both, "t_created"], a.loc[both, "t_discovered"], strict=True)],
+                     index=both)
+    sample = both[:150]
+    deficit_on = _patrol_deficit(on, need[sample], cal)
+    np.testing.assert_allclose(deficit_on, 0.0, atol=1e-6)
+    deficit_off = _patrol_deficit(off, need[sample], cal)  # the check fails without yielding
+    assert (deficit_off > 1e-6).mean() > 0.1
+    # found later, and a patrol too late loses the race to the first other report
+    delay = b.loc[both, "t_discovered"] - a.loc[both, "t_discovered"]
+    assert (delay >= -1e-9).all() and delay.mean() > 0
+    lost = a.index[(a["source"] == "patrol") & (b["source"] != "patrol")]
+    assert len(lost) > 0 and set(b.loc[lost, "source"].astype(str)) <= {
+        "hotline", "camera", "units", "above"}
+    assert (b.loc[lost, "t_discovered"] >= a.loc[lost, "t_discovered"] - 1e-9).all()
+    assert on.workers()["found"].sum() < off.workers()["found"].sum()

@@ -27,7 +27,7 @@ from .pools import Meeting, Pool
 from .priority import meeting_factory, pool_factory
 from .records import Chunk, KpiRecorder, Recorder, RunNames
 from .trace import Callback, Emitter, Event, EventLog
-from .workday import attach_days, day_columns
+from .workday import YieldingPatrol, attach_days, day_columns
 
 
 class ChunkSink(Protocol):
@@ -209,7 +209,10 @@ def _run_model(plan: Plan, seed: int | None,
                 pool_cls=life.pool_cls, meeting_cls=meeting_factory(plan.scenario, emitter),
                 district_hook=life.build_front_end)
     life.attach(org)
-    days = attach_days(org.grids, scenario.warmup.hours, horizon)
+    yields = scenario.patrol.yields_to_cases
+    days = attach_days(org.grids, scenario.warmup.hours, horizon, track=yields)
+    if yields:
+        life.patrol_yields = YieldingPatrol(life)
     grids = [(g.name, g.community.name, g.community.street.name, g.community.street.district.name)
              for g in org.grids]
     names = RunNames([c.name for c in life.cats], [c.spec.lead for c in life.cats], grids,

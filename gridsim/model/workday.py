@@ -23,17 +23,31 @@ rest). A :class:`WorkerDay` per grid keeps, over the measured period [warm-up, h
 and ``patrol_hours = on_shift_hours - case_hours``. These are counters kept while the clock
 runs, whatever the record level; per grid, so shards concatenate them in grid order.
 
-Metering only: the patrol model (:class:`~gridsim.scenario.schema.Patrol`) still sweeps at the
-pool's full head count, so a busy worker's grid is not patrolled more slowly.
+**Patrol yields to cases** (``patrol.yields_to_cases: true``; off by default, when the patrol
+sweeps at the pool's full head count whatever its case work). Time a worker spends fixing on
+the spot and verifying is time not patrolling, so a problem that needs ``d`` hours of the grid's
+patrol (at its full head count ``c``: ``c * d`` worker-hours of patrol, see
+:mod:`gridsim.model.discovery`) is found when the grid has had that much patrol since it arose:
+:class:`YieldingPatrol` notes the pool's case work when the problem arises, looks again after
+``d`` on-shift hours, and, if the pool worked ``W`` worker-hours on cases meanwhile, looks again
+``W / c`` on-shift hours later, until no case work came in between. In the discovery race
+(:mod:`gridsim.model.discovery`) a patrol pushed past the first other report loses the race to
+it. No random draw is added or moved (common random numbers hold), and with no case work in
+between a find happens exactly when it would without the option.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from ..plan.calendar import ShiftCalendar
+
+if TYPE_CHECKING:
+    from .lifecycle import Lifecycle
 
 COLUMNS = ("workers", "on_shift_hours", "case_hours", "found", "fixed", "verified")
 """The per-grid counters of :class:`WorkerDay`, as the raw run carries them."""
@@ -42,14 +56,20 @@ COLUMNS = ("workers", "on_shift_hours", "case_hours", "found", "fixed", "verifie
 class WorkerDay:
     """The counters of one grid's grid workers over the measured period ``[start, end]``."""
 
-    __slots__ = ("cum", "start", "c0", "c1", "case_hours", "found", "fixed", "verified")
+    __slots__ = ("cum", "start", "c0", "c1", "case_hours", "found", "fixed", "verified",
+                 "track", "worked", "ends")
 
-    def __init__(self, calendar: ShiftCalendar, start: float, end: float):
+    def __init__(self, calendar: ShiftCalendar, start: float, end: float, track: bool = False):
         self.cum = (lambda t: t) if calendar.always else calendar._cum_at
         self.start = start
         self.c0, self.c1 = self.cum(start), self.cum(end)
         self.case_hours = 0.0
         self.found = self.fixed = self.verified = 0
+        # track (patrol yields to cases): on-shift hours of every job started, whole, and the
+        # ends of those that may still run, for worked_until
+        self.track = track
+        self.worked = 0.0
+        self.ends: list[float] = []
 
     def work(self, s: float, e: float) -> None:
         """A job occupies on-shift span [s, e] (e < s: the span [e, s] is given back)."""
@@ -57,12 +77,31 @@ class WorkerDay:
         if e < s:
             s, e, sign = e, s, -1.0
         lo, hi = self.cum(s), self.cum(e)
+        if self.track:
+            self.worked += sign * (hi - lo)
+            if sign > 0:
+                self.ends.append(e)
+            elif e in self.ends:
+                self.ends.remove(e)
         if lo < self.c0:
             lo = self.c0
         if hi > self.c1:
             hi = self.c1
         if hi > lo:
             self.case_hours += sign * (hi - lo)
+
+    def worked_until(self, now: float) -> float:
+        """On-shift worker-hours of case work from the start of the run to ``now`` (with
+        ``track``)."""
+        w = self.worked
+        ends = self.ends
+        if ends:
+            keep = [e for e in ends if e > now]
+            if keep:
+                c = self.cum(now)
+                w -= sum(self.cum(e) - c for e in keep)
+            self.ends = keep
+        return w
 
     def found_at(self, now: float) -> None:
         """The patrol found a case at ``now``."""
@@ -80,11 +119,13 @@ class WorkerDay:
             self.verified += 1
 
 
-def attach_days(grids: Sequence, start: float, end: float) -> list[WorkerDay]:
-    """Give every grid's worker pool a :class:`WorkerDay` (``pool.tally``), in grid order."""
+def attach_days(grids: Sequence, start: float, end: float,
+                track: bool = False) -> list[WorkerDay]:
+    """Give every grid's worker pool a :class:`WorkerDay` (``pool.tally``), in grid order
+    (``track``: also for :class:`YieldingPatrol`)."""
     days = []
     for g in grids:
-        day = WorkerDay(g.pool.calendar, start, end)
+        day = WorkerDay(g.pool.calendar, start, end, track)
         g.pool.tally = day
         days.append(day)
     return days
@@ -102,3 +143,44 @@ def day_columns(grids: Sequence, days: list[WorkerDay], start: float,
         "fixed": np.array([d.fixed for d in days], dtype=np.int64),
         "verified": np.array([d.verified for d in days], dtype=np.int64),
     }
+
+
+class YieldingPatrol:
+    """Patrol finds that wait for the patrol time the grid's case work took (see the module
+    docstring); ``Lifecycle.patrol_yields`` when ``patrol.yields_to_cases``."""
+
+    def __init__(self, life: Lifecycle):
+        self.life, self.clock, self.cal = life, life.clock, life.grid_cal
+
+    def start(self, issue: Any, t: float, delay: float,
+              other: tuple[int, Callable[[Any], None]] | None = None,
+              t_other: float = math.inf) -> None:
+        """``issue`` arises at ``t`` and needs ``delay`` hours of its grid's full patrol; the
+        first other report (its source and handler) would come at ``t_other``."""
+        self.clock.at(t, self._arisen, (issue, delay, other, t_other))
+
+    def _arisen(self, job: tuple) -> None:
+        issue, delay, other, t_other = job
+        now = self.clock.env._now
+        worked = issue.grid.pool.tally.worked_until(now)
+        self._next(issue, worked, self.cal.advance(now, delay), other, t_other)
+
+    def _next(self, issue: Any, worked: float, when: float,
+              other: tuple[int, Callable[[Any], None]] | None, t_other: float) -> None:
+        if when > t_other:  # the patrol comes too late: the other report wins the race
+            source, handler = other  # type: ignore[misc]
+            issue.source = source
+            self.clock.at(t_other, handler, issue)
+            return
+        self.clock.at(when, self._look, (issue, worked, other, t_other))
+
+    def _look(self, job: tuple) -> None:
+        issue, worked, other, t_other = job
+        now = self.clock.env._now
+        pool = issue.grid.pool
+        w = pool.tally.worked_until(now)
+        if w <= worked:  # no case work since the last look: the patrol finds it now
+            self.life._found(issue)
+            return
+        self._next(issue, w, self.cal.advance(now, (w - worked) / pool.capacity), other,
+                   t_other)
