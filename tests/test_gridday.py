@@ -197,3 +197,22 @@ def test_yielding_patrol_finds_a_problem_after_the_patrol_time_it_needs(small):
         "hotline", "camera", "units", "above"}
     assert (b.loc[lost, "t_discovered"] >= a.loc[lost, "t_discovered"] - 1e-9).all()
     assert on.workers()["found"].sum() < off.workers()["found"].sum()
+
+
+def test_an_experiment_carries_the_workers_day_per_variant(default_scenario, tmp_path):
+    s = default_scenario.with_overrides({"horizon": "6d", "warmup": "1d", "streets.count": 1})
+    variants = {"plain": s, "yielding": s.with_overrides(YIELDS)}
+    exp = gridsim.compare(variants, replications=2, seed=11, workers=1)
+    w = exp.workers()
+    n_grids = len(gridsim.simulate(s, record="kpis").workers())
+    assert len(w) == 2 * n_grids and set(w["point"]) == {"plain", "yielding"}
+    from gridsim.experiments import replication_seed
+
+    reps = [gridsim.simulate(s, seed=replication_seed(11, r), record="kpis").workers()
+            for r in range(2)]
+    mean = (reps[0]["found"] + reps[1]["found"]) / 2
+    plain = w[w["point"] == "plain"].set_index("grid")["found"]
+    np.testing.assert_allclose(plain.loc[reps[0]["grid"]].to_numpy(), mean.to_numpy())
+    assert {"patrol_hours_hw", "verified_hw"} <= set(w.columns)
+    exp.write(tmp_path / "exp", plot=False)
+    assert len(pd.read_csv(tmp_path / "exp" / "workers.csv")) == len(w)
