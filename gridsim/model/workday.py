@@ -1,7 +1,8 @@
 """A grid worker's day (网格员的一天): patrol, fixes on the spot, verifications.
 
 "每日巡、经常访、及时记、随手做、实时报" (patrol daily, visit often, record at once, fix on the spot
-what can be fixed, report in real time): a grid worker is on shift from 08:30 to 17:30 and is
+what can be fixed, report in real time; seed 002, the duties of resident patrols, which
+domain.md takes as the grid worker's): a grid worker is on shift from 08:30 to 17:30 and is
 never idle. At 10:05 she finds a broken manhole cover on her round, fixes it in twenty minutes
 and walks on; at 14:00 the street centre asks her to check that a pile of rubbish the sanitation
 crew cleared is gone, which takes a quarter of an hour. The rest of her shift is patrol.
