@@ -40,7 +40,7 @@ from .results.kpis import KpiAccumulator
 from .results.manifest import make_manifest
 from .results.result import Result
 from .results.stream import EventFiles, EventWriter, IssueFiles, IssueWriter, accumulate_files
-from .results.tables import backlog_frame, events_frame, issues_frame, load_frame
+from .results.tables import backlog_frame, events_frame, issues_frame, load_frame, workers_frame
 from .scenario import Scenario
 from .scenario.loader import validate_data
 from .scenario.recording import RecordPlan
@@ -153,7 +153,7 @@ def simulate(scenario: Scenario, seed: int | None = None,
     return Result(scenario, seed, issues, kpis, load, backlog_frame(raw), manifest,
                   accumulator=acc, issue_files=files, spool=spool, record=record_info,
                   events=events,
-                  event_files=event_files)
+                  event_files=event_files, workers=workers_frame(raw))
 
 
 def _accumulator(scenario: Scenario, names: RunNames | None = None) -> KpiAccumulator:

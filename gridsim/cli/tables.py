@@ -38,11 +38,31 @@ def print_summary(result: Result, console: Console) -> None:
     b = result.bottleneck
     console.print(f"bottleneck: [bold]{escape(str(b['pool']))}[/] ({b['kind']}), utilisation "
                   f"{b['utilisation']:.0%}, mean queue {b['queue_mean']:.1f}")
+    day = _workers_line(result)
+    if day:
+        console.print(day)
     for line in _urgent_lines(result):
         console.print(line)
     m = result.manifest
     console.print(f"{m['issues_created']:,} cases in {m['wall_time_s']:.1f} s "
                   f"({m['issues_per_second']:,.0f} cases/s)")
+
+
+def _workers_line(result: Result) -> str | None:
+    """The grid workers' day in one line: how their shift splits between patrol and cases,
+    and what one worker did on average over the measured period (``workers.csv`` per grid)."""
+    try:
+        w = result.workers()
+    except ValueError:
+        return None
+    n, on = int(w["workers"].sum()), float(w["on_shift_hours"].sum())
+    if n == 0 or on <= 0:
+        return None
+    patrol = float(w["patrol_hours"].sum())
+    return (f"grid workers' day: [bold]{patrol / on:.0%}[/] patrol, {1 - patrol / on:.0%} cases; "
+            f"per worker {patrol / n:,.0f} h patrol, {w['found'].sum() / n:,.1f} found on patrol, "
+            f"{w['fixed_on_spot'].sum() / n:,.1f} fixed on the spot, "
+            f"{w['verified'].sum() / n:,.1f} verified (workers.csv)")
 
 
 def _urgent_lines(result: Result) -> list[str]:

@@ -176,6 +176,24 @@ class Experiment:
         out["point"] = pd.Categorical(out["point"], categories=self.labels)
         return out
 
+    def workers(self) -> pd.DataFrame:
+        """Per point and grid, its grid workers' day (patrol hours, cases found on patrol,
+        fixed on the spot, verifications) averaged over replications, with interval
+        half-widths (``_hw``)."""
+        from .outputs import WORKER_COLUMNS
+
+        w = self.tables.get("workers")
+        if w is None or w.empty:
+            return pd.DataFrame()
+        cols = list(WORKER_COLUMNS)
+        g = w.groupby(["point", "street", "grid"], sort=False, observed=True)
+        out = g[cols].mean()
+        hw = g[cols].agg(lambda s: _t_interval(s, self.level).half_width)
+        out = out.join(hw.add_suffix("_hw")).reset_index()
+        out.insert(3, "workers", g["workers"].first().to_numpy())
+        out["point"] = pd.Categorical(out["point"], categories=self.labels)
+        return out
+
     def most_loaded(self, n: int = 5) -> pd.DataFrame:
         """Per point and level, the ``n`` units with the highest utilisation (pools) or the
         most overdue open cases at the end (grids, communities, streets, departments)."""

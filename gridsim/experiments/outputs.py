@@ -14,7 +14,7 @@ from ..vocabulary import LEADS
 HIST_EDGES = np.logspace(-2, 4, 61)
 """Resolution-time histogram bins (hours, 36 s to 417 days), the same for every run."""
 
-TABLES = ("kpis", "units", "hist", "daily")
+TABLES = ("kpis", "units", "hist", "daily", "workers")
 
 
 def replication_outputs(result: Result) -> dict[str, pd.DataFrame]:
@@ -24,7 +24,21 @@ def replication_outputs(result: Result) -> dict[str, pd.DataFrame]:
         "units": result.units(),
         "hist": resolution_histogram(result),
         "daily": daily_load(result),
+        "workers": workers_table(result),
     }
+
+
+WORKER_COLUMNS = ("on_shift_hours", "case_hours", "patrol_hours", "patrol_share", "found",
+                  "fixed_on_spot", "verified")
+"""What an experiment keeps of each grid's workers' day (``Result.workers``)."""
+
+
+def workers_table(result: Result) -> pd.DataFrame:
+    """Per grid, its grid workers' day (:meth:`~gridsim.results.result.Result.workers`)."""
+    w = result.workers()
+    out = w[["grid", "street", "workers", *WORKER_COLUMNS]].copy()
+    out[["grid", "street"]] = out[["grid", "street"]].astype(str)
+    return out
 
 
 def resolution_histogram(result: Result) -> pd.DataFrame:

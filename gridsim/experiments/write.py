@@ -44,6 +44,9 @@ def _write(exp, folder: Path, fingerprint: dict, plot: bool) -> None:
     units = exp.units()
     _frame(units, folder / "units")
     _frame(exp.most_loaded(), folder / "most_loaded")
+    workers = exp.workers()
+    if not workers.empty:
+        _frame(workers, folder / "workers")
     meta_path = folder / "experiment.json"
     meta = json.loads(meta_path.read_text(encoding="utf-8")) if meta_path.exists() else {}
     if meta.get("fingerprint", fingerprint) != fingerprint:

@@ -215,6 +215,10 @@ class RaceStream:
         issue = life.create(self.cats[c], source, self.street.grids[g], t)
         issue.dup_u = (dup_u[k], h_res[k], h_const[k], self.profile)
         issue.waiting = LATENT
+        if source == PATROL and life.patrol_yields is not None:  # patrol pauses for case work
+            other = SOURCE_OF[winner[k]]
+            life.patrol_yields.start(issue, t, d, (other, self._handler[other]), t_other[k])
+            return
         if when < INF:
             self.clock.at(when, self._handler[source], issue)
 

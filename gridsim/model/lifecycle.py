@@ -61,6 +61,7 @@ from .trace import (
     Listener,
 )
 from .trace import RETRY as RETRIED
+from .workday import YieldingPatrol
 
 CASE_DRAWS = ("start_tier", "on_spot", *(f"solve_{t}" for t in TIERS[1:]), "reopen")
 """The uniform draws every case gets when it is created, by name: its starting tier, whether it
@@ -116,6 +117,7 @@ class Lifecycle(FrontEnd, Departments, Loops):
         self.retry_at = plan.retry_at
         self.misroute_prob = policy.misroute_prob
         self.grid_cal = calendars.shifts[scenario.roles.grid_worker]
+        self.patrol_yields: YieldingPatrol | None = None  # when patrol.yields_to_cases
         self.draw_names = (*CASE_DRAWS, *policy.case_draws)
         policy.attach({name: i for i, name in enumerate(self.draw_names)})
         self._dispatch, self._who = policy.dispatch, policy.who
@@ -193,6 +195,9 @@ class Lifecycle(FrontEnd, Departments, Loops):
         if src == PATROL:
             issue.waiting = LATENT
             if patrol_delay is not None:
+                if self.patrol_yields is not None:  # patrol pauses for case work
+                    self.patrol_yields.start(issue, t, patrol_delay)
+                    return
                 self.clock.at(self.grid_cal.advance(t, patrol_delay), self._found, issue)
             return
         issue.t_discovered = t
@@ -219,6 +224,9 @@ class Lifecycle(FrontEnd, Departments, Loops):
         emit = self.emit
         if emit is not None:
             emit(DISCOVERED, issue, -1, -1, now)
+        day = issue.grid.pool.tally  # the grid worker's day (gridsim.model.workday)
+        if day is not None:
+            day.found_at(now)
         if issue.u[ON_SPOT] < issue.cat.on_spot:
             issue.tier = GRID
             issue.enter[GRID] = now
@@ -233,6 +241,9 @@ class Lifecycle(FrontEnd, Departments, Loops):
         now = self.env._now
         if self.emit is not None:
             self.emit(SOLVED, issue, GRID, issue.grid.pool.code, now)
+        day = issue.grid.pool.tally
+        if day is not None:
+            day.fixed_at(now)
         issue.t_uploaded = now
         issue.deadline = issue.cat.deadline_at(issue.t_discovered)
         issue.leave[GRID] = issue.t_solved = now
@@ -374,6 +385,9 @@ class Lifecycle(FrontEnd, Departments, Loops):
             self._close(issue)
 
     def _verified(self, issue: Issue) -> None:
+        day = issue.grid.pool.tally
+        if day is not None:
+            day.verified_at(self.env._now)
         if issue.tried & VERIFIED:
             u = issue.district.reopen()
         else:

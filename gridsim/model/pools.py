@@ -51,7 +51,7 @@ class Pool:
     """``capacity`` interchangeable staff on one shift, serving cases first come first served."""
 
     __slots__ = ("clock", "env", "capacity", "busy", "queue", "calendar", "meter", "name", "emit",
-                 "code")
+                 "code", "tally")
 
     def __init__(self, clock: Clock, name: str, capacity: int,
                  calendar: ShiftCalendar, meter: Meter, emitter: Any = None):
@@ -64,6 +64,9 @@ class Pool:
         meter.capacity += capacity
         self.busy = 0
         self.queue: deque = deque()
+        # tally: told of every job's on-shift span (started, ends); a grid's worker day
+        # (gridsim.model.workday.WorkerDay) or None
+        self.tally: Any = None
 
     def serve(self, issue: Any, work: float, then: Callable[[Any], None]) -> bool:
         """Do ``work`` hours of on-shift effort on ``issue``, then call ``then(issue)``.
@@ -92,8 +95,10 @@ class Pool:
                 then(issue)
                 return False
             cal = self.calendar
-            self.clock.at(now + work if cal.always else cal.advance(now, work), self._finish,
-                          (issue, then))
+            end = now + work if cal.always else cal.advance(now, work)
+            if self.tally is not None:
+                self.tally.work(now, end)
+            self.clock.at(end, self._finish, (issue, then))
             return False
         else:
             issue.waiting = self
@@ -115,8 +120,10 @@ class Pool:
             return
         now = self.env._now
         cal = self.calendar
-        self.clock.at(now + work if cal.always else cal.advance(now, work), self._finish,
-                      (issue, then))
+        end = now + work if cal.always else cal.advance(now, work)
+        if self.tally is not None:
+            self.tally.work(now, end)
+        self.clock.at(end, self._finish, (issue, then))
 
     def _finish(self, job: tuple[Any, Callable[[Any], None]]) -> None:
         issue, then = job

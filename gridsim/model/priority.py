@@ -131,6 +131,8 @@ class PreemptivePool(Pool):
         self.jobs.remove(job)
         cal = self.calendar
         left = job.end - now if cal.always else cal.on_hours(now, job.end)
+        if self.tally is not None:  # the rest of its span is not worked now
+            self.tally.work(job.end, now)
         issue = job.issue
         issue.waiting = None  # in hand: not withdrawn at the tier's deadline
         self.queue.push(job.priority, job.seq, (issue, issue.visit, max(left, 0.0), job.then,
@@ -147,6 +149,8 @@ class PreemptivePool(Pool):
             return
         cal = self.calendar
         job = _Job(issue, then, seq, now, now + work if cal.always else cal.advance(now, work))
+        if self.tally is not None:
+            self.tally.work(now, job.end)
         self.jobs.append(job)
         self.clock.at(job.end, self._done, job)
 

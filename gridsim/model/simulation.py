@@ -27,6 +27,7 @@ from .pools import Meeting, Pool
 from .priority import meeting_factory, pool_factory
 from .records import Chunk, KpiRecorder, Recorder, RunNames
 from .trace import Callback, Emitter, Event, EventLog
+from .workday import YieldingPatrol, attach_days, day_columns
 
 
 class ChunkSink(Protocol):
@@ -59,6 +60,9 @@ class RawRun:
     calls: dict[str, float] | None = None
     """The 12345 front end's counters (:data:`~gridsim.model.hotline.COUNTERS`; None without
     a front end)."""
+    workers: dict[str, np.ndarray] | None = None
+    """Per grid (in ``grids`` order), its grid workers' day over the measured period
+    (:data:`~gridsim.model.workday.COLUMNS`)."""
 
 
 class _Sampler:
@@ -205,6 +209,10 @@ def _run_model(plan: Plan, seed: int | None,
                 pool_cls=life.pool_cls, meeting_cls=meeting_factory(plan.scenario, emitter),
                 district_hook=life.build_front_end)
     life.attach(org)
+    yields = scenario.patrol.yields_to_cases
+    days = attach_days(org.grids, scenario.warmup.hours, horizon, track=yields)
+    if yields:
+        life.patrol_yields = YieldingPatrol(life)
     grids = [(g.name, g.community.name, g.community.street.name, g.community.street.district.name)
              for g in org.grids]
     names = RunNames([c.name for c in life.cats], [c.spec.lead for c in life.cats], grids,
@@ -258,7 +266,8 @@ def _run_model(plan: Plan, seed: int | None,
         meters=meters, categories=names.categories, leads=names.leads, grids=grids,
         created=life.next_id, events=next(clock.env._eid), horizon=horizon,
         trace=log.columns() if log is not None and keep else None,
-        units=names.units if log is not None else None, calls=life.call_counts())
+        units=names.units if log is not None else None, calls=life.call_counts(),
+        workers=day_columns(org.grids, days, scenario.warmup.hours, horizon))
 
 
 def district_names(source: Scenario | Plan) -> list[str]:
@@ -375,5 +384,7 @@ def combine(raws: list[RawRun], source: Scenario | Plan) -> RawRun:
                         if traces and len(traces) == len(raws) else None),
                  units=units if first.units is not None else None,
                  calls=None if first.calls is None else
-                 {k: sum(r.calls[k] for r in raws) for k in first.calls})
+                 {k: sum(r.calls[k] for r in raws) for k in first.calls},
+                 workers=None if first.workers is None else
+                 {k: np.concatenate([r.workers[k] for r in raws]) for k in first.workers})
     return number_issues(raw, source)

@@ -29,7 +29,8 @@ class Result:
     ``stream``); ``accumulator``: the run's :class:`~gridsim.results.kpis.KpiAccumulator`
     (resolution times and per-unit counts, whatever the level); ``events``: the event log, one
     row per state change of a case (record level ``events`` only, else ``None``; see
-    :mod:`gridsim.model.trace`).
+    :mod:`gridsim.model.trace`); ``workers()``: per grid, its grid workers' day (patrol hours,
+    cases found on patrol, fixed on the spot, verifications), whatever the level.
     """
 
     def __init__(self, scenario: Scenario, seed: int, issues: pd.DataFrame | None,
@@ -37,13 +38,14 @@ class Result:
                  manifest: dict[str, Any], *, accumulator: KpiAccumulator | None = None,
                  issue_files: IssueFiles | None = None, spool: Scratch | None = None,
                  record: dict[str, Any] | None = None, events: pd.DataFrame | None = None,
-                 event_files: EventFiles | None = None):
+                 event_files: EventFiles | None = None, workers: pd.DataFrame | None = None):
         self.scenario, self.seed = scenario, seed
         self._issues = issues
         self._events = events
         self.event_files = event_files
         self.kpis, self.load, self.backlog, self.manifest = kpis, load, backlog, manifest
         self.accumulator = accumulator
+        self._workers = workers
         self.issue_files = issue_files
         self.record = record or {"level": "issues", "stream": False}
         self._spool = spool
@@ -83,17 +85,37 @@ class Result:
         return done[["lead", "resolution_time"]].reset_index(drop=True)
 
     def pools(self) -> pd.DataFrame:
-        """Mean utilisation and queue of every pool after the warm-up, most loaded first."""
+        """Mean utilisation and queue of every pool after the warm-up, most loaded first.
+
+        ``utilisation`` is case work (what cases queue for); ``patrol`` the share of the grid
+        workers' on-shift time spent patrolling (0 for other pools) and ``working`` the two
+        together: the grid workers' whole day."""
         load = self.load[self.load["time"] > self.scenario.warmup.hours]
         g = load.groupby("pool", observed=True)
+        cap_h = g["capacity_hours"].sum()
+        util = g["busy"].sum() / cap_h
         out = pd.DataFrame({
             "kind": g["kind"].first(),
             "capacity": g["capacity"].first(),
-            "utilisation": g["busy"].sum() / g["capacity_hours"].sum(),
+            "utilisation": util,
             "queue_mean": g["queue"].mean(),
             "queue_max": g["queue"].max(),
         })
+        if "patrol" in load:
+            patrol = g["patrol"].sum() / cap_h
+            out["patrol"] = patrol
+            out["working"] = util + patrol
         return out.sort_values("utilisation", ascending=False)
+
+    def workers(self) -> pd.DataFrame:
+        """Per grid, its grid workers' day over the measured period (warm-up to horizon):
+        ``workers`` (head count), ``on_shift_hours`` (staff-hours), ``case_hours`` (fixes on
+        the spot and verifications), ``patrol_hours`` (the rest), ``patrol_share``, cases
+        ``found`` on patrol, ``fixed_on_spot`` and ``verified``. Counters kept during the run
+        (see :mod:`gridsim.model.workday`), so every record level has them."""
+        if self._workers is None:
+            raise ValueError("this result carries no grid workers' counters")
+        return self._workers
 
     def units(self) -> pd.DataFrame:
         """Load and fairness per unit: cases, open and overdue cases at the end, utilisation.
@@ -192,6 +214,8 @@ class Result:
             self.backlog.to_csv(tmp / "backlog.csv", index=False)
             self.pools().to_csv(tmp / "pools.csv")
             self.units().to_csv(tmp / "units.csv", index=False)
+            if self._workers is not None:
+                self._workers.to_csv(tmp / "workers.csv", index=False)
             write_json(tmp / "summary.json", self.summary())
             write_json(tmp / "manifest.json", self.manifest)
             if plot:

@@ -154,7 +154,9 @@ def load_frame(raw: RawRun, interval: float) -> pd.DataFrame:
     ``utilisation`` is busy over ``capacity_hours`` = capacity × on-shift hours (NaN when the pool
     is off shift), so a period's utilisation is ``busy.sum() / capacity_hours.sum()``.
     Meeting tiers (joint, city) have capacity 1 and ``utilisation`` is how full the agenda of
-    their latest meeting was.
+    their latest meeting was. ``patrol``: for grid worker pools, the staff-hours on shift not
+    spent on cases (``capacity_hours - busy``: patrol, see :mod:`gridsim.model.workday`); 0 for
+    every other pool.
     """
     meters = pd.DataFrame(raw.meters, columns=["pool", "kind", "unit", "capacity"])
     L = raw.load
@@ -177,6 +179,8 @@ def load_frame(raw: RawRun, interval: float) -> pd.DataFrame:
         "busy": busy,
         "utilisation": util,
         "queue": L["queue"] / interval,
+        "patrol": np.where(meters["kind"].to_numpy()[m] == "grid_worker",
+                           np.maximum(cap * on - busy, 0.0), 0.0),
     })
 
 
@@ -189,3 +193,20 @@ def _categorical(per_meter: pd.Series, meter: np.ndarray) -> pd.Categorical:
 def backlog_frame(raw: RawRun) -> pd.DataFrame:
     """Open cases (created, not yet closed) at each sampling time."""
     return pd.DataFrame({"time": raw.backlog["time"], "open": raw.backlog["open"]})
+
+
+def workers_frame(raw: RawRun) -> pd.DataFrame | None:
+    """One row per grid: its grid workers' day over the measured period (warm-up to horizon;
+    see :mod:`gridsim.model.workday`), from counters kept during the run (None without)."""
+    w = raw.workers
+    if w is None:
+        return None
+    grids = pd.DataFrame(raw.grids, columns=["grid", "community", "street", "district"])
+    on, case = w["on_shift_hours"], w["case_hours"]
+    patrol = np.maximum(on - case, 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(on > 0, patrol / on, np.nan)
+    out = grids.assign(workers=w["workers"], on_shift_hours=on, case_hours=case,
+                       patrol_hours=patrol, patrol_share=share, found=w["found"],
+                       fixed_on_spot=w["fixed"], verified=w["verified"])
+    return out

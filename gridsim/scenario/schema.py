@@ -138,6 +138,9 @@ class Patrol(Strict):
 
     interval: PositiveClockDuration = Duration(8, "h")
     detect_prob: Prob = Field(0.8, description="a sweep notices an existing problem")
+    yields_to_cases: bool = Field(
+        False, description="a worker fixing on the spot or verifying is not patrolling: the "
+                           "grid's patrol pauses for its case work (gridsim.model.workday)")
 
     @model_validator(mode="after")
     def _positive(self):
