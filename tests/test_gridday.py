@@ -115,7 +115,7 @@ def test_with_patrol_counted_the_grid_workers_are_no_longer_three_percent_busy(s
 
 def test_metering_changes_nothing_in_the_run(small, monkeypatch):
     metered = gridsim.simulate(small, seed=2)
-    monkeypatch.setattr(simulation, "attach_days", lambda grids, a, b: [])
+    monkeypatch.setattr(simulation, "attach_days", lambda grids, a, b, track=False: [])
     monkeypatch.setattr(simulation, "day_columns", lambda *args: None)
     bare = gridsim.simulate(small, seed=2)
     pd.testing.assert_frame_equal(bare.issues, metered.issues)
