@@ -59,6 +59,9 @@ class RawRun:
     calls: dict[str, float] | None = None
     """The 12345 front end's counters (:data:`~gridsim.model.hotline.COUNTERS`; None without
     a front end)."""
+    departments: dict[str, list[int]] | None = None
+    """Each district department's KPI counters (:data:`~gridsim.model.appraisal.COUNTERS`),
+    keyed ``<district>/<department>`` in district order."""
 
 
 class _Sampler:
@@ -258,7 +261,8 @@ def _run_model(plan: Plan, seed: int | None,
         meters=meters, categories=names.categories, leads=names.leads, grids=grids,
         created=life.next_id, events=next(clock.env._eid), horizon=horizon,
         trace=log.columns() if log is not None and keep else None,
-        units=names.units if log is not None else None, calls=life.call_counts())
+        units=names.units if log is not None else None, calls=life.call_counts(),
+        departments=life.dept_counts())
 
 
 def district_names(source: Scenario | Plan) -> list[str]:
@@ -375,5 +379,6 @@ def combine(raws: list[RawRun], source: Scenario | Plan) -> RawRun:
                         if traces and len(traces) == len(raws) else None),
                  units=units if first.units is not None else None,
                  calls=None if first.calls is None else
-                 {k: sum(r.calls[k] for r in raws) for k in first.calls})
+                 {k: sum(r.calls[k] for r in raws) for k in first.calls},
+                 departments={k: v for r in raws for k, v in (r.departments or {}).items()})
     return number_issues(raw, source)

@@ -52,14 +52,17 @@ the street (enforcement team or office), district departments, the district join
 (联席会议), city coordination."""
 GRID, COMMUNITY, STREET, DISTRICT, JOINT, CITY = range(len(TIERS))
 
-WORK: tuple[str, ...] = ("community", "street", "in_turn", "jointly", "street_powers", "meeting")
+WORK: tuple[str, ...] = ("community", "street", "in_turn", "jointly", "street_powers", "meeting",
+                         "assisted")
 """Who does the work at a tier (:meth:`Policy.who`): the community's staff; the street's own
 team (enforcement team or office, by category); the case's departments one after another, each
 forwarded through the district hotline; the departments jointly, called at once to one visit
 (a whistle); the street enforcement team acting with the department's powers (双向派单: the
 department dispatches the field work down); the tier's meeting (joint consultation, city), which
-decides the case and convenes its departments."""
-COMMUNITY_STAFF, STREET_TEAM, IN_TURN, JOINTLY, STREET_POWERS, MEETING = WORK
+decides the case and convenes its departments; the street's own team leading a joint visit with
+the case's departments called to assist (a street-led case under the lead split:
+:mod:`gridsim.policies.appraisal`)."""
+COMMUNITY_STAFF, STREET_TEAM, IN_TURN, JOINTLY, STREET_POWERS, MEETING, ASSISTED = WORK
 
 
 class PolicyParams(BaseModel):
@@ -88,6 +91,9 @@ class CommonPolicy(BaseModel):
                     "the street enforcement team (which acts with the department's powers)")
     report_deadline: ClockDuration = Field(
         Duration(30, "min"), description="a called department should be on site within this")
+    recall_delay: ClockDuration = Field(
+        Duration(1, "d"), description="a call a department did not answer (report_rate below 1) "
+                                      "is made again after this (an assumption)")
 
     @field_validator("two_way_dispatch")
     @classmethod
@@ -231,6 +237,12 @@ class Policy:
         sized (the scenario's ``policy.resource_sinking``)."""
         return self.common.resource_sinking
 
+    @property
+    def appraisal(self) -> Any:
+        """The street's appraisal of the departments (an
+        :class:`~gridsim.policies.appraisal.Appraisal`), or None: no feedback into behaviour."""
+        return None
+
 
 class Layered(Policy):
     """A policy that changes some decisions of another one (``inner``) and passes every other
@@ -298,8 +310,12 @@ class Layered(Policy):
     def resource_sinking(self) -> ResourceSinking:
         return self.inner.resource_sinking
 
+    @property
+    def appraisal(self) -> Any:
+        return self.inner.appraisal
 
-__all__ = ["CITY", "COMMUNITY", "COMMUNITY_STAFF", "DISTRICT", "GRID", "IN_TURN", "JOINT",
-           "JOINTLY", "MEETING", "STREET", "STREET_POWERS", "STREET_TEAM", "TIERS", "WORK",
+
+__all__ = ["ASSISTED", "CITY", "COMMUNITY", "COMMUNITY_STAFF", "DISTRICT", "GRID", "IN_TURN",
+           "JOINT", "JOINTLY", "MEETING", "STREET", "STREET_POWERS", "STREET_TEAM", "TIERS", "WORK",
            "CommonPolicy", "DurationField", "Layered", "Policy", "PolicyParams",
            "ResourceSinking", "State"]

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..distributions import Distribution
 from ..units import ClockDuration, Duration, DurationField
+from .appraisal import Appraisal, AppraisalMixin
 from .base import Policy, PolicyParams
 
 
@@ -35,9 +36,14 @@ class FourTierParams(PolicyParams):
         None, description="time for a whistled department to arrive on site (None: its usual)")
     retry_delay: ClockDuration = Field(Duration(30, "d"),
                                        description="city-tier case retried after")
+    appraisal: Appraisal = Field(Appraisal(), description="the street appraises the departments "
+                                 "and the scores feed back into their behaviour")
+    lead_split: bool = Field(False, description="Xi'an's split (003): department-led cases are "
+                             "whistled at once and led by the departments, street-led ones are "
+                             "worked by the street team with the departments assisting")
 
 
-class FourTier(Policy):
+class FourTier(AppraisalMixin, Policy):
     name = "four_tier"
     Params = FourTierParams
 
@@ -50,3 +56,6 @@ class FourTier(Policy):
 
     def report_time(self, department: str):
         return self.params.report_time
+
+    def first_tier(self, start_tier: str, lead: str) -> str:
+        return self.lead_first_tier(start_tier, lead, super().first_tier(start_tier, lead))
