@@ -8,6 +8,7 @@ A called department may not answer (its ``report_rate``): the call lapses, the c
 (``RETRY``: a tier deadline may move it on) and the street calls again after
 ``policy.recall_delay``; a department on a joint visit may not do its part (its
 ``cooperation``): the visit fails and the case goes where the policy's ``failed`` hook sends it.
+When the policy's ``unanswered`` hook gives up calling, the case goes where ``failed`` sends it.
 Meetings convene departments on their own authority: neither applies there. Each department's
 record (:class:`~gridsim.model.appraisal.DeptState`) counts calls, arrivals, joint visits and
 the cases it led, and under a policy with appraisal feeds back into its behaviour.
@@ -46,6 +47,7 @@ class Departments:
     _attempted: Callable[[Issue], None]
     _watch: Callable[[Issue], None]
     _escalate: Callable[[Issue], None]
+    state: Any
 
     # ---------------------------------------------------------------- department records
     def _setup_departments(self, plan: Any) -> None:
@@ -55,6 +57,7 @@ class Departments:
         self.report_deadline = plan.policy.common.report_deadline.hours + 1e-9
         self.recall_delay = plan.policy.common.recall_delay.hours
         self.appraisal = plan.policy.appraisal
+        self._unanswered = plan.policy.unanswered
 
     def _attach_departments(self, d: Any, seed: int) -> None:
         """Give district ``d`` its departments' records and the streams of their decisions."""
@@ -95,8 +98,14 @@ class Departments:
     def _lapse(self, issue: Issue, again: Callable[[Issue], None]) -> None:
         """A call went unanswered: the case waits; the street calls again (``again``) after the
         recall delay unless the tier's deadline moves it on first."""
-        issue.waiting = RETRY
         issue.dept_visit = -1
+        visit, n = issue.lapses
+        n = n + 1 if visit == issue.visit else 1
+        issue.lapses = (issue.visit, n)
+        if self._unanswered(issue, issue.tier, n, self.state):  # the policy gives up calling
+            self._escalate(issue)
+            return
+        issue.waiting = RETRY
         self.clock.after(self.recall_delay, self._recall, (issue, issue.visit, again))
         self._watch(issue)
 
@@ -138,9 +147,7 @@ class Departments:
         district = issue.district
         counted = issue.t_created >= self.dept_warmup
         ok = True
-        for dept, _ in issue.holding:
-            if dept is None:  # the street team leading an assisted visit
-                continue
+        for dept in issue.cat.departments:
             ds = district.dept[dept]
             done = ds.cooperation >= 1.0 or district.cooperate() < ds.cooperation
             ds.n_joint += 1

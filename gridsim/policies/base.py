@@ -13,6 +13,8 @@ overrides only the decisions where it differs:
   and is retried at the same tier after :attr:`Policy.retry_delay`, a legacy case);
 - :meth:`Policy.overdue` — what a tier's deadline does to a case still waiting there
   (:meth:`Policy.tier_deadline` sets the limit);
+- :meth:`Policy.unanswered` — whether the street gives up calling a department that does not
+  answer (its ``report_rate``), and the tier has failed;
 - :meth:`Policy.received` — the tier a 12345 work order sent to a district department starts at;
 - :meth:`Policy.return_rate` — how often a unit that receives a 12345 work order returns it
   (退单) to the hotline's dispatcher;
@@ -181,6 +183,12 @@ class Policy:
         :attr:`retry_delay`, then is tried there again)."""
         return self.failed(case, tier, state)
 
+    def unanswered(self, case: Any, tier: int, calls: int, state: State) -> bool:
+        """A department did not answer the ``calls``-th call to ``case`` at ``tier`` in a row:
+        give up (True: the tier failed, :meth:`failed` says where the case goes) or call again
+        after ``policy.recall_delay`` (False)."""
+        return False
+
     # ---------------------------------------------------------------- static rules and parameters
     def first_tier(self, start_tier: str, lead: str) -> str:
         """Tier a case is dispatched to after triage, given the tier drawn for it (tabulated)."""
@@ -276,6 +284,9 @@ class Layered(Policy):
 
     def overdue(self, case: Any, tier: int, state: State) -> int | None:
         return self.inner.overdue(case, tier, state)
+
+    def unanswered(self, case: Any, tier: int, calls: int, state: State) -> bool:
+        return self.inner.unanswered(case, tier, calls, state)
 
     def tier_deadline(self, tier: str) -> Duration | None:
         return self.inner.tier_deadline(tier)
