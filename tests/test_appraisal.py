@@ -164,3 +164,17 @@ def test_a_misspelt_appraisal_key_names_the_path_and_the_closest(small):
         small.with_overrides({"policy.whistle.appraisal": {"strenght": 1}})
     with pytest.raises(ScenarioError, match=r"departments\.water\.report_rate"):
         small.with_overrides({"departments.water.report_rate": 1.5})
+
+
+@pytest.mark.parametrize("policy", ["baseline", "whistle", "four_tier"])
+def test_the_event_log_agrees_with_the_issue_table_when_departments_fail(small, policy):
+    from test_events import check_log
+
+    s = small.with_overrides({
+        "policy.name": policy, "horizon": "30d", **_all_depts(small, "report_rate", 0.5),
+        **_all_depts(small, "cooperation", 0.7),
+        **({f"policy.{policy}.lead_split": True} if policy != "baseline" else {})})
+    r = gridsim.simulate(s, seed=SEED, record="events")
+    pd.testing.assert_frame_equal(r.issues, gridsim.simulate(s, seed=SEED).issues)
+    check_log(r.issues, r.events)
+    assert r.kpi("report_rate") < 0.6
