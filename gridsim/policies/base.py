@@ -184,9 +184,10 @@ class Policy:
         return self.failed(case, tier, state)
 
     def unanswered(self, case: Any, tier: int, calls: int, state: State) -> bool:
-        """A department did not answer the ``calls``-th call to ``case`` at ``tier`` in a row:
-        give up (True: the tier failed, :meth:`failed` says where the case goes) or call again
-        after ``policy.recall_delay`` (False)."""
+        """A department did not answer a call to ``case`` at ``tier``, the ``calls``-th
+        unanswered since the case came to the tier: give up (True: the tier failed,
+        :meth:`failed` says where the case goes) or call again after ``policy.recall_delay``
+        (False)."""
         return False
 
     # ---------------------------------------------------------------- static rules and parameters

@@ -38,9 +38,9 @@ class FourTierParams(PolicyParams):
         None, description="time for a whistled department to arrive on site (None: its usual)")
     retry_delay: ClockDuration = Field(Duration(30, "d"),
                                        description="city-tier case retried after")
-    recalls: int = Field(2, ge=0, le=1000, description="calls a department did not answer "
-                         "that the street makes again before the case climbs a tier (as when "
-                         "its tier fails)")
+    recalls: int = Field(2, ge=0, le=1000, description="unanswered calls to departments the "
+                         "street makes again at a tier before the case climbs (as when its tier "
+                         "fails)")
     appraisal: Appraisal = Field(Appraisal(), description="the street appraises the departments "
                                  "and the scores feed back into their behaviour")
     lead_split: bool = Field(False, description="Xi'an's split (003): department-led cases are "
