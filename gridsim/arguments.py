@@ -17,6 +17,7 @@ from numbers import Integral, Real
 from typing import Any
 
 from .model.hotline import COUNTERS
+from .results.appraisal import dept_kpis
 from .results.hotline import call_kpis
 from .results.kpis import KpiAccumulator
 from .scenario.errors import closest
@@ -75,7 +76,8 @@ def kpi_names() -> tuple[str, ...]:
     and those of the 12345 front end (reported when a scenario has one)."""
     k = KpiAccumulator(0.0, 1.0, 1.0).kpis()
     calls = [m for m, scope, _ in call_kpis(dict.fromkeys(COUNTERS, 0.0)) if scope == "all"]
-    return (*k.loc[k["scope"] == "all", "metric"], *calls)
+    depts = [m for m, scope, _ in dept_kpis(None) if scope == "all"]
+    return (*k.loc[k["scope"] == "all", "metric"], *calls, *depts)
 
 
 def check_kpi(kpi: Any, name: str = "kpi") -> str:

@@ -34,6 +34,7 @@ from .model.simulation import RawRun, combine, run_model, shard_reason
 from .model.trace import Event
 from .parallel.executors import Executor, default_workers
 from .plan import Plan, as_plan, compile_plan
+from .results.appraisal import with_dept_kpis
 from .results.hotline import with_call_kpis
 from .results.io import Scratch
 from .results.kpis import KpiAccumulator
@@ -117,7 +118,7 @@ def simulate(scenario: Scenario, seed: int | None = None,
             acc = _accumulator(scenario, RunNames(raw.categories, raw.leads, raw.grids))
             acc.add(raw.issues)
             raw.issues = None
-        kpis = with_call_kpis(acc.kpis(), raw.calls)
+        kpis = with_dept_kpis(with_call_kpis(acc.kpis(), raw.calls), raw.departments)
         load = load_frame(raw, scenario.record.load_interval.hours)
         files = event_files = None
         if rec.stream:

@@ -175,6 +175,16 @@ def _catalogue() -> dict[str, Kpi]:
          "Of the 12345 work orders dispatched, the share returned (退单) at least once."),
         ("returns_per_case", "per case", -1, "12345 returns per work order",
          "Returns (退单) of 12345 work orders, divided by the work orders dispatched."),
+        # department behaviour and appraisal (issue 16: 街道吹哨、部门报到; scopes all and
+        # department=...; also dept_report_*, resolution_rate per department)
+        ("dept_calls", "count", 0, "Calls to departments",
+         "Times a street called a district department to a case (each department of a whistle "
+         "counts; calls again after no answer too)."),
+        ("report_rate", "share", 1, "Department report rate",
+         "Of the calls to district departments, the share they answered (报到率)."),
+        ("cooperation_rate", "share", 1, "Department cooperation",
+         "Of the departments' places on whistled joint visits, the share where the department "
+         "did its part (配合度)."),
     ]
     return {r[0]: _judged(Kpi(*r)) for r in rows}
 

@@ -58,7 +58,8 @@ streets:
         staff: {grid_workers_per_grid: 2, community_per_community: 1, centre: 1,
                 enforcement: 2, office: 1}}
 departments:
-  sanitation: {staff: 3, shift: office, report_time: {dist: lognormal, mean: 3h, sd: 2h}}
+  sanitation: {staff: 3, shift: office, report_time: {dist: lognormal, mean: 3h, sd: 2h},
+               report_rate: 0.7, cooperation: 0.8}
   water: {staff: 2, shift: always, report_time: 1h}
 districts:
   - name: Riverside
@@ -71,7 +72,8 @@ districts:
             staff: {grid_workers_per_grid: 1, community_per_community: 3, centre: 3,
                     enforcement: 1, office: 3}}
     departments:
-      water: {staff: 3, shift: office, report_time: {dist: exponential, mean: 2h}}
+      water: {staff: 3, shift: office, report_time: {dist: exponential, mean: 2h},
+              report_rate: 0.8, cooperation: 0.9}
     joint_consultation: {every: 5d, offset: 2d, agenda: 3}
   - name: Hillside  # the template and departments as they are at the top level
 city: {every: 8d, offset: 3d, agenda: 2, per_district: false}
@@ -151,13 +153,21 @@ policy:
   two_way_dispatch: 0.3
   resource_sinking: {share: 0.3, to: enforcement}
   report_deadline: 2h
+  recall_delay: 12h
   four_tier:
     tier_deadlines: {community: 6wh, street: 4wh, district: 2wd, joint: 10d, shift: weekdays}
     report_time: {dist: lognormal, mean: 1h, sd: 30min}
     retry_delay: 2d
+    recalls: 1
+    appraisal: {strength: 1.0, weights: {report: 1, cooperation: 1, resolution: 1},
+                report_time_cut: 0.5, prior: 2}
+    lead_split: false
   whistle:
     report_time: {dist: lognormal, mean: 1h, sd: 30min}
     retry_delay: 3d
+    appraisal: {strength: 1.0, weights: {report: 1, cooperation: 1, resolution: 1},
+                report_time_cut: 0.5, prior: 2}
+    lead_split: false
   baseline:
     misroute_prob: 0.3
     forward_delay: {dist: lognormal, mean: 6h, sd: 3h}

@@ -35,6 +35,7 @@ def print_summary(result: Result, console: Console) -> None:
         table.add_row(escape(label(metric)), escape(metric),
                       format_kpi(k.at[metric, "value"], unit_of(metric)))
     console.print(table)
+    _print_appraisal(result, console)
     b = result.bottleneck
     console.print(f"bottleneck: [bold]{escape(str(b['pool']))}[/] ({b['kind']}), utilisation "
                   f"{b['utilisation']:.0%}, mean queue {b['queue_mean']:.1f}")
@@ -63,6 +64,25 @@ def _workers_line(result: Result) -> str | None:
             f"per worker {patrol / n:,.0f} h patrol, {w['found'].sum() / n:,.1f} found on patrol, "
             f"{w['fixed_on_spot'].sum() / n:,.1f} fixed on the spot, "
             f"{w['verified'].sum() / n:,.1f} verified (workers.csv)")
+def _print_appraisal(result: Result, console: Console) -> None:
+    """The departments' appraisal table (over the districts), when the street called any."""
+    table = result.appraisal()
+    table = table[~table["department"].str.contains("/") & (table["dept_calls"] > 0)]
+    if table.empty:
+        return
+    out = Table(title="department appraisal (报到率 · 配合度 · 解决率)")
+    out.add_column("department", no_wrap=True)
+    metrics = [m for m in table.columns if m != "department"]
+    heads = ("calls", "report rate", "report time", "on time", "cooperation", "resolution")
+    for head in heads:  # kpis.csv: dept_calls, report_rate, dept_report_time_mean, ...
+        out.add_column(head, justify="right", no_wrap=True)
+
+    def cell(m: str, v: float) -> str:
+        return f"{v:.1f} h" if unit_of(m) == "h" and v == v else format_kpi(v, unit_of(m))
+
+    for _, row in table.iterrows():
+        out.add_row(escape(str(row["department"])), *(cell(m, row[m]) for m in metrics))
+    console.print(out)
 
 
 def _urgent_lines(result: Result) -> list[str]:

@@ -28,7 +28,7 @@ class Issue:
                  "deadline", "tier", "visit", "waiting", "held", "work", "u", "tried",
                  "pending", "holding", "arrive_max", "cur", "seq", "street", "district", "due",
                  "watched", "duplicates", "dup_u", "returns", "dispatched_to", "call",
-                 "back_to_centre")
+                 "back_to_centre", "dept_call", "dept_visit", "appraised", "lapses")
 
     def __init__(self, iid: int, cat: Any, source: int, grid: Grid, now: float):
         self.id, self.cat, self.source, self.grid = iid, cat, source, grid
@@ -47,6 +47,10 @@ class Issue:
         self.dup_u: Any = None  # the discovery race's duplicate draw and hazards, if it races
         self.call = False  # through the 12345 front end: counted in its KPIs (after warm-up)
         self.due: float | None = None
+        # the street's current call to departments (time, visit; -1: none) and the
+        # appraisal flags (gridsim.model.departments)
+        self.dept_call, self.dept_visit, self.appraised = NAN, -1, 0
+        self.lapses: tuple[int, int] = (-1, 0)  # (visit, unanswered calls in it)
         # pending, holding, arrive_max and cur are set when departments are called
 
 

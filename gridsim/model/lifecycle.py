@@ -27,6 +27,7 @@ from ..distributions import Fixed
 from ..plan import Plan
 from ..policies import TIERS, State
 from ..policies.base import (
+    ASSISTED,
     COMMUNITY_STAFF,
     GRID,
     IN_TURN,
@@ -124,7 +125,9 @@ class Lifecycle(FrontEnd, Departments, Loops):
         self._failed, self._overdue = policy.failed, policy.overdue
         self._work_at = {COMMUNITY_STAFF: self._community, STREET_TEAM: self._street,
                          IN_TURN: self._in_turn, JOINTLY: self._jointly,
-                         STREET_POWERS: self._street_powers, MEETING: self._meeting}
+                         STREET_POWERS: self._street_powers, MEETING: self._meeting,
+                         ASSISTED: self._assisted}
+        self._setup_departments(plan)  # department behaviour and appraisal (departments.py)
 
     # ---------------------------------------------------------------- per-district streams
     def attach(self, org: Organisation) -> None:
@@ -153,6 +156,7 @@ class Lifecycle(FrontEnd, Departments, Loops):
             fwd, bounce = self.policy.forward_delay, self.policy.bounce_delay
             d.forward = _draws(fwd, stream(seed, "forward", key)) if fwd else None
             d.bounce = _draws(bounce, stream(seed, "bounce", key)) if bounce else None
+            self._attach_departments(d, seed)
 
     @staticmethod
     def _work_draw(rng, cat: CategoryRuntime):
@@ -328,8 +332,12 @@ class Lifecycle(FrontEnd, Departments, Loops):
     def _deadline(self, watched: tuple[Issue, int]) -> None:
         issue, visit = watched
         w = issue.waiting
-        if issue.visit == visit and issue.held == 0 and isinstance(w, Pool | Meeting):
-            w.withdraw(issue)
+        if issue.visit == visit and issue.held == 0 and (isinstance(w, Pool | Meeting)
+                                                         or w is RETRY):
+            if w is RETRY:  # a call the departments did not answer (departments.py)
+                issue.waiting = None
+            else:
+                w.withdraw(issue)
             self._move_on(issue, self._overdue(issue, issue.tier, self.state), DEADLINE,
                           OVERDUE)
 

@@ -63,6 +63,9 @@ class RawRun:
     workers: dict[str, np.ndarray] | None = None
     """Per grid (in ``grids`` order), its grid workers' day over the measured period
     (:data:`~gridsim.model.workday.COLUMNS`)."""
+    departments: dict[str, list[int]] | None = None
+    """Each district department's KPI counters (:data:`~gridsim.model.appraisal.COUNTERS`),
+    keyed ``<district>/<department>`` in district order."""
 
 
 class _Sampler:
@@ -267,7 +270,8 @@ def _run_model(plan: Plan, seed: int | None,
         created=life.next_id, events=next(clock.env._eid), horizon=horizon,
         trace=log.columns() if log is not None and keep else None,
         units=names.units if log is not None else None, calls=life.call_counts(),
-        workers=day_columns(org.grids, days, scenario.warmup.hours, horizon))
+        workers=day_columns(org.grids, days, scenario.warmup.hours, horizon),
+        departments=life.dept_counts())
 
 
 def district_names(source: Scenario | Plan) -> list[str]:
@@ -386,5 +390,6 @@ def combine(raws: list[RawRun], source: Scenario | Plan) -> RawRun:
                  calls=None if first.calls is None else
                  {k: sum(r.calls[k] for r in raws) for k in first.calls},
                  workers=None if first.workers is None else
-                 {k: np.concatenate([r.workers[k] for r in raws]) for k in first.workers})
+                 {k: np.concatenate([r.workers[k] for r in raws]) for k in first.workers},
+                 departments={k: v for r in raws for k, v in (r.departments or {}).items()})
     return number_issues(raw, source)

@@ -13,6 +13,8 @@ overrides only the decisions where it differs:
   and is retried at the same tier after :attr:`Policy.retry_delay`, a legacy case);
 - :meth:`Policy.overdue` — what a tier's deadline does to a case still waiting there
   (:meth:`Policy.tier_deadline` sets the limit);
+- :meth:`Policy.unanswered` — whether the street gives up calling a department that does not
+  answer (its ``report_rate``), and the tier has failed;
 - :meth:`Policy.received` — the tier a 12345 work order sent to a district department starts at;
 - :meth:`Policy.return_rate` — how often a unit that receives a 12345 work order returns it
   (退单) to the hotline's dispatcher;
@@ -52,14 +54,17 @@ the street (enforcement team or office), district departments, the district join
 (联席会议), city coordination."""
 GRID, COMMUNITY, STREET, DISTRICT, JOINT, CITY = range(len(TIERS))
 
-WORK: tuple[str, ...] = ("community", "street", "in_turn", "jointly", "street_powers", "meeting")
+WORK: tuple[str, ...] = ("community", "street", "in_turn", "jointly", "street_powers", "meeting",
+                         "assisted")
 """Who does the work at a tier (:meth:`Policy.who`): the community's staff; the street's own
 team (enforcement team or office, by category); the case's departments one after another, each
 forwarded through the district hotline; the departments jointly, called at once to one visit
 (a whistle); the street enforcement team acting with the department's powers (双向派单: the
 department dispatches the field work down); the tier's meeting (joint consultation, city), which
-decides the case and convenes its departments."""
-COMMUNITY_STAFF, STREET_TEAM, IN_TURN, JOINTLY, STREET_POWERS, MEETING = WORK
+decides the case and convenes its departments; the street's own team leading a joint visit with
+the case's departments called to assist (a street-led case under the lead split:
+:mod:`gridsim.policies.appraisal`)."""
+COMMUNITY_STAFF, STREET_TEAM, IN_TURN, JOINTLY, STREET_POWERS, MEETING, ASSISTED = WORK
 
 
 class PolicyParams(BaseModel):
@@ -88,6 +93,9 @@ class CommonPolicy(BaseModel):
                     "the street enforcement team (which acts with the department's powers)")
     report_deadline: ClockDuration = Field(
         Duration(30, "min"), description="a called department should be on site within this")
+    recall_delay: ClockDuration = Field(
+        Duration(1, "d"), description="a call a department did not answer (report_rate below 1) "
+                                      "is made again after this (an assumption)")
 
     @field_validator("two_way_dispatch")
     @classmethod
@@ -175,6 +183,13 @@ class Policy:
         :attr:`retry_delay`, then is tried there again)."""
         return self.failed(case, tier, state)
 
+    def unanswered(self, case: Any, tier: int, calls: int, state: State) -> bool:
+        """A department did not answer a call to ``case`` at ``tier``, the ``calls``-th
+        unanswered since the case came to the tier: give up (True: the tier failed,
+        :meth:`failed` says where the case goes) or call again after ``policy.recall_delay``
+        (False)."""
+        return False
+
     # ---------------------------------------------------------------- static rules and parameters
     def first_tier(self, start_tier: str, lead: str) -> str:
         """Tier a case is dispatched to after triage, given the tier drawn for it (tabulated)."""
@@ -231,6 +246,12 @@ class Policy:
         sized (the scenario's ``policy.resource_sinking``)."""
         return self.common.resource_sinking
 
+    @property
+    def appraisal(self) -> Any:
+        """The street's appraisal of the departments (an
+        :class:`~gridsim.policies.appraisal.Appraisal`), or None: no feedback into behaviour."""
+        return None
+
 
 class Layered(Policy):
     """A policy that changes some decisions of another one (``inner``) and passes every other
@@ -265,6 +286,9 @@ class Layered(Policy):
     def overdue(self, case: Any, tier: int, state: State) -> int | None:
         return self.inner.overdue(case, tier, state)
 
+    def unanswered(self, case: Any, tier: int, calls: int, state: State) -> bool:
+        return self.inner.unanswered(case, tier, calls, state)
+
     def tier_deadline(self, tier: str) -> Duration | None:
         return self.inner.tier_deadline(tier)
 
@@ -298,8 +322,12 @@ class Layered(Policy):
     def resource_sinking(self) -> ResourceSinking:
         return self.inner.resource_sinking
 
+    @property
+    def appraisal(self) -> Any:
+        return self.inner.appraisal
 
-__all__ = ["CITY", "COMMUNITY", "COMMUNITY_STAFF", "DISTRICT", "GRID", "IN_TURN", "JOINT",
-           "JOINTLY", "MEETING", "STREET", "STREET_POWERS", "STREET_TEAM", "TIERS", "WORK",
+
+__all__ = ["ASSISTED", "CITY", "COMMUNITY", "COMMUNITY_STAFF", "DISTRICT", "GRID", "IN_TURN",
+           "JOINT", "JOINTLY", "MEETING", "STREET", "STREET_POWERS", "STREET_TEAM", "TIERS", "WORK",
            "CommonPolicy", "DurationField", "Layered", "Policy", "PolicyParams",
            "ResourceSinking", "State"]

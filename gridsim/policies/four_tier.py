@@ -4,16 +4,19 @@ Tier 1: the community's party committee solves what lies within its area. Tier 2
 whistles and departments report jointly. Tier 3: the district organisation department convenes a
 joint consultation (weekly). Tier 4: city coordination for major and legacy problems (monthly).
 A case climbs a tier when its tier cannot solve it *or* when it is still waiting at its tier's
-deadline.
+deadline, *or* when a whistled department has not answered ``recalls`` calls again.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..distributions import Distribution
 from ..units import ClockDuration, Duration, DurationField
-from .base import Policy, PolicyParams
+from .appraisal import Appraisal, AppraisalMixin
+from .base import Policy, PolicyParams, State
 
 
 class TierDeadlines(BaseModel):
@@ -35,9 +38,17 @@ class FourTierParams(PolicyParams):
         None, description="time for a whistled department to arrive on site (None: its usual)")
     retry_delay: ClockDuration = Field(Duration(30, "d"),
                                        description="city-tier case retried after")
+    recalls: int = Field(2, ge=0, le=1000, description="unanswered calls to departments the "
+                         "street makes again at a tier before the case climbs (as when its tier "
+                         "fails)")
+    appraisal: Appraisal = Field(Appraisal(), description="the street appraises the departments "
+                                 "and the scores feed back into their behaviour")
+    lead_split: bool = Field(False, description="Xi'an's split (003): department-led cases are "
+                             "whistled at once and led by the departments, street-led ones are "
+                             "worked by the street team with the departments assisting")
 
 
-class FourTier(Policy):
+class FourTier(AppraisalMixin, Policy):
     name = "four_tier"
     Params = FourTierParams
 
@@ -50,3 +61,9 @@ class FourTier(Policy):
 
     def report_time(self, department: str):
         return self.params.report_time
+
+    def unanswered(self, case: Any, tier: int, calls: int, state: State) -> bool:
+        return calls > self.params.recalls
+
+    def first_tier(self, start_tier: str, lead: str) -> str:
+        return self.lead_first_tier(start_tier, lead, super().first_tier(start_tier, lead))

@@ -15,6 +15,7 @@ from pydantic import Field
 
 from ..distributions import Distribution
 from ..units import ClockDuration, Duration
+from .appraisal import Appraisal, AppraisalMixin
 from .base import Policy, PolicyParams
 
 
@@ -22,12 +23,20 @@ class WhistleParams(PolicyParams):
     report_time: Distribution | None = Field(
         None, description="time for a whistled department to arrive on site (None: its usual)")
     retry_delay: ClockDuration = Field(Duration(14, "d"), description="unsolved case retried after")
+    appraisal: Appraisal = Field(Appraisal(), description="the street appraises the departments "
+                                 "and the scores feed back into their behaviour")
+    lead_split: bool = Field(False, description="Xi'an's split (003): department-led cases are "
+                             "whistled at once and led by the departments, street-led ones are "
+                             "worked by the street team with the departments assisting")
 
 
-class Whistle(Policy):
+class Whistle(AppraisalMixin, Policy):
     name = "whistle"
     Params = WhistleParams
     ladder: ClassVar[tuple[str, ...]] = ("community", "street", "district")
 
     def report_time(self, department: str):
         return self.params.report_time
+
+    def first_tier(self, start_tier: str, lead: str) -> str:
+        return self.lead_first_tier(start_tier, lead, super().first_tier(start_tier, lead))

@@ -12,6 +12,7 @@ import pandas as pd
 
 from ..scenario import Scenario
 from ..vocabulary import UNIT_LEVELS
+from .appraisal import appraisal_table
 from .io import Scratch, atomic_dir, write_json
 from .kpis import KpiAccumulator, kpi
 from .outdir import RUN, FolderLock, check_out
@@ -75,6 +76,13 @@ class Result:
     def kpi(self, metric: str, scope: str = "all") -> float:
         """One KPI value, e.g. ``result.kpi("resolution_time_mean", "lead=department")``."""
         return kpi(self.kpis, metric, scope)
+
+    def appraisal(self) -> pd.DataFrame:
+        """The department appraisal table: one row per department (``<dept>``, over the
+        districts; also ``<district>/<dept>`` when there are several), columns ``dept_calls``,
+        ``report_rate``, ``dept_report_time_mean``, ``dept_report_on_time_rate``,
+        ``cooperation_rate``, ``resolution_rate`` (see :mod:`gridsim.results.appraisal`)."""
+        return appraisal_table(self.kpis)
 
     def resolution_times(self) -> pd.DataFrame:
         """Lead and resolution time (hours) of every closed case created after the warm-up."""

@@ -10,7 +10,7 @@ from pydantic import Field, field_validator
 
 from ..distributions import Distribution
 from ..units import ClockDuration, Duration, PositiveClockDuration
-from .base import MAX_STAFF, Count, PosCount, Staff, Strict, _dist, path_safe
+from .base import MAX_STAFF, Count, PosCount, Prob, Staff, Strict, _dist, path_safe
 from .names import name_schema
 
 
@@ -67,12 +67,21 @@ class Department(Strict):
     shift: str = "office"
     report_time: Distribution = Field(default_factory=lambda: _dist("ln", 4, "h", 3),
                                       description="time to arrive on site once staff is free")
+    # department behaviour under the street's calls (issue 16, appraisal)
+    report_rate: Prob = Field(
+        1.0, description="chance the department answers a call (报到率); unanswered, the call "
+                         "lapses and the case waits for policy.recall_delay or its deadline")
+    cooperation: Prob = Field(
+        1.0, description="chance the department does its part in a joint visit (配合度); if "
+                         "one does not, the visit fails (the policy's failed hook)")
 
 
 class DepartmentOverride(Strict):
     staff: Staff | None = None
     shift: str | None = None
     report_time: Distribution | None = None
+    report_rate: Prob | None = None
+    cooperation: Prob | None = None
 
 
 class Meeting(Strict):
