@@ -12,6 +12,7 @@ from ..distributions import Distribution
 from ..units import ClockDuration, Duration, PositiveClockDuration
 from .base import MAX_STAFF, Count, PosCount, Staff, Strict, _dist, path_safe
 from .names import name_schema
+from .unitparams import CommunityIndex, UnitSpec
 
 
 class StreetStaff(Strict):
@@ -26,13 +27,17 @@ class StreetStaff(Strict):
     office: Staff = Field(6, description="street internal offices handling street matters")
 
 
-class StreetShape(Strict):
-    """One street's size and staff (in an override, fields left out keep the template's)."""
+class StreetShape(UnitSpec):
+    """One street's size and staff (in an override, fields left out keep the template's), and
+    its parameters (:mod:`.unitparams`: a profile and/or values)."""
 
     communities: PosCount = 6
     grids_per_community: PosCount = 8
     households_per_grid: Staff = 300
     staff: StreetStaff = StreetStaff()
+    community_overrides: dict[CommunityIndex, UnitSpec] = Field(
+        default_factory=dict, description="per-community parameters, keyed by the community's "
+        "index in the street; they win over the street's")
 
 
 class StreetTemplate(StreetShape):
@@ -67,12 +72,15 @@ class Department(Strict):
     shift: str = "office"
     report_time: Distribution = Field(default_factory=lambda: _dist("ln", 4, "h", 3),
                                       description="time to arrive on site once staff is free")
+    profile: str | None = Field(None, description="a name from the top-level profiles: its "
+                                "department values apply, values given here win")
 
 
 class DepartmentOverride(Strict):
     staff: Staff | None = None
     shift: str | None = None
     report_time: Distribution | None = None
+    profile: str | None = None
 
 
 class Meeting(Strict):
