@@ -25,6 +25,8 @@ from .case import CategoryRuntime
 from .org import Organisation, Street
 
 SCALED = tuple(t in UNIT_TIERS for t in TIERS)
+SPECIAL = ("solve", "work_scale", "rate_scale", "rates")
+"""Parameters that do not replace the runtime attribute of the same name as they are."""
 
 
 def variant(base: CategoryRuntime, params: dict[str, Any]) -> CategoryRuntime:
@@ -37,10 +39,9 @@ def variant(base: CategoryRuntime, params: dict[str, Any]) -> CategoryRuntime:
     if solve:
         v.solve = (1.0, *(solve.get(t, p) for t, p in zip(TIERS[1:], base.solve[1:],
                                                           strict=True)))
-    if "reopen" in params:
-        v.reopen = params["reopen"]
-    if "on_spot" in params:
-        v.on_spot = params["on_spot"]
+    for key, value in params.items():  # reopen, on_spot, any attribute of the same name
+        if key not in SPECIAL and hasattr(base, key):
+            setattr(v, key, value)
     scale = params.get("work_scale")
     if scale is not None and scale != 1:
         v.work_scale = tuple(scale if s else 1.0 for s in SCALED)

@@ -30,7 +30,14 @@ if TYPE_CHECKING:
 Flat = dict[str, dict[str, Any]]
 """Resolved parameters of one unit: per category name, ``solve`` ({tier: p}), ``rates``
 ({source: Rate}), ``work_scale``, ``reopen``, ``on_spot``, ``rate_scale``."""
-SCALARS = ("work_scale", "reopen", "on_spot", "rate_scale")
+STRUCTURED = ("solve", "rates", "categories", "profile", "department", "community_overrides")
+
+
+def _scalars(p: UnitParams | CategoryParams) -> list[str]:
+    """The plain-valued parameters of ``p``'s model (work_scale, reopen, on_spot, rate_scale,
+    and any field added to :class:`~.unitparams.UnitParams` later)."""
+    return [k for k in CategoryParams.model_fields if k not in STRUCTURED and k in
+            type(p).model_fields]
 
 
 class Profile(UnitParams):
@@ -48,7 +55,7 @@ def _layer(p: UnitParams | CategoryParams, into: dict[str, Any]) -> None:
         solve.update({t: v for t, v in p.solve.model_dump().items() if v is not None})
         if not solve:
             del into["solve"]
-    for key in SCALARS:
+    for key in _scalars(p):
         v = getattr(p, key)
         if v is not None:
             into[key] = v
@@ -131,6 +138,9 @@ def profile_checks(s: Scenario) -> list[tuple[str, str]]:
 
     for n, p in s.profiles.items():
         category_names(f"profiles.{n}", p)
+        if p.department is not None and p.department.profile is not None:
+            problems.append((f"profiles.{n}.department.profile",
+                             "a profile's department values cannot name a profile"))
 
     def unit(path: str, spec: UnitSpec) -> None:
         category_names(path, spec)

@@ -13,12 +13,12 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from ..vocabulary import SOURCES
+from ..vocabulary import SOURCES, TIERS
 from .base import MAX_COUNT, Prob, Rate, Strict
 
 Scale = Annotated[float, Field(ge=0, le=1000, allow_inf_nan=False)]
 PosScale = Annotated[float, Field(gt=0, le=1000, allow_inf_nan=False)]
-UNIT_TIERS = ("grid", "community", "street")
+UNIT_TIERS = TIERS[:TIERS.index("street") + 1]
 """Tiers whose work a street's own staff do: the ones ``work_scale`` multiplies."""
 
 
