@@ -244,3 +244,13 @@ def test_the_default_district_has_streets_that_differ():
     assert set(s.profiles) == {"old_town", "market_street", "new_area"}
     assert [bool(own) for own, _ in params] == [True, False, False, True, False, True, False,
                                                 False]
+
+
+def test_a_profile_department_shift_is_checked_and_moves_the_deadline_shift():
+    with pytest.raises(gridsim.ScenarioError, match="profiles.p.department.shift: unknown shift"):
+        scenario(**{"profiles.p": {"department": {"shift": "offcie"}}})
+    from gridsim.scenario.expand import deadline_shift
+
+    s = scenario(**{"profiles.p": {"department": {"shift": "always"}},
+                    "departments.sanitation": {"staff": 4, "profile": "p"}})
+    assert deadline_shift(s, "garbage", "district") == "always"

@@ -99,5 +99,6 @@ def deadline_shift(scenario: Scenario, category: str, tier: str | None = None,
     if tier == "street":
         return getattr(roles, cat.street_unit)
     if tier == "district":
-        return scenario.departments[cat.departments[0]].shift
+        return department_spec(scenario.departments[cat.departments[0]], None,
+                               scenario.profiles).shift
     return roles.joint if tier == "joint" else roles.city

@@ -114,11 +114,11 @@ def department_spec(top: Department, over: DepartmentOverride | None,
     return spec  # type: ignore[return-value]
 
 
-def _closest(word: str, options: list[str]) -> str:
+def _closest(word: str, options: list[str], what: str = "profiles") -> str:
     match = difflib.get_close_matches(word, options, n=1, cutoff=0.5)
     if match:
         return f" (did you mean '{match[0]}'?)"
-    return f"; defined: {', '.join(options)}" if options else "; no profiles are defined"
+    return f"; defined: {', '.join(options)}" if options else f"; no {what} are defined"
 
 
 def _unit_fields(p: Profile) -> list[str]:
@@ -141,6 +141,10 @@ def profile_checks(s: Scenario) -> list[tuple[str, str]]:
         if p.department is not None and p.department.profile is not None:
             problems.append((f"profiles.{n}.department.profile",
                              "a profile's department values cannot name a profile"))
+        shift = p.department.shift if p.department is not None else None
+        if shift is not None and shift not in s.calendar.shifts:
+            problems.append((f"profiles.{n}.department.shift", f"unknown shift '{shift}'"
+                             f"{_closest(shift, list(s.calendar.shifts), 'shifts')}"))
 
     def unit(path: str, spec: UnitSpec) -> None:
         category_names(path, spec)
