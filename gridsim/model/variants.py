@@ -9,6 +9,10 @@ visit's fresh draw), so common random numbers hold: a slower unit works the same
 Problem rates per unit change the arrival streams (:func:`unit_rates`): a street's rate is the
 sum of its communities' and, when communities differ, a case's grid is drawn in proportion to
 its community's rate of the case's category.
+
+A plain-valued field added to :class:`~gridsim.scenario.unitparams.UnitParams` (and so to
+profiles and every unit) replaces the :class:`~.case.CategoryRuntime` attribute of the same
+name in the unit's variant with no code here; :data:`SPECIAL` ones are translated.
 """
 
 from __future__ import annotations
