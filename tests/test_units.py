@@ -254,3 +254,14 @@ def test_a_profile_department_shift_is_checked_and_moves_the_deadline_shift():
     s = scenario(**{"profiles.p": {"department": {"shift": "always"}},
                     "departments.sanitation": {"staff": 4, "profile": "p"}})
     assert deadline_shift(s, "garbage", "district") == "always"
+
+
+def test_the_size_estimate_counts_unit_rates():
+    from gridsim.scenario import size
+
+    base = size.estimate(scenario()).cases
+    busier = size.estimate(scenario(**{"streets.overrides": {0: {"rate_scale": 3}}})).cases
+    assert busier == pytest.approx(base * (1 + 2 / 4))  # one street of four, three times
+    profiled = scenario(**{"profiles.p": {"categories": {"vending": {"rate_scale": 0}}},
+                           "streets.profile": "p"})
+    assert size.estimate(profiled).cases == pytest.approx(base * 10 / 12)  # vending: 2 of 12
