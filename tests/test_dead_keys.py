@@ -56,9 +56,21 @@ streets:
   overrides:
     1: {communities: 3, grids_per_community: 2, households_per_grid: 400,
         staff: {grid_workers_per_grid: 2, community_per_community: 1, centre: 1,
-                enforcement: 2, office: 1}}
+                enforcement: 2, office: 1}, profile: weak}
+profiles:  # units that differ (gridsim.scenario.profiles)
+  weak:
+    solve: {community: 0.3, street: 0.3, district: 0.3, joint: 0.3, city: 0.3}
+    work_scale: 1.5
+    reopen: 0.3
+    on_spot: 0.6
+    rate_scale: 1.5
+    categories:
+      garbage: {solve: {community: 0.2}, work_scale: 2.0, reopen: 0.4, on_spot: 0.7,
+                rate_scale: 2.0, rates: {patrol: {value: 9, per: grid, every: 30d}}}
+  slow:
+    department: {staff: 1, shift: weekdays, report_time: {dist: lognormal, mean: 5h, sd: 2h}}
 departments:
-  sanitation: {staff: 3, shift: office, report_time: {dist: lognormal, mean: 3h, sd: 2h},
+  sanitation: {staff: 3, report_time: {dist: lognormal, mean: 3h, sd: 2h},
                report_rate: 0.7, cooperation: 0.8}
   water: {staff: 2, shift: always, report_time: 1h}
 districts:
@@ -70,12 +82,13 @@ districts:
       overrides:
         2: {communities: 1, grids_per_community: 4, households_per_grid: 250,
             staff: {grid_workers_per_grid: 1, community_per_community: 3, centre: 3,
-                    enforcement: 1, office: 3}}
+                    enforcement: 1, office: 3}, community_overrides: {0: {reopen: 0.5}}}
     departments:
-      water: {staff: 3, shift: office, report_time: {dist: exponential, mean: 2h},
+      water: {staff: 3, report_time: {dist: exponential, mean: 2h},
               report_rate: 0.8, cooperation: 0.9}
     joint_consultation: {every: 5d, offset: 2d, agenda: 3}
-  - name: Hillside  # the template and departments as they are at the top level
+  - name: Hillside  # the template as it is at the top level
+    departments: {sanitation: {profile: slow}}
 city: {every: 8d, offset: 3d, agenda: 2, per_district: false}
 patrol: {interval: 8h, detect_prob: 0.8}
 triage_time: {dist: gamma, mean: 15min, sd: 10min}
@@ -301,6 +314,11 @@ def perturbed(value: Any, key: tuple[str, str], data: dict, tmp: Path) -> Any:
     }
     if key in special:
         return special[key]()
+    if field == "profile":  # a unit's profile (gridsim.scenario.profiles): drop it, or name one
+        return None if value else ("slow" if cls.startswith("Department") else "weak")
+    if value is None and (cls == "SolveOverride" or field in (
+            "work_scale", "reopen", "on_spot", "rate_scale", "report_rate", "cooperation")):
+        return 0.05  # a unit's value left to the category's: give it one
     if field == "dist":  # lognormal and gamma share parameters; other switches are refused
         return {"lognormal": "gamma", "gamma": "lognormal", "uniform": "triangular"}.get(
             value, "lognormal")

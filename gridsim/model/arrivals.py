@@ -34,6 +34,7 @@ from .discovery import RaceStream, WeekProfile, has_race
 from .lifecycle import PATROL, Lifecycle
 from .org import Organisation, Street
 from .streams import stream
+from .variants import pick_grids, unit_rates
 
 DAY, WEEK = 24.0, 168.0
 BATCH = 1000
@@ -56,6 +57,9 @@ class ArrivalStream:
         for cat in life.cats:
             r = cat.spec.rates.get(name)
             rates.append(r.per_hour * counts[r.per] if r is not None else 0.0)
+        rates, self.pick = unit_rates(street, life.cats, rates, lambda v: (
+            0.0 if (r := (v.rates or {}).get(name, v.spec.rates.get(name))) is None
+            else r.per_hour * counts[r.per] * (1.0 if v.rate_scale is None else v.rate_scale)))
         self.rate = float(sum(rates))
         self.rng = stream(seed, "arrivals", street.name, name)
         self.cum = np.cumsum(rates) / self.rate if self.rate > 0 else np.ones(1)
@@ -112,7 +116,8 @@ class ArrivalStream:
         np.clip(times, t0, np.nextafter(t1, t0), out=times)  # rounding at the edges
         u = rng.random((n, 2))
         cats = np.minimum(np.searchsorted(self.cum, u[:, 0], side="right"), self.n_cats - 1)
-        grids = np.minimum((u[:, 1] * self.n_grids).astype(np.int64), self.n_grids - 1)
+        grids = np.minimum((u[:, 1] * self.n_grids).astype(np.int64), self.n_grids - 1) \
+            if self.pick is None else pick_grids(self.pick, cats, u[:, 1])
         delay = np.full(n, np.nan)
         if self.patrol:
             v = self.r_patrol.random(n)

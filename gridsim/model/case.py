@@ -80,3 +80,7 @@ class CategoryRuntime:
         self.dists = [getattr(spec.work, t) for t in TIERS]
         self.back = spec.back_to_centre.as_tuple()  # by tier: sent back to the street centre
         self.reopen_at_centre = spec.reopen_at == "centre"
+        # a unit's variant (gridsim.model.variants) sets these; None: the category's own
+        self.work_scale: tuple[float, ...] | None = None  # per tier, multiplies the work draws
+        self.rate_scale: float | None = None
+        self.rates: dict[str, Any] | None = None

@@ -49,6 +49,7 @@ from .case import ABOVE, CAMERA, HOTLINE, LATENT, PATROL, UNITS, Issue
 from .org import Street
 from .streams import stream
 from .trace import DISCOVERED
+from .variants import pick_grids, unit_rates
 
 if TYPE_CHECKING:
     from .lifecycle import Lifecycle
@@ -142,6 +143,9 @@ class RaceStream:
                 hz = getattr(d, name)
                 if hz is not None:
                     hazards[k, i] = hz.per_hour * (hh if hz.per == "household" else 1)
+        rates, self.pick = unit_rates(street, life.cats, rates, lambda v: (
+            0.0 if (d := v.spec.discovery) is None else d.arises.per_hour * counts[d.arises.per]
+            * (1.0 if v.rate_scale is None else v.rate_scale)))
         self.rate = float(sum(rates))
         self.cum = np.cumsum(rates) / self.rate if self.rate > 0 else np.ones(1)
         self.n_cats, self.n_grids = len(rates), n_grids
@@ -173,7 +177,8 @@ class RaceStream:
         np.clip(times, t0, np.nextafter(t1, t0), out=times)
         u = rng.random((n, 2))
         cats = np.minimum(np.searchsorted(self.cum, u[:, 0], side="right"), self.n_cats - 1)
-        grids = np.minimum((u[:, 1] * self.n_grids).astype(np.int64), self.n_grids - 1)
+        grids = np.minimum((u[:, 1] * self.n_grids).astype(np.int64), self.n_grids - 1) \
+            if self.pick is None else pick_grids(self.pick, cats, u[:, 1])
         # patrol: hours of patrol time until a visit detects it (inf: never)
         v = self.r_patrol.random((n, 2))
         p = self.detect[cats]

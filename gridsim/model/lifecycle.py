@@ -62,6 +62,7 @@ from .trace import (
     Listener,
 )
 from .trace import RETRY as RETRIED
+from .variants import attach_variants
 from .workday import YieldingPatrol
 
 CASE_DRAWS = ("start_tier", "on_spot", *(f"solve_{t}" for t in TIERS[1:]), "reopen")
@@ -133,6 +134,7 @@ class Lifecycle(FrontEnd, Departments, Loops):
     def attach(self, org: Organisation) -> None:
         """Create the random streams of every district once the organisation exists."""
         self.org = org
+        attach_variants(self.cats, org)
         s, seed = self.s, self.seed
         for d in org.districts:
             key = d.name
@@ -164,13 +166,19 @@ class Lifecycle(FrontEnd, Departments, Loops):
 
     # ---------------------------------------------------------------- creation and discovery
     def create(self, cat: CategoryRuntime, source: int, grid: Grid, now: float) -> Issue:
-        """A new case with all its own draws (the same under every policy: CRN)."""
+        """A new case with all its own draws (the same under every policy: CRN); it carries
+        its community's variant of ``cat`` if the community has one."""
+        variants = grid.community.cats
+        if variants is not None:
+            cat = variants[cat.index]
         issue = Issue(self.next_id, cat, source, grid, now)
         self.next_id += 1
         district = issue.district
         issue.seq = district.created  # recorded; the final id is given after the run
         district.created += 1
         issue.work = district.work[cat.index]()
+        if cat.work_scale is not None:  # the unit's work-time scale, on the same draws
+            issue.work = [w * k for w, k in zip(issue.work, cat.work_scale, strict=True)]
         u = issue.u = district.u()
         issue.start_tier = 1 + bisect_right(cat.tier_cum, u[START])
         self.live[issue.id] = issue

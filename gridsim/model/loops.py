@@ -83,4 +83,6 @@ class Loops:
         if draws is None:
             rng = stream(self.seed, "rework", district.name, cat.name)
             draws = district.rework[cat.index] = Buffered(self._work_draw(rng, cat))
+        if cat.work_scale is not None:
+            return draws()[tier] * cat.work_scale[tier]
         return draws()[tier]

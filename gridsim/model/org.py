@@ -39,6 +39,8 @@ class Community:
     street: Street
     pool: Pool
     grids: list[Grid] = field(default_factory=list)
+    cats: list | None = None
+    """The community's category variants (None: the scenario's; gridsim.model.variants)."""
 
 
 @dataclass(eq=False)
@@ -52,6 +54,8 @@ class Street:
     households_per_grid: int
     communities: list[Community] = field(default_factory=list)
     grids: list[Grid] = field(default_factory=list)
+    params: tuple | None = None
+    """Resolved unit parameters, the street's and its communities' (DistrictPlan.params)."""
 
 
 @dataclass(eq=False)
@@ -154,6 +158,8 @@ def build(clock: Clock, compiled: Plan, decide_joint, decide_city,
                 pool("office", staff["office"], name + "/office",
                      meter(name + "/office", "office", name, roles["office"])),
                 st.households_per_grid)
+            if plan.params:
+                street.params = plan.params[k]
             district.streets.append(street)
             streets.append(street)
             gw_meter = meter(name + "/grid_workers", "grid_worker", name, roles["grid_worker"])

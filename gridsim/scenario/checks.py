@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from ..units import Duration
 from .discovery import check as discovery_check
 from .hotline import hotline_checks
+from .profiles import profile_checks
 
 if TYPE_CHECKING:
     from .organisation import District
@@ -70,12 +71,12 @@ def cross_check(s: Scenario) -> list[tuple[str, str]]:
                 problems.append((f"districts[{i}].streets.overrides.{k}",
                                  f"street index {k} out of range: the district has {n} streets "
                                  f"(0..{n - 1})"))
-    most = max(_street_count(s, d) for d in s.districts)
+    # a top-level override for a street no district has is ignored, so that a scenario with
+    # profiled streets can be made smaller (--set streets.count=2: the default's streets 3, 5)
     for k in s.streets.overrides:
-        if not 0 <= k < most:
-            problems.append((f"streets.overrides.{k}",
-                             f"street index {k} out of range: no district has a street {k} "
-                             f"(the largest has {most} streets, 0..{most - 1})"))
+        if k < 0:
+            problems.append((f"streets.overrides.{k}", f"street index {k} out of range: "
+                             "indices count from 0"))
     names = [d.name for d in s.districts]
     for i, name in enumerate(names):
         if names.index(name) != i:
@@ -83,6 +84,7 @@ def cross_check(s: Scenario) -> list[tuple[str, str]]:
     shift_ok("policy.four_tier.tier_deadlines.shift", s.policy.four_tier.tier_deadlines.shift)
     problems += discovery_check(s)
     problems += hotline_checks(s)
+    problems += profile_checks(s)
     for c, cat in s.categories.items():
         shift_ok(f"categories.{c}.deadline_shift", cat.deadline_shift)
         for j, d in enumerate(cat.departments):

@@ -10,9 +10,11 @@ then ``districts[i].streets.overrides[k]``. The result is plain data the model b
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel
+
+from .profiles import combine, department_spec, unit_params
 
 if TYPE_CHECKING:
     from .organisation import Department, Meeting, StreetTemplate
@@ -26,6 +28,8 @@ def merge(base: BaseModel, over: BaseModel | None) -> BaseModel:
     update = {}
     for name in over.model_fields_set:
         value, current = getattr(over, name), getattr(base, name)
+        if value is None and current is not None:  # an override's null: not given
+            continue
         if isinstance(value, BaseModel) and type(value) is type(current):
             value = merge(current, value)  # a different kind (another distribution) replaces
         update[name] = value
@@ -40,6 +44,9 @@ class DistrictPlan:
     streets: tuple[StreetTemplate, ...]
     departments: dict[str, Department]
     joint_consultation: Meeting
+    params: tuple[tuple[dict[str, Any], dict[int, dict[str, Any]]], ...] = ()
+    """Per street: its resolved unit parameters and its communities' by index
+    (:mod:`.profiles`; empty when no street or community sets any)."""
 
 
 def expand(scenario: Scenario) -> list[DistrictPlan]:
@@ -51,11 +58,25 @@ def expand(scenario: Scenario) -> list[DistrictPlan]:
         own = d.streets.overrides if d.streets else {}
         streets = tuple(merge(merge(template, everywhere.get(k)), own.get(k))
                         for k in range(template.count))
-        depts = {name: merge(spec, d.departments.get(name))
+        depts = {name: department_spec(spec, d.departments.get(name), scenario.profiles)
                  for name, spec in scenario.departments.items()}
+        params = street_params(scenario, streets)
         names = [d.name] if d.count == 1 else [f"{d.name}-{k}" for k in range(d.count)]
-        plans += [DistrictPlan(n, streets, depts, d.joint_consultation) for n in names]
+        plans += [DistrictPlan(n, streets, depts, d.joint_consultation, params) for n in names]
     return plans
+
+
+def street_params(scenario: Scenario, streets: tuple[StreetTemplate, ...]
+                  ) -> tuple[tuple[dict[str, Any], dict[int, dict[str, Any]]], ...]:
+    """Each street's resolved parameters and its communities' (``()`` if none has any)."""
+    profiles, cats = scenario.profiles, list(scenario.categories)
+    out = []
+    for st in streets:
+        own = unit_params(st, profiles, cats)
+        comm = {c: combine(own, unit_params(spec, profiles, cats))
+                for c, spec in st.community_overrides.items() if c < st.communities}
+        out.append((own, {c: p for c, p in comm.items() if p}))
+    return tuple(out) if any(own or comm for own, comm in out) else ()
 
 
 def deadline_shift(scenario: Scenario, category: str, tier: str | None = None,
@@ -80,5 +101,6 @@ def deadline_shift(scenario: Scenario, category: str, tier: str | None = None,
     if tier == "street":
         return getattr(roles, cat.street_unit)
     if tier == "district":
-        return scenario.departments[cat.departments[0]].shift
+        return department_spec(scenario.departments[cat.departments[0]], None,
+                               scenario.profiles).shift
     return roles.joint if tier == "joint" else roles.city

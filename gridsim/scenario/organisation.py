@@ -12,6 +12,7 @@ from ..distributions import Distribution
 from ..units import ClockDuration, Duration, PositiveClockDuration
 from .base import MAX_STAFF, Count, PosCount, Prob, Staff, Strict, _dist, path_safe
 from .names import name_schema
+from .unitparams import CommunityIndex, UnitSpec
 
 
 class StreetStaff(Strict):
@@ -26,13 +27,17 @@ class StreetStaff(Strict):
     office: Staff = Field(6, description="street internal offices handling street matters")
 
 
-class StreetShape(Strict):
-    """One street's size and staff (in an override, fields left out keep the template's)."""
+class StreetShape(UnitSpec):
+    """One street's size and staff (in an override, fields left out keep the template's), and
+    its parameters (:mod:`.unitparams`: a profile and/or values)."""
 
     communities: PosCount = 6
     grids_per_community: PosCount = 8
     households_per_grid: Staff = 300
     staff: StreetStaff = StreetStaff()
+    community_overrides: dict[CommunityIndex, UnitSpec] = Field(
+        default_factory=dict, description="per-community parameters, keyed by the community's "
+        "index in the street; they win over the street's")
 
 
 class StreetTemplate(StreetShape):
@@ -74,6 +79,8 @@ class Department(Strict):
     cooperation: Prob = Field(
         1.0, description="chance the department does its part in a joint visit (配合度); if "
                          "one does not, the visit fails (the policy's failed hook)")
+    profile: str | None = Field(None, description="a name from the top-level profiles: its "
+                                "department values apply, values given here win")
 
 
 class DepartmentOverride(Strict):
@@ -82,6 +89,7 @@ class DepartmentOverride(Strict):
     report_time: Distribution | None = None
     report_rate: Prob | None = None
     cooperation: Prob | None = None
+    profile: str | None = None
 
 
 class Meeting(Strict):

@@ -44,6 +44,7 @@ from .json_schema import SchemaGenerator, plain
 from .loops import BackToCentre, ReopenAt
 from .organisation import CityMeeting, Department, District, Roles, StreetTemplate
 from .overrides import apply_overrides
+from .profiles import Profile
 from .recording import Recording
 from .validate import validate
 
@@ -212,6 +213,9 @@ class Scenario(Strict):
     city_departments: dict[str, CityDepartment] = Field(
         default_factory=dict, description="city departments (utilities) the hotline dispatches to")
     categories: dict[str, Category] = Field(min_length=1)
+    profiles: dict[str, Profile] = Field(
+        default_factory=dict, description="named unit profiles that streets, communities and "
+        "departments use with profile: name (gridsim.scenario.profiles)")
     policy: PolicySpec = PolicySpec()  # type: ignore[valid-type]
     preempt: list[Literal[PREEMPTIBLE]] = Field(  # type: ignore[valid-type]
         default_factory=list, description="pool kinds where an arriving case of a more urgent "

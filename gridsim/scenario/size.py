@@ -94,9 +94,35 @@ def _street(t: StreetTemplate, scenario: Scenario) -> tuple[int, int, int, float
     grids = t.communities * t.grids_per_community
     households = grids * t.households_per_grid
     per = {"household": households, "grid": grids, "community": t.communities, "street": 1}
-    rate = sum(r.per_hour * per[r.per] for c in scenario.categories.values()
-               for r in (*c.rates.values(), *((c.discovery.arises,) if c.discovery else ())))
+    units = _unit_rates(t, scenario)  # a street's or community's own rates (profiles)
+    rate = 0.0
+    for name, c in scenario.categories.items():
+        scale, rates = units.get(name, (1.0, {}))
+        rates = {**c.rates, **rates}
+        rate += scale * sum(r.per_hour * per[r.per] for r in (
+            *rates.values(), *((c.discovery.arises,) if c.discovery else ())))
     return t.communities, grids, households, rate
+
+
+def _unit_rates(t: StreetTemplate, scenario: Scenario) -> dict[str, tuple[float, dict]]:
+    """Per category: the largest rate scale and the rate overrides of the street or any of its
+    communities (an upper bound where communities differ)."""
+    if not (t.profile or t.rate_scale is not None or t.categories or t.community_overrides):
+        return {}
+    from .profiles import combine, unit_params
+
+    cats = list(scenario.categories)
+    own = unit_params(t, scenario.profiles, cats)
+    flats = [own, *(combine(own, unit_params(spec, scenario.profiles, cats))
+                    for spec in t.community_overrides.values())]
+    out = {}
+    for c in cats:
+        entries = [f.get(c, {}) for f in flats]
+        rates: dict = {}
+        for e in entries:
+            rates.update(e.get("rates", {}))
+        out[c] = (max(e.get("rate_scale", 1.0) for e in entries), rates)
+    return out
 
 
 def estimate(scenario: Scenario, level: str | None = None) -> SizeEstimate:
@@ -109,8 +135,10 @@ def estimate(scenario: Scenario, level: str | None = None) -> SizeEstimate:
     rate = 0.0
     for d in scenario.districts:
         template = merge(scenario.streets, d.streets)
-        overrides = {k: v for k, v in (d.streets.overrides if d.streets else {}).items()
-                     if 0 <= k < template.count}
+        own = d.streets.overrides if d.streets else {}
+        everywhere = scenario.streets.overrides
+        overrides = {k: merge(everywhere[k], own.get(k)) if k in everywhere else own[k]
+                     for k in {*own, *everywhere} if 0 <= k < template.count}
         c, g, h, r = _street(template, scenario)
         plain = template.count - len(overrides)
         totals = [plain * c, plain * g, plain * h, plain * r]
