@@ -28,7 +28,7 @@ class Issue:
                  "deadline", "tier", "visit", "waiting", "held", "work", "u", "tried",
                  "pending", "holding", "arrive_max", "cur", "seq", "street", "district", "due",
                  "watched", "duplicates", "dup_u", "returns", "dispatched_to", "call",
-                 "back_to_centre")
+                 "back_to_centre", "t_filed", "t_received", "t_on_site", "t_verified")
 
     def __init__(self, iid: int, cat: Any, source: int, grid: Grid, now: float):
         self.id, self.cat, self.source, self.grid = iid, cat, source, grid
@@ -47,6 +47,9 @@ class Issue:
         self.dup_u: Any = None  # the discovery race's duplicate draw and hazards, if it races
         self.call = False  # through the 12345 front end: counted in its KPIs (after warm-up)
         self.due: float | None = None
+        # the stage boundaries (gridsim.model.stages): filed, received by the handling unit,
+        # someone on site, verified
+        self.t_filed = self.t_received = self.t_on_site = self.t_verified = NAN
         # pending, holding, arrive_max and cur are set when departments are called
 
 

@@ -45,6 +45,7 @@ from .loops import BackToCentre, ReopenAt
 from .organisation import CityMeeting, Department, District, Roles, StreetTemplate
 from .overrides import apply_overrides
 from .recording import Recording
+from .stages import StageLimits
 from .validate import validate
 
 __all__ = ["MAX_COUNT", "MAX_STAFF", "Category", "Count", "Hotline", "HotlineProfile", "NonNegInt",
@@ -131,6 +132,10 @@ class Category(Strict):
                           "default: the shift of the unit leading the case (roles.<street_unit> "
                           "for street-led cases, the first department's shift for "
                           "department-led ones). Working days (wd) are the calendar's")
+    stage_limits: StageLimits | None = Field(
+        None, description="per stage (filing, dispatch, arrival, handling, verification), its "
+                          "time limit; stages set here override the top-level stage_limits "
+                          "(null: no limit for that stage)")
 
 
 class Patrol(Strict):
@@ -209,6 +214,9 @@ class Scenario(Strict):
     city_departments: dict[str, CityDepartment] = Field(
         default_factory=dict, description="city departments (utilities) the hotline dispatches to")
     categories: dict[str, Category] = Field(min_length=1)
+    stage_limits: StageLimits | None = Field(
+        None, description="every category's default stage limits (filing, dispatch, arrival, "
+                          "handling, verification); categories.<c>.stage_limits overrides")
     policy: PolicySpec = PolicySpec()  # type: ignore[valid-type]
     preempt: list[Literal[PREEMPTIBLE]] = Field(  # type: ignore[valid-type]
         default_factory=list, description="pool kinds where an arriving case of a more urgent "
