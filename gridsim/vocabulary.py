@@ -158,6 +158,12 @@ def _catalogue() -> dict[str, Kpi]:
          "Of all reports received, the share that repeated an open case (merged at triage)."),
         ("on_spot_share", "share", 0, "Fixed on the spot",
          "Of the cases found on patrol, the share the finder fixed on the spot (举手之劳)."),
+        # stage limits (categories.<c>.stage_limits; README "Stage limits")
+        ("stage_on_time_rate", "share", 1, "Stage done within its limit",
+         "Of the cases whose stage (scope stage=filing|dispatch|arrival|handling|verification) "
+         "fell due by the end, the share that finished it within the stage's limit."),
+        ("stage_time_mean", "h", -1, "Stage duration, mean",
+         "Hours a stage (scope stage=...) took, over the cases that finished it by the end."),
         # the 12345 front end (only when hotline.front_end is set)
         ("answered_on_call_share", "share", 0, "12345 requests settled on the call",
          "Of the 12345 requests answered (consultations and problems), the share settled on "
@@ -173,12 +179,6 @@ def _catalogue() -> dict[str, Kpi]:
          "Of the 12345 work orders dispatched, the share returned (退单) at least once."),
         ("returns_per_case", "per case", -1, "12345 returns per work order",
          "Returns (退单) of 12345 work orders, divided by the work orders dispatched."),
-        # stage limits (categories.<c>.stage_limits; README "Stage limits")
-        ("stage_on_time_rate", "share", 1, "Stage done within its limit",
-         "Of the cases whose stage (scope stage=filing|dispatch|arrival|handling|verification) "
-         "fell due by the end, the share that finished it within the stage's limit."),
-        ("stage_time_mean", "h", -1, "Stage duration, mean",
-         "Hours a stage (scope stage=...) took, over the cases that finished it by the end."),
     ]
     return {r[0]: Kpi(*r) for r in rows}
 

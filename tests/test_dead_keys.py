@@ -147,7 +147,7 @@ categories:
     departments: [sanitation]
 discovery:
   cameras: {share: 0.5, streets: {1: {share: 1.0}}}
-stage_limits: {filing: 20min, dispatch: 1h, arrival: 6h, handling: 1d, verification: 3wh}
+stage_limits: {filing: 20min, dispatch: 8h, arrival: 6h, handling: 1d, verification: 3wh}
 policy:
   name: four_tier
   two_way_dispatch: 0.3

@@ -30,10 +30,10 @@ meetings)."""
 
 
 def scenario(policy: str = "four_tier", limits: dict | None = None, **extra) -> gridsim.Scenario:
-    """The default district for 40 days under ``policy``, with ``limits`` for every category."""
-    over = {"horizon": "40d", "warmup": "5d", "policy.name": policy, **extra}
-    if limits is not None:
-        over["stage_limits"] = limits
+    """The default district for 40 days under ``policy``, with ``limits`` for every category
+    (None: no stage limit at all; the default scenario's own are replaced)."""
+    over = {"horizon": "40d", "warmup": "5d", "policy.name": policy, "stage_limits": limits,
+            "categories.burst_main.stage_limits": None, **extra}
     return gridsim.load_scenario().with_overrides(over)
 
 
@@ -225,3 +225,22 @@ def test_bad_stage_limits_name_the_path(limits, where):
     with pytest.raises(ScenarioError) as e:
         validate_data(data, "<test>")
     assert where in str(e.value)
+
+
+@pytest.mark.parametrize("limit, shift", [("3wh", "office"), ("1wh", "patrol"), ("2wd", None),
+                                          ("45min", None), ("7wh", "always")])
+def test_due_times_on_arrays_are_the_calendars_own(limit, shift):
+    """The stage clock computes due times for a chunk at once; they are the floats the
+    calendar gives one at a time (weekends, holidays, lunch breaks, past the calendar's end)."""
+    from gridsim.model.stages import vector_due
+    from gridsim.plan import compile_plan
+    from gridsim.units import parse_duration
+
+    s = scenario()
+    cal = compile_plan(s).calendars
+    d = parse_duration(limit)
+    rng = np.random.default_rng(3)
+    t = np.concatenate([rng.uniform(-30, 60 * 24, 4000), np.arange(0, 24 * 14, 0.25),
+                        [s.horizon.hours + 5000.0]])
+    expected = np.array([cal.after(x, d, shift) for x in t])
+    np.testing.assert_array_equal(vector_due(cal, d, shift or "office")(t), expected)

@@ -93,6 +93,9 @@ class ChunkedRows:
     """
 
     COLUMNS: tuple[tuple[str, str], ...] = ()
+    stages: Any = None
+    """Sets a case chunk's ``stage_status`` when it is packed (a run's
+    :class:`~gridsim.model.stages.StageClock`; None: no stage limits, all 0)."""
 
     def __init__(self, chunk: int = 65536, keep: bool = True,
                  sinks: list[Callable[[Chunk], None]] | None = None):
@@ -109,6 +112,8 @@ class ChunkedRows:
             return
         chunk = pack(self._rows, self.COLUMNS)
         self._rows = []
+        if self.stages is not None:
+            self.stages.fill(chunk)
         for sink in self.sinks:
             sink(chunk)
         if self.keep:
@@ -132,12 +137,9 @@ class Recorder(ChunkedRows):
     """Case rows (:data:`ISSUE_COLUMNS`), one per case when it closes or the run ends."""
 
     COLUMNS = ISSUE_COLUMNS
-    stages: Any = None
-    """The run's :class:`~gridsim.model.stages.StageClock` (None: no stage limits)."""
 
     def write(self, issue, now: float, state: int) -> None:
         """Record ``issue`` as it stands at ``now`` (closed, or open at the end)."""
-        status = 0 if self.stages is None else self.stages.status(issue, state in ENDED)
         self._rows.append((
             issue.seq, issue.cat.index, issue.source, issue.grid.id, issue.start_tier,
             issue.t_created, issue.t_discovered, issue.t_uploaded, *issue.enter, *issue.leave,
@@ -145,7 +147,7 @@ class Recorder(ChunkedRows):
             now if state in ENDED else float("nan"), issue.solved_tier, issue.escalations,
             issue.bounces, issue.reopens, issue.whistles, issue.two_way, issue.deadline, state,
             issue.duplicates, issue.returns, issue.dispatched_to, issue.back_to_centre,
-            issue.t_filed, issue.t_received, issue.t_on_site, issue.t_verified, status))
+            issue.t_filed, issue.t_received, issue.t_on_site, issue.t_verified, 0))
         self.n += 1
         if len(self._rows) >= self.chunk:
             self.flush()
@@ -158,14 +160,13 @@ class KpiRecorder(Recorder):
     COLUMNS = KPI_COLUMNS
 
     def write(self, issue, now: float, state: int) -> None:
-        status = 0 if self.stages is None else self.stages.status(issue, state in ENDED)
         self._rows.append((
             issue.cat.index, issue.source, issue.grid.id, issue.t_created, issue.t_discovered,
             *issue.enter, issue.t_called, issue.t_onsite, now if state in ENDED else float("nan"),
             issue.solved_tier, issue.escalations, issue.bounces, issue.reopens, issue.whistles,
             issue.two_way, issue.deadline, state, issue.duplicates,
             issue.t_uploaded, issue.t_filed, issue.t_received, issue.t_on_site, issue.t_solved,
-            issue.t_verified, status))
+            issue.t_verified, 0))
         self.n += 1
         if len(self._rows) >= self.chunk:
             self.flush()

@@ -13,12 +13,10 @@ from __future__ import annotations
 import numpy as np
 
 from ..model.records import Chunk, RunNames
-from ..model.stages import ON_TIME, stage_code
+from ..model.stages import BOUNDS, ON_TIME, stage_code
 from ..vocabulary import STAGES
 from .race import DELAY_SCALE
 
-BOUNDS = ("t_uploaded", "t_filed", "t_received", "t_on_site", "t_solved", "t_verified")
-"""The record columns each stage runs between (stage ``k``: ``BOUNDS[k]`` to ``BOUNDS[k+1]``)."""
 _DUE, _ON_TIME, _DONE, _TICKS = range(4)
 
 
