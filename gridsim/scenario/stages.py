@@ -23,6 +23,7 @@ from pydantic import Field, field_validator
 from ..units import Duration, DurationField
 from ..vocabulary import STAGES
 from .base import Strict
+from .expand import deadline_shift
 
 if TYPE_CHECKING:
     from .schema import Scenario
@@ -74,8 +75,6 @@ def stage_shift(scenario: Scenario, category: str, stage: str) -> str:
     """The shift a working-hour limit of ``stage`` counts on: the street centre's for filing
     and dispatch, the grid worker's for verification, and for arrival and handling the shift
     the category's own deadline counts on (its ``deadline_shift``, else the leading unit's)."""
-    from .expand import deadline_shift
-
     roles = scenario.roles
     if stage in ("filing", "dispatch"):
         return roles.centre
