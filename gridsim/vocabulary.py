@@ -66,6 +66,11 @@ RECORD_LEVELS: tuple[str, ...] = ("issues", "events", "kpis")
 ROW_LEVELS: tuple[str, ...] = ("issues", "events")
 """The record levels that keep case rows (and can stream them to Parquet)."""
 
+STAGES: tuple[str, ...] = ("filing", "dispatch", "arrival", "handling", "verification")
+"""The stages of digital city management a case's time is split into, each with its own limit
+(``stage_limits``): filed (立案), dispatched (派遣), reached on site, handled (处置), verified
+and closed (核查/结案). The ``stage=`` scope of ``stage_on_time_rate`` and ``stage_time_mean``."""
+
 
 # ---------------------------------------------------------------------------- KPI catalogue
 Unit = Literal["cases", "count", "h", "share", "per case"]
@@ -160,6 +165,12 @@ def _catalogue() -> dict[str, Kpi]:
          "Of all reports received, the share that repeated an open case (merged at triage)."),
         ("on_spot_share", "share", 0, "Fixed on the spot",
          "Of the cases found on patrol, the share the finder fixed on the spot (举手之劳)."),
+        # stage limits (categories.<c>.stage_limits; README "Stage limits")
+        ("stage_on_time_rate", "share", 1, "Stage done within its limit",
+         "Of the cases whose stage (scope stage=filing|dispatch|arrival|handling|verification) "
+         "fell due by the end, the share that finished it within the stage's limit."),
+        ("stage_time_mean", "h", -1, "Stage duration, mean",
+         "Hours a stage (scope stage=...) took, over the cases that finished it by the end."),
         # the 12345 front end (only when hotline.front_end is set)
         ("answered_on_call_share", "share", 0, "12345 requests settled on the call",
          "Of the 12345 requests answered (consultations and problems), the share settled on "

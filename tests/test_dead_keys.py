@@ -138,6 +138,7 @@ categories:
     deadline: 8wh
     deadline_shift: weekdays
     priority: 0  # served before road; perturbed to 1, the pools are FCFS again
+    stage_limits: {filing: 30min, dispatch: 2h, arrival: 4wh, handling: 2wd, verification: 1h}
   road:
     lead: department
     priority: 1
@@ -161,6 +162,7 @@ categories:
     departments: [sanitation]
 discovery:
   cameras: {share: 0.5, streets: {1: {share: 1.0}}}
+stage_limits: {filing: 20min, dispatch: 8h, arrival: 6h, handling: 1d, verification: 3wh}
 policy:
   name: four_tier
   two_way_dispatch: 0.3

@@ -183,6 +183,7 @@ class _Case:
         self.name, self.cat = name, _Cat(priority)
         self.visit, self.tier, self.waiting = 0, 1, None
         self.t_solved = 0.0  # not NaN: a tier's stage
+        self.t_on_site = float("nan")  # set when a community's staff start its work
 
 
 def _always():

@@ -28,7 +28,8 @@ class Issue:
                  "deadline", "tier", "visit", "waiting", "held", "work", "u", "tried",
                  "pending", "holding", "arrive_max", "cur", "seq", "street", "district", "due",
                  "watched", "duplicates", "dup_u", "returns", "dispatched_to", "call",
-                 "back_to_centre", "dept_call", "dept_visit", "appraised", "lapses")
+                 "back_to_centre", "dept_call", "dept_visit", "appraised", "lapses",
+                 "t_filed", "t_received", "t_on_site", "t_verified")
 
     def __init__(self, iid: int, cat: Any, source: int, grid: Grid, now: float):
         self.id, self.cat, self.source, self.grid = iid, cat, source, grid
@@ -51,6 +52,9 @@ class Issue:
         # appraisal flags (gridsim.model.departments)
         self.dept_call, self.dept_visit, self.appraised = NAN, -1, 0
         self.lapses: tuple[int, int] = (-1, 0)  # (visit, unanswered calls in it)
+        # the stage boundaries (gridsim.model.stages): filed, received by the handling unit,
+        # someone on site, verified
+        self.t_filed = self.t_received = self.t_on_site = self.t_verified = NAN
         # pending, holding, arrive_max and cur are set when departments are called
 
 

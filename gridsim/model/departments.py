@@ -271,6 +271,8 @@ class Departments:
             self._lapse(issue, self._reforward)
             return
         issue.cur = district.departments[dept]
+        if issue.t_received != issue.t_received:  # the first department has it
+            issue.t_received = self.env._now
         if issue.cur.seize(issue, self._dept_seized):
             self._watch(issue)
 
@@ -286,6 +288,8 @@ class Departments:
         self._reported(issue, ds, now + travel)
         if issue.t_onsite != issue.t_onsite:
             issue.t_onsite = now + travel
+            if issue.t_on_site != issue.t_on_site:
+                issue.t_on_site = issue.t_onsite
         issue.n_depts += 1
         pool = issue.cur
         work = self._work(issue, issue.tier) if issue.n_depts == 1 else \
@@ -324,6 +328,8 @@ class Departments:
             return
         if issue.t_onsite != issue.t_onsite:
             issue.t_onsite = issue.arrive_max
+            if issue.t_on_site != issue.t_on_site:
+                issue.t_on_site = issue.arrive_max
         issue.n_depts += len(issue.holding)
         self.clock.at(issue.arrive_max, self._joint_work, issue)
         if self.emit is not None:  # the joint work starts when the last crew is on site

@@ -305,6 +305,10 @@ class FrontEnd:
         issue.visit += 1
         if issue.enter[DISTRICT] != issue.enter[DISTRICT]:
             issue.enter[DISTRICT] = now
+        if issue.t_filed != issue.t_filed:  # filed and received at once (model.stages)
+            issue.t_filed = now
+        if issue.t_received != issue.t_received:
+            issue.t_received = now
         due_at = issue.cat.due_at[DISTRICT]
         issue.due = None if due_at is None else due_at(now)
         work = issue.district.city_work[issue.cat.index]()

@@ -284,9 +284,14 @@ class Lifecycle(FrontEnd, Departments, Loops):
         issue.visit += 1
         if issue.enter[tier] != issue.enter[tier]:  # first time here (NaN)
             issue.enter[tier] = now
+            if issue.t_filed != issue.t_filed:  # its first tier: filed (gridsim.model.stages)
+                issue.t_filed = now
         due_at = issue.cat.due_at[tier]
         issue.due = None if due_at is None else due_at(now)
-        self._work_at[self._who(issue, tier, self.state)](issue, tier)
+        who = self._who(issue, tier, self.state)
+        if who != IN_TURN and issue.t_received != issue.t_received:  # the unit has it
+            issue.t_received = now  # (in turn: when forwarded to the first department)
+        self._work_at[who](issue, tier)
 
     def _community(self, issue: Issue, tier: int) -> None:
         if issue.grid.community.pool.serve(issue, self._work(issue, tier), self._attempted):
@@ -420,6 +425,7 @@ class Lifecycle(FrontEnd, Departments, Loops):
             else:
                 self.enter(issue, issue.tier)
         else:
+            issue.t_verified = self.env._now
             self._close(issue)
 
     def _close(self, issue: Issue) -> None:

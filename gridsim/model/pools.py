@@ -24,6 +24,11 @@ from ..plan.calendar import ShiftCalendar
 from .clock import Clock
 from .trace import QUEUED, STARTED
 
+SITE_KINDS = ("community", "enforcement", "office", "city_department")
+"""Pool kinds whose staff starting a case's work is someone on site (the end of the arrival
+stage, ``t_on_site``: :mod:`gridsim.model.stages`); a department crew is on site when it
+arrives, after it is seized (:mod:`gridsim.model.departments`)."""
+
 
 class Meter:
     """Time-integrated busy servers and queue length of the pools that share it."""
@@ -51,7 +56,7 @@ class Pool:
     """``capacity`` interchangeable staff on one shift, serving cases first come first served."""
 
     __slots__ = ("clock", "env", "capacity", "busy", "queue", "calendar", "meter", "name", "emit",
-                 "code", "tally")
+                 "code", "tally", "site")
 
     def __init__(self, clock: Clock, name: str, capacity: int,
                  calendar: ShiftCalendar, meter: Meter, emitter: Any = None):
@@ -67,6 +72,7 @@ class Pool:
         # tally: told of every job's on-shift span (started, ends); a grid's worker day
         # (gridsim.model.workday.WorkerDay) or None
         self.tally: Any = None
+        self.site = meter.kind in SITE_KINDS  # starting work here is being on site
 
     def serve(self, issue: Any, work: float, then: Callable[[Any], None]) -> bool:
         """Do ``work`` hours of on-shift effort on ``issue``, then call ``then(issue)``.
@@ -77,6 +83,8 @@ class Pool:
             self.emit(STARTED if self.busy < self.capacity else QUEUED, issue, _stage_tier(issue),
                       self.code, self.env._now)
         if self.busy < self.capacity:
+            if self.site and issue.t_on_site != issue.t_on_site:
+                issue.t_on_site = self.env._now
             if work == 0.0:  # instant: no event, no load
                 issue.waiting = None
                 then(issue)
@@ -113,6 +121,8 @@ class Pool:
 
     def _start(self, issue: Any, work: float, then: Callable[[Any], None]) -> None:
         issue.waiting = None
+        if self.site and issue.t_on_site != issue.t_on_site:
+            issue.t_on_site = self.env._now
         if self.emit is not None:
             self.emit(STARTED, issue, _stage_tier(issue), self.code, self.env._now)
         if work < 0:

@@ -108,6 +108,8 @@ class PreemptivePool(Pool):
             self.meter.update(now, 0, 1)
             return True
         issue.waiting = None
+        if self.site and issue.t_on_site != issue.t_on_site:
+            issue.t_on_site = now
         if work == 0.0:  # instant: no event, no load
             then(issue)
             return False
@@ -171,6 +173,8 @@ class PreemptivePool(Pool):
                 continue
             self.meter.update(now, 0, -1)
             issue.waiting = None
+            if self.site and issue.t_on_site != issue.t_on_site:
+                issue.t_on_site = now
             if self.emit is not None:
                 self.emit(STARTED, issue, _stage_tier(issue), self.code, now)
             self._begin(issue, work, then, seq, now)

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from itertools import chain
+from typing import Any
 
 import numpy as np
 
@@ -30,13 +31,23 @@ ISSUE_COLUMNS: tuple[tuple[str, str], ...] = (
     # duplicates: later reports of the same problem merged at triage (the discovery race)
     ("duplicates", "i4"), ("returns", "i2"), ("dispatched_to", "i1"),
     ("back_to_centre", "i2"),  # times sent back to the street centre for re-dispatch
+    # stage limits (gridsim.model.stages): the stage boundaries the columns above lack, and
+    # two bits per stage (0: not counted, 1: late, 2: on time)
+    ("t_filed", "f8"), ("t_received", "f8"), ("t_on_site", "f8"), ("t_verified", "f8"),
+    ("stage_status", "i2"),
 )
+
+STAGE_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("t_uploaded", "f8"), ("t_filed", "f8"), ("t_received", "f8"), ("t_on_site", "f8"),
+    ("t_solved", "f8"), ("t_verified", "f8"), ("stage_status", "i2"))
+"""The columns the stage KPIs read (at the end of :data:`KPI_COLUMNS`)."""
 
 KPI_COLUMNS: tuple[tuple[str, str], ...] = tuple(
     (name, dt) for name, dt in ISSUE_COLUMNS
     if name not in ("district_seq", "start_tier", "t_uploaded", "departments_reported",
                     "t_solved", "returns", "dispatched_to",
-                    "back_to_centre") and not name.startswith("t_leave_"))
+                    "back_to_centre") and not name.startswith("t_leave_")
+    and (name, dt) not in STAGE_COLUMNS) + STAGE_COLUMNS
 """The columns :class:`~gridsim.results.kpis.KpiAccumulator` reads (record level ``kpis``)."""
 
 Chunk = dict[str, np.ndarray]
@@ -82,6 +93,9 @@ class ChunkedRows:
     """
 
     COLUMNS: tuple[tuple[str, str], ...] = ()
+    stages: Any = None
+    """Sets a case chunk's ``stage_status`` when it is packed (a run's
+    :class:`~gridsim.model.stages.StageClock`; None: no stage limits, all 0)."""
 
     def __init__(self, chunk: int = 65536, keep: bool = True,
                  sinks: list[Callable[[Chunk], None]] | None = None):
@@ -98,6 +112,8 @@ class ChunkedRows:
             return
         chunk = pack(self._rows, self.COLUMNS)
         self._rows = []
+        if self.stages is not None:
+            self.stages.fill(chunk)
         for sink in self.sinks:
             sink(chunk)
         if self.keep:
@@ -130,7 +146,8 @@ class Recorder(ChunkedRows):
             issue.t_called, issue.t_onsite, issue.n_depts, issue.t_solved,
             now if state in ENDED else float("nan"), issue.solved_tier, issue.escalations,
             issue.bounces, issue.reopens, issue.whistles, issue.two_way, issue.deadline, state,
-            issue.duplicates, issue.returns, issue.dispatched_to, issue.back_to_centre))
+            issue.duplicates, issue.returns, issue.dispatched_to, issue.back_to_centre,
+            issue.t_filed, issue.t_received, issue.t_on_site, issue.t_verified, 0))
         self.n += 1
         if len(self._rows) >= self.chunk:
             self.flush()
@@ -147,7 +164,9 @@ class KpiRecorder(Recorder):
             issue.cat.index, issue.source, issue.grid.id, issue.t_created, issue.t_discovered,
             *issue.enter, issue.t_called, issue.t_onsite, now if state in ENDED else float("nan"),
             issue.solved_tier, issue.escalations, issue.bounces, issue.reopens, issue.whistles,
-            issue.two_way, issue.deadline, state, issue.duplicates))
+            issue.two_way, issue.deadline, state, issue.duplicates,
+            issue.t_uploaded, issue.t_filed, issue.t_received, issue.t_on_site, issue.t_solved,
+            issue.t_verified, 0))
         self.n += 1
         if len(self._rows) >= self.chunk:
             self.flush()

@@ -26,6 +26,7 @@ from .org import TIER_INDEX, Organisation, build
 from .pools import Meeting, Pool
 from .priority import meeting_factory, pool_factory
 from .records import Chunk, KpiRecorder, Recorder, RunNames
+from .stages import stage_clock
 from .trace import Callback, Emitter, Event, EventLog
 from .workday import YieldingPatrol, attach_days, day_columns
 
@@ -200,6 +201,7 @@ def _run_model(plan: Plan, seed: int | None,
     clock = Clock()
     keep = record.keep_rows
     recorder = (KpiRecorder if record.kpis_only else Recorder)(record.chunk, keep=keep)
+    recorder.stages = stage_clock(plan)
     emitter = Emitter()
     log = EventLog(record.chunk, keep=keep) if record.events else None
     if log is not None:

@@ -10,12 +10,14 @@ import numpy as np
 import pandas as pd
 
 from ..model.records import Chunk, RunNames
+from ..model.stages import STAGE_FLAGS, stage_status
 from ..vocabulary import SOURCES, STATES, TIERS
 
 KPI_COLUMNS = ("category", "source", "grid", "state", "t_created", "t_discovered", "t_closed",
                "deadline", "solved_tier", *(f"t_enter_{t}" for t in TIERS[1:]), "whistles",
                "escalations", "bounces", "reopens", "two_way", "t_dept_called", "t_dept_onsite",
-               "duplicates")
+               "duplicates", "t_uploaded", "t_filed", "t_received", "t_on_site", "t_solved",
+               "t_verified", *STAGE_FLAGS)
 """The record columns the accumulator reads."""
 
 
@@ -42,7 +44,10 @@ def chunk_from_frame(df: pd.DataFrame, names: RunNames) -> Chunk:
         c[col] = df[col].to_numpy(dtype=np.int64)
     c["duplicates"] = (df["duplicates"].to_numpy(dtype=np.int64) if "duplicates" in df
                        else np.zeros(len(df), dtype=np.int64))
+    c["stage_status"] = stage_status(df)
     for col in KPI_COLUMNS:
+        if col in STAGE_FLAGS:
+            continue
         if col not in c:
             c[col] = df[col].to_numpy(dtype=np.float64, na_value=np.nan)
     if (c["category"] < 0).any() or (c["grid"] < 0).any():

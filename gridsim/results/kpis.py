@@ -24,6 +24,7 @@ from ..model.records import Chunk, RunNames
 from ..vocabulary import KPIS, LEADS, SOURCES, STATES, TIERS, WHISTLE_RANGE, canonical
 from .chunks import chunk_from_frame, names_of
 from .race import RaceCounts
+from .stages import StageCounts
 
 SOLVED_TIERS = TIERS
 GROUPS = ("category", "source", "lead")
@@ -82,6 +83,7 @@ class KpiAccumulator:
         self._called = np.zeros((0, 0, 3), dtype=np.int64)
         self._sorted: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
         self._race = RaceCounts()  # the discovery race's counters
+        self._stages = StageCounts()  # stage limits: per stage, due, on time, durations
         if names is not None:
             self.begin(names)
 
@@ -93,6 +95,7 @@ class KpiAccumulator:
         self._lead = np.array([LEADS.index(x) for x in names.leads], dtype=np.int64)
         self._scope = np.zeros((4, 1 + n_cat + len(SOURCES) + len(LEADS)), dtype=np.int64)
         self._race.begin(self._scope.shape[1])
+        self._stages.begin(n_cat)
         self._grid = np.zeros((n_grid, 3), dtype=np.int64)
         self._called = np.zeros((n_grid, n_cat, 3), dtype=np.int64)
 
@@ -124,6 +127,7 @@ class KpiAccumulator:
                 np.bincount(lead[mask], minlength=len(LEADS))])
 
         self._race.add(c, cohort, done, cat, src, lead, n_cat)
+        self._stages.add(c, cohort, cat, self.horizon)
         solved = c["solved_tier"][done].astype(np.int64)
         self._solved += np.bincount(solved[solved >= 0], minlength=len(TIERS))
         in_range = np.zeros(len(cat), dtype=bool)
@@ -192,6 +196,7 @@ class KpiAccumulator:
         self._reopened += other._reopened
         self._report_on_time += other._report_on_time
         self._race.merge(other._race)
+        self._stages.merge(other._stages)
         self._states += other._states
         self._rt += other._rt
         self._rt_cat += other._rt_cat
@@ -331,6 +336,7 @@ class KpiAccumulator:
                 if col[_CASES]:
                     rows += [(m, f"{group}={value}", v)
                              for m, v in self._block(col, rt[codes == k])]
+        rows += self._stages.rows(names)
         out = pd.DataFrame(rows, columns=["metric", "scope", "value"])
         out["value"] = out["value"].astype(float)
         out["unit"] = [KPIS[m].unit for m in out["metric"]]  # every KPI is in the catalogue

@@ -10,6 +10,7 @@ import pandas as pd
 
 from ..model.records import ISSUE_COLUMNS, RunNames
 from ..model.simulation import RawRun
+from ..model.stages import stage_flags
 from ..model.trace import EVENTS
 from ..vocabulary import LEADS, RECEIVERS, SOURCES, STATES, TIERS
 from .kpis import on_time_of
@@ -95,6 +96,8 @@ def issue_rows(c: dict[str, np.ndarray], names: RunNames, report_deadline: float
     df["report_on_time"] = pd.array(
         np.where(df["report_time"].notna(), df["report_time"] <= report_deadline + 1e-9, pd.NA),
         dtype="boolean")
+    for name, flag in stage_flags(c["stage_status"]).items():  # <stage>_on_time
+        df[name] = flag
     return df
 
 

@@ -46,6 +46,7 @@ from .organisation import CityMeeting, Department, District, Roles, StreetTempla
 from .overrides import apply_overrides
 from .profiles import Profile
 from .recording import Recording
+from .stages import StageLimits
 from .validate import validate
 
 __all__ = ["MAX_COUNT", "MAX_STAFF", "Category", "Count", "Hotline", "HotlineProfile", "NonNegInt",
@@ -132,6 +133,10 @@ class Category(Strict):
                           "default: the shift of the unit leading the case (roles.<street_unit> "
                           "for street-led cases, the first department's shift for "
                           "department-led ones). Working days (wd) are the calendar's")
+    stage_limits: StageLimits | None = Field(
+        None, description="per stage (filing, dispatch, arrival, handling, verification), its "
+                          "time limit; stages set here override the top-level stage_limits "
+                          "(null: no limit for that stage)")
 
 
 class Patrol(Strict):
@@ -216,6 +221,9 @@ class Scenario(Strict):
     profiles: dict[str, Profile] = Field(
         default_factory=dict, description="named unit profiles that streets, communities and "
         "departments use with profile: name (gridsim.scenario.profiles)")
+    stage_limits: StageLimits | None = Field(
+        None, description="every category's default stage limits (filing, dispatch, arrival, "
+                          "handling, verification); categories.<c>.stage_limits overrides")
     policy: PolicySpec = PolicySpec()  # type: ignore[valid-type]
     preempt: list[Literal[PREEMPTIBLE]] = Field(  # type: ignore[valid-type]
         default_factory=list, description="pool kinds where an arriving case of a more urgent "
