@@ -15,7 +15,8 @@ from rich.table import Table
 
 from ..experiments import Experiment
 from ..results.result import Result
-from ..vocabulary import format_interval, format_kpi, headline, label, unit_of
+from ..results.units import rank_units
+from ..vocabulary import format_interval, format_kpi, format_percent, headline, label, unit_of
 
 
 def kpi_cell(metric: str) -> str:
@@ -40,9 +41,41 @@ def print_summary(result: Result, console: Console) -> None:
                   f"{b['utilisation']:.0%}, mean queue {b['queue_mean']:.1f}")
     for line in _urgent_lines(result):
         console.print(line)
+    weakest = weakest_units(result)
+    if weakest is not None:
+        console.print(weakest)
     m = result.manifest
     console.print(f"{m['issues_created']:,} cases in {m['wall_time_s']:.1f} s "
                   f"({m['issues_per_second']:,.0f} cases/s)")
+
+
+WEAKEST_LEVELS = ("street", "department", "city_department")
+"""The levels whose weakest units ``gridsim run`` prints."""
+
+
+def weakest_units(result: Result, kpi: str = "on_time_rate", n: int = 3) -> Table | None:
+    """The ``n`` weakest streets, departments and city departments on ``kpi`` (worst first,
+    :meth:`~gridsim.results.result.Result.ranking`), with their resolution time p90, overdue
+    cases at the end and utilisation; None without a unit to rank."""
+    if result.accumulator is None:
+        return None
+    units = result.units()
+    table = Table(title=f"weakest units by {label(kpi).lower()} (worst first; all units in "
+                        "units.csv)")
+    for col in ("level", "unit", label(kpi), "resolution p90", "overdue at end",
+                "utilisation", "cases"):
+        table.add_column(escape(col), justify="left" if col in ("level", "unit") else "right")
+    rows = 0
+    for level in WEAKEST_LEVELS:
+        if not (units["level"] == level).any():
+            continue
+        for r in rank_units(units, kpi, level, n).itertuples():
+            table.add_row(level, escape(str(r.unit)), format_kpi(getattr(r, kpi), unit_of(kpi)),
+                          format_kpi(r.resolution_time_p90, "h"),
+                          f"{int(r.overdue_end):,}", format_percent(r.utilisation),
+                          f"{int(r.cases):,}")
+            rows += 1
+    return table if rows else None
 
 
 def _urgent_lines(result: Result) -> list[str]:

@@ -35,7 +35,7 @@ ISSUE_COLUMNS: tuple[tuple[str, str], ...] = (
 KPI_COLUMNS: tuple[tuple[str, str], ...] = tuple(
     (name, dt) for name, dt in ISSUE_COLUMNS
     if name not in ("district_seq", "start_tier", "t_uploaded", "departments_reported",
-                    "t_solved", "returns", "dispatched_to",
+                    "t_solved", "returns",
                     "back_to_centre") and not name.startswith("t_leave_"))
 """The columns :class:`~gridsim.results.kpis.KpiAccumulator` reads (record level ``kpis``)."""
 
@@ -147,7 +147,7 @@ class KpiRecorder(Recorder):
             issue.cat.index, issue.source, issue.grid.id, issue.t_created, issue.t_discovered,
             *issue.enter, issue.t_called, issue.t_onsite, now if state in ENDED else float("nan"),
             issue.solved_tier, issue.escalations, issue.bounces, issue.reopens, issue.whistles,
-            issue.two_way, issue.deadline, state, issue.duplicates))
+            issue.two_way, issue.deadline, state, issue.duplicates, issue.dispatched_to))
         self.n += 1
         if len(self._rows) >= self.chunk:
             self.flush()

@@ -10,12 +10,12 @@ import numpy as np
 import pandas as pd
 
 from ..model.records import Chunk, RunNames
-from ..vocabulary import SOURCES, STATES, TIERS
+from ..vocabulary import RECEIVERS, SOURCES, STATES, TIERS
 
 KPI_COLUMNS = ("category", "source", "grid", "state", "t_created", "t_discovered", "t_closed",
                "deadline", "solved_tier", *(f"t_enter_{t}" for t in TIERS[1:]), "whistles",
                "escalations", "bounces", "reopens", "two_way", "t_dept_called", "t_dept_onsite",
-               "duplicates")
+               "duplicates", "dispatched_to")
 """The record columns the accumulator reads."""
 
 
@@ -42,6 +42,8 @@ def chunk_from_frame(df: pd.DataFrame, names: RunNames) -> Chunk:
         c[col] = df[col].to_numpy(dtype=np.int64)
     c["duplicates"] = (df["duplicates"].to_numpy(dtype=np.int64) if "duplicates" in df
                        else np.zeros(len(df), dtype=np.int64))
+    c["dispatched_to"] = (_codes(df["dispatched_to"], RECEIVERS).astype(np.int8)
+                          if "dispatched_to" in df else np.full(len(df), -1, dtype=np.int8))
     for col in KPI_COLUMNS:
         if col not in c:
             c[col] = df[col].to_numpy(dtype=np.float64, na_value=np.nan)
