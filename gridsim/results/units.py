@@ -210,15 +210,15 @@ class UnitCounts:
         to = c.get("dispatched_to")
         city = to == CITY_DEPT if to is not None else np.zeros(len(grid), dtype=bool)
         key = self._gdist[grid] * self.n_cat + cat
-        n_grid, n_key = len(self.grids), len(self.districts) * self.n_cat
+        n_key = len(self.districts) * self.n_cat
+        scopes = [(self.grid, grid, None)]
+        for table, sel in ((self.dept, called), (self.city, city)):
+            if sel.any():
+                scopes.append((table.reshape(n_key, -1), key[sel], sel))
         for j, counter in enumerate(COUNTERS.values()):
             v = counter(c, m)
-            self.grid[:, j] += _count(grid, v, n_grid)
-            self.dept[:, :, j] += _count(key[called], v[called], n_key).reshape(
-                self.dept.shape[:2])
-            if city.any():
-                self.city[:, :, j] += _count(key[city], v[city], n_key).reshape(
-                    self.city.shape[:2])
+            for table, codes, sel in scopes:
+                table[:, j] += _count(codes, v if sel is None else v[sel], len(table))
         done = m.done
         self.rt_grid.append(c["grid"][done].astype(np.int32))
         self.rt_route.append((called[done] * CALLED + city[done] * CITY).astype(np.int8))
@@ -349,7 +349,8 @@ def _times(rt: np.ndarray, unit: np.ndarray, n: int) -> Times:
     """The sorted resolution times ``rt`` grouped by ``unit`` (-1: none), each group sorted."""
     sel = unit >= 0
     unit, v = unit[sel], rt[sel]
-    order = np.argsort(unit, kind="stable")  # rt is sorted, so each group stays sorted
+    # rt is sorted, so a stable sort by unit keeps each group sorted (radix sort below 2**16)
+    order = np.argsort(unit.astype(np.uint16) if n <= 1 << 16 else unit, kind="stable")
     count = np.bincount(unit, minlength=n)
     start = np.concatenate([[0], np.cumsum(count)[:-1]]).astype(np.int64)
     return Times(v[order], start, count)
