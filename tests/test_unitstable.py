@@ -115,10 +115,15 @@ def test_parents_draw_the_tree(at_issues):
     assert u.loc[u["level"] == "grid", "utilisation"].isna().all()
 
 
-def test_the_kpis_level_gives_the_same_table(at_issues, scenario):
-    kpis_only = gridsim.simulate(scenario, seed=11, record="kpis")
-    assert kpis_only.issues is None
-    pd.testing.assert_frame_equal(kpis_only.units(), at_issues.units())
+@pytest.mark.parametrize("record", ["kpis", "events", "streamed"])
+def test_every_record_level_gives_the_same_table(at_issues, scenario, record, tmp_path):
+    if record == "streamed":  # the KPIs (and units) read back from the Parquet file
+        other = gridsim.simulate(scenario.with_overrides({"record.stream": True}), seed=11,
+                                 spool_dir=tmp_path)
+    else:
+        other = gridsim.simulate(scenario, seed=11, record=record)
+    assert (other.issues is None) == (record == "kpis")
+    pd.testing.assert_frame_equal(other.units(), at_issues.units())
 
 
 def test_sharded_equals_unsharded(three):

@@ -138,7 +138,7 @@ def print_experiment(exp: Experiment, console: Console) -> None:
         console.print(escape(f"bottleneck of {b['point']}: {b['unit']} ({b['kind']}), "
                              f"utilisation {b['utilisation']:.0%} ± {b['utilisation_hw']:.0%}"))
     top = exp.most_loaded(1)
-    top = top[(top["level"] != "pool") & (top["overdue_end"] > 0)]
+    top = top[~top["level"].isin(["pool", "district"]) & (top["overdue_end"] > 0)]
     for point, g in top.groupby("point", observed=True, sort=False):
         units = ", ".join(f"{r.level} {r.unit} ({r.overdue_end:.1f})" for r in g.itertuples())
         console.print(escape(f"most overdue cases at the end in {point}: {units}"))
