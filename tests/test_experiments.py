@@ -178,7 +178,8 @@ def test_compare_names_the_best_and_the_bottlenecks(comparison):
     b = comparison.bottlenecks()
     assert set(b["point"]) == {"baseline", "four_tier"}
     loaded = comparison.most_loaded(3)
-    assert set(loaded["level"]) == {"grid", "community", "street", "department", "pool"}
+    assert set(loaded["level"]) == {"grid", "community", "street", "department", "pool",
+                                    "district", "city_department"}
 
 
 def test_auto_replications_reach_the_precision(tiny):

@@ -15,7 +15,8 @@ from rich.table import Table
 
 from ..experiments import Experiment
 from ..results.result import Result
-from ..vocabulary import format_interval, format_kpi, headline, label, unit_of
+from ..results.units import rank_units
+from ..vocabulary import format_interval, format_kpi, format_percent, headline, label, unit_of
 
 
 def kpi_cell(metric: str) -> str:
@@ -44,6 +45,9 @@ def print_summary(result: Result, console: Console) -> None:
         console.print(day)
     for line in _urgent_lines(result):
         console.print(line)
+    weakest = weakest_units(result)
+    if weakest is not None:
+        console.print(weakest)
     m = result.manifest
     console.print(f"{m['issues_created']:,} cases in {m['wall_time_s']:.1f} s "
                   f"({m['issues_per_second']:,.0f} cases/s)")
@@ -64,6 +68,8 @@ def _workers_line(result: Result) -> str | None:
             f"per worker {patrol / n:,.0f} h patrol, {w['found'].sum() / n:,.1f} found on patrol, "
             f"{w['fixed_on_spot'].sum() / n:,.1f} fixed on the spot, "
             f"{w['verified'].sum() / n:,.1f} verified (workers.csv)")
+
+
 def _print_appraisal(result: Result, console: Console) -> None:
     """The departments' appraisal table (over the districts), when the street called any."""
     table = result.appraisal()
@@ -83,6 +89,35 @@ def _print_appraisal(result: Result, console: Console) -> None:
     for _, row in table.iterrows():
         out.add_row(escape(str(row["department"])), *(cell(m, row[m]) for m in metrics))
     console.print(out)
+
+
+WEAKEST_LEVELS = ("street", "department", "city_department")
+"""The levels whose weakest units ``gridsim run`` prints."""
+
+
+def weakest_units(result: Result, kpi: str = "on_time_rate", n: int = 3) -> Table | None:
+    """The ``n`` weakest streets, departments and city departments on ``kpi`` (worst first,
+    :meth:`~gridsim.results.result.Result.ranking`), with their resolution time p90, overdue
+    cases at the end and utilisation; None without a unit to rank."""
+    if result.accumulator is None:
+        return None
+    units = result.units()
+    table = Table(title=f"weakest units by {label(kpi).lower()} (worst first; all units in "
+                        "units.csv)")
+    for col in ("level", "unit", label(kpi), "resolution p90", "overdue at end",
+                "utilisation", "cases"):
+        table.add_column(escape(col), justify="left" if col in ("level", "unit") else "right")
+    rows = 0
+    for level in WEAKEST_LEVELS:
+        if not (units["level"] == level).any():
+            continue
+        for r in rank_units(units, kpi, level, n).itertuples():
+            table.add_row(level, escape(str(r.unit)), format_kpi(getattr(r, kpi), unit_of(kpi)),
+                          format_kpi(r.resolution_time_p90, "h"),
+                          f"{int(r.overdue_end):,}", format_percent(r.utilisation),
+                          f"{int(r.cases):,}")
+            rows += 1
+    return table if rows else None
 
 
 def _urgent_lines(result: Result) -> list[str]:
@@ -145,7 +180,7 @@ def print_experiment(exp: Experiment, console: Console) -> None:
         console.print(escape(f"bottleneck of {b['point']}: {b['unit']} ({b['kind']}), "
                              f"utilisation {b['utilisation']:.0%} ± {b['utilisation_hw']:.0%}"))
     top = exp.most_loaded(1)
-    top = top[(top["level"] != "pool") & (top["overdue_end"] > 0)]
+    top = top[~top["level"].isin(["pool", "district"]) & (top["overdue_end"] > 0)]
     for point, g in top.groupby("point", observed=True, sort=False):
         units = ", ".join(f"{r.level} {r.unit} ({r.overdue_end:.1f})" for r in g.itertuples())
         console.print(escape(f"most overdue cases at the end in {point}: {units}"))

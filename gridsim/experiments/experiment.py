@@ -163,16 +163,23 @@ class Experiment:
         return select_best(self.samples(kpi, scope), minimise(kpi), self.level)
 
     def units(self, level: str | None = None) -> pd.DataFrame:
-        """Load and fairness per unit, averaged over replications (with interval half-widths)."""
+        """Every ``units.csv`` column per point and unit, averaged over replications, each
+        with its interval half-width (``<column>_hw``, at the experiment's level); ``parent``
+        and ``kind`` as in a run's table."""
+        from ..results.units import unit_columns
+
         u = self.tables["units"]
         if level:
             u = u[u["level"] == level]
-        cols = ["cases", "open_end", "overdue_end", "utilisation", "queue_mean"]
+        cols = unit_columns(u)
         g = u.groupby(["point", "level", "unit"], sort=False, observed=True)
-        out = g[cols].mean()
-        hw = g[cols].agg(lambda s: _t_interval(s, self.level).half_width)
-        out = out.join(hw.add_suffix("_hw")).reset_index()
-        out["kind"] = g["kind"].first().to_numpy()
+        values = u[cols].astype(float)
+        vg = values.groupby([u["point"], u["level"], u["unit"]], sort=False, observed=True)
+        out = vg.mean()
+        out = out.join(_half_widths(vg, self.level).add_suffix("_hw")).reset_index()
+        for col in ("parent", "kind"):
+            if col in u:
+                out[col] = g[col].first().to_numpy()
         out["point"] = pd.Categorical(out["point"], categories=self.labels)
         return out
 
@@ -228,3 +235,16 @@ class Experiment:
     def write(self, folder: str | Path | None = None, plot: bool = True) -> Path:
         """Write the tables (CSV and Parquet), plots and ``experiment.json`` into ``folder``."""
         return write_experiment(self, Path(folder or self.folder), plot=plot)
+
+
+def _half_widths(g, level: float) -> pd.DataFrame:
+    """Student-t half-widths of the mean per group and column (as
+    :func:`~gridsim.experiments.stats.t_interval`, NaNs dropped; NaN below two values)."""
+    from scipy import stats
+
+    n = g.count()
+    sd = g.std(ddof=1)
+    t = stats.t.ppf(0.5 + level / 2, np.maximum(n.to_numpy() - 1, 1))
+    h = t * sd.to_numpy() / np.sqrt(np.maximum(n.to_numpy(), 1))
+    return pd.DataFrame(np.where(n.to_numpy() >= 2, h, np.nan), index=sd.index,
+                        columns=sd.columns)

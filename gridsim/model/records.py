@@ -45,7 +45,7 @@ STAGE_COLUMNS: tuple[tuple[str, str], ...] = (
 KPI_COLUMNS: tuple[tuple[str, str], ...] = tuple(
     (name, dt) for name, dt in ISSUE_COLUMNS
     if name not in ("district_seq", "start_tier", "t_uploaded", "departments_reported",
-                    "t_solved", "returns", "dispatched_to",
+                    "t_solved", "returns",
                     "back_to_centre") and not name.startswith("t_leave_")
     and (name, dt) not in STAGE_COLUMNS) + STAGE_COLUMNS
 """The columns :class:`~gridsim.results.kpis.KpiAccumulator` reads (record level ``kpis``)."""
@@ -164,7 +164,7 @@ class KpiRecorder(Recorder):
             issue.cat.index, issue.source, issue.grid.id, issue.t_created, issue.t_discovered,
             *issue.enter, issue.t_called, issue.t_onsite, now if state in ENDED else float("nan"),
             issue.solved_tier, issue.escalations, issue.bounces, issue.reopens, issue.whistles,
-            issue.two_way, issue.deadline, state, issue.duplicates,
+            issue.two_way, issue.deadline, state, issue.duplicates, issue.dispatched_to,
             issue.t_uploaded, issue.t_filed, issue.t_received, issue.t_on_site, issue.t_solved,
             issue.t_verified, 0))
         self.n += 1

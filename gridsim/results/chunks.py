@@ -11,13 +11,13 @@ import pandas as pd
 
 from ..model.records import Chunk, RunNames
 from ..model.stages import STAGE_FLAGS, stage_status
-from ..vocabulary import SOURCES, STATES, TIERS
+from ..vocabulary import RECEIVERS, SOURCES, STATES, TIERS
 
 KPI_COLUMNS = ("category", "source", "grid", "state", "t_created", "t_discovered", "t_closed",
                "deadline", "solved_tier", *(f"t_enter_{t}" for t in TIERS[1:]), "whistles",
                "escalations", "bounces", "reopens", "two_way", "t_dept_called", "t_dept_onsite",
-               "duplicates", "t_uploaded", "t_filed", "t_received", "t_on_site", "t_solved",
-               "t_verified", *STAGE_FLAGS)
+               "duplicates", "dispatched_to", "t_uploaded", "t_filed", "t_received", "t_on_site",
+               "t_solved", "t_verified", *STAGE_FLAGS)
 """The record columns the accumulator reads."""
 
 
@@ -45,6 +45,8 @@ def chunk_from_frame(df: pd.DataFrame, names: RunNames) -> Chunk:
     c["duplicates"] = (df["duplicates"].to_numpy(dtype=np.int64) if "duplicates" in df
                        else np.zeros(len(df), dtype=np.int64))
     c["stage_status"] = stage_status(df)
+    c["dispatched_to"] = (_codes(df["dispatched_to"], RECEIVERS).astype(np.int8)
+                          if "dispatched_to" in df else np.full(len(df), -1, dtype=np.int8))
     for col in KPI_COLUMNS:
         if col in STAGE_FLAGS:
             continue

@@ -25,6 +25,7 @@ from ..vocabulary import KPIS, LEADS, SOURCES, STATES, TIERS, WHISTLE_RANGE, can
 from .chunks import chunk_from_frame, names_of
 from .race import RaceCounts
 from .stages import StageCounts
+from .units import Masks, UnitCounts
 
 SOLVED_TIERS = TIERS
 GROUPS = ("category", "source", "lead")
@@ -84,6 +85,7 @@ class KpiAccumulator:
         self._sorted: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
         self._race = RaceCounts()  # the discovery race's counters
         self._stages = StageCounts()  # stage limits: per stage, due, on time, durations
+        self._units = UnitCounts()  # units.csv: counters per unit (gridsim.results.units)
         if names is not None:
             self.begin(names)
 
@@ -98,6 +100,7 @@ class KpiAccumulator:
         self._stages.begin(n_cat)
         self._grid = np.zeros((n_grid, 3), dtype=np.int64)
         self._called = np.zeros((n_grid, n_cat, 3), dtype=np.int64)
+        self._units.begin(names)
 
     def end(self) -> None:
         """Nothing to finish (the sink protocol of ``run_model``)."""
@@ -166,6 +169,7 @@ class KpiAccumulator:
                         (_U_OVERDUE, called & overdue)):
             self._called[:, :, k] += np.bincount(key[mask], minlength=n_grid * n_cat).reshape(
                 n_grid, n_cat)
+        self._units.add(c, Masks(cohort, closed, done, due, on_time, open_, overdue), cat)
 
     def add_all(self, chunks: Iterable[Chunk]) -> KpiAccumulator:
         for chunk in chunks:
@@ -202,6 +206,7 @@ class KpiAccumulator:
         self._rt_cat += other._rt_cat
         self._rt_src += other._rt_src
         self._report += other._report
+        self._units.merge(other._units)
         if other.names.grids == self.names.grids:
             self._grid += other._grid
             self._called += other._called
@@ -223,6 +228,7 @@ class KpiAccumulator:
             order = np.argsort(rt, kind="stable")
             report = np.sort(np.concatenate(self._report)) if self._report else np.empty(0)
             self._rt, self._rt_cat, self._rt_src = [rt[order]], [cat[order]], [src[order]]
+            self._units.reorder(order)
             self._report = [report]
             self._sorted = (self._rt[0], self._rt_cat[0], self._rt_src[0], report)
         return self._sorted

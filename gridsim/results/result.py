@@ -11,12 +11,12 @@ from typing import Any
 import pandas as pd
 
 from ..scenario import Scenario
-from ..vocabulary import UNIT_LEVELS
 from .appraisal import appraisal_table
 from .io import Scratch, atomic_dir, write_json
 from .kpis import KpiAccumulator, kpi
 from .outdir import RUN, FolderLock, check_out
 from .stream import EventFiles, IssueFiles, read_events, read_issues
+from .units import case_units, organisation_of, rank_units, with_load
 
 
 class Result:
@@ -49,6 +49,7 @@ class Result:
         self._workers = workers
         self.issue_files = issue_files
         self.record = record or {"level": "issues", "stream": False}
+        self._units: pd.DataFrame | None = None
         self._spool = spool
         if spool is not None:  # the scratch folder of streamed files lives as long as we do
             self._cleanup = weakref.finalize(self, spool.close)
@@ -125,41 +126,34 @@ class Result:
             raise ValueError("this result carries no grid workers' counters")
         return self._workers
 
-    def units(self) -> pd.DataFrame:
-        """Load and fairness per unit: cases, open and overdue cases at the end, utilisation.
+    def units(self, level: str | None = None) -> pd.DataFrame:
+        """What a planner reads per unit (``units.csv``): one row per district, street,
+        community, grid, department and city department with cases (``parent``: the unit
+        above), and one per staff pool (level ``pool``).
 
-        Levels: ``grid``, ``community``, ``street`` (cases arising there) and ``department``
-        (cases of categories it leads that reached the departments); ``pool`` rows carry the
-        utilisation of every staff pool (grid workers and community staff are metered per street).
-        The case counts come from the run's KPI accumulator, so they need no issue table (any
-        record level).
+        Columns: ``level, unit, parent, kind`` (pool rows), ``cases``, ``closed``, ``due``,
+        ``on_time_rate``, ``resolution_time_mean``, ``resolution_time_p90``, ``overdue_end``,
+        ``open_end``, ``utilisation``, ``queue_mean`` (see :mod:`gridsim.results.units`). They
+        come from the run's KPI accumulator, so they need no issue table (any record level) and
+        are the same at every level, sharded or not. ``level`` keeps one level's rows.
         """
         acc = self.accumulator
         if acc is None:
             raise ValueError("per-unit counts need the run's KPI accumulator")
-        grids = acc.grid_counts()
-        frames = []
-        for level in reversed(UNIT_LEVELS[2:]):  # grid, community, street
-            agg = grids.groupby(grids[level].astype(str).rename("unit"), sort=True)[
-                ["cases", "open_end", "overdue_end"]].sum()
-            frames.append(agg.reset_index().assign(level=level))
-        cats = self.scenario.categories
-        called = acc.called_counts()
-        lead_dept = called["category"].map({k: c.departments[0] for k, c in cats.items()})
-        unit = (called["district"].astype(str) + "/" + lead_dept.astype(str)).rename("unit")
-        agg = called.groupby(unit, sort=True)[["cases", "open_end", "overdue_end"]].sum()
-        frames.append(agg.reset_index().assign(level="department"))
-        out = pd.concat(frames, ignore_index=True)
-        pools = self.pools()
-        pool_rows = pd.DataFrame({"unit": pools.index.astype(str), "level": "pool",
-                                  "utilisation": pools["utilisation"].to_numpy(),
-                                  "queue_mean": pools["queue_mean"].to_numpy(),
-                                  "kind": pools["kind"].astype(str).to_numpy()})
-        dept_util = pool_rows[pool_rows["kind"] == "department"].set_index("unit")["utilisation"]
-        out["utilisation"] = out["unit"].map(dept_util).where(out["level"] == "department")
-        out = pd.concat([out, pool_rows], ignore_index=True)
-        return out[["level", "unit", "kind", "cases", "open_end", "overdue_end", "utilisation",
-                    "queue_mean"]]
+        if self._units is None:
+            org = organisation_of(self.scenario, acc.names.categories if acc.names else [])
+            meter_unit = self.load.drop_duplicates("pool").set_index("pool")["unit"]
+            meter_unit.index = meter_unit.index.astype(str)
+            self._units = with_load(case_units(acc, org), self.pools(), meter_unit.astype(str))
+        out = self._units
+        return out if level is None else out[out["level"] == level].reset_index(drop=True)
+
+    def ranking(self, kpi: str = "on_time_rate", level: str = "street",
+                n: int | None = None) -> pd.DataFrame:
+        """The units of ``level`` from worst to best on ``kpi`` (a ``units.csv`` column; the
+        better direction is the KPI catalogue's), with a ``rank`` column; ``n``: the first
+        ``n`` only. ``result.ranking("resolution_time_p90", "department")``."""
+        return rank_units(self.units(), kpi, level, n)
 
     @property
     def bottleneck(self) -> dict[str, Any]:
