@@ -17,6 +17,8 @@ LATENT, RETRY = "latent", "retry"
 """Markers for cases waiting outside any queue: not yet found, or waiting for another try."""
 ON_HOLD, REDIAL = "on_hold", "redial"
 """Markers of a case whose caller waits in the 12345 queue, or will call again."""
+LEDGER = "suspended"
+"""Marker of a case on the suspended ledger (挂账: :mod:`gridsim.model.states`)."""
 
 
 class Issue:
@@ -28,7 +30,7 @@ class Issue:
                  "deadline", "tier", "visit", "waiting", "held", "work", "u", "tried",
                  "pending", "holding", "arrive_max", "cur", "seq", "street", "district", "due",
                  "watched", "duplicates", "dup_u", "returns", "dispatched_to", "call",
-                 "back_to_centre")
+                 "back_to_centre", "priority", "st")
 
     def __init__(self, iid: int, cat: Any, source: int, grid: Grid, now: float):
         self.id, self.cat, self.source, self.grid = iid, cat, source, grid
@@ -47,6 +49,8 @@ class Issue:
         self.dup_u: Any = None  # the discovery race's duplicate draw and hazards, if it races
         self.call = False  # through the 12345 front end: counted in its KPIs (after warm-up)
         self.due: float | None = None
+        self.priority = cat.priority  # queue class (a supervision's boost lowers it)
+        self.st: Any = None  # extensions, suspensions...: gridsim.model.states.CaseStates
         # pending, holding, arrive_max and cur are set when departments are called
 
 
@@ -76,3 +80,4 @@ class CategoryRuntime:
         self.dists = [getattr(spec.work, t) for t in TIERS]
         self.back = spec.back_to_centre.as_tuple()  # by tier: sent back to the street centre
         self.reopen_at_centre = spec.reopen_at == "centre"
+        self.states: Any = None  # case states' settings (gridsim.model.states; None: none)

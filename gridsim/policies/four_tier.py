@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from ..distributions import Distribution
 from ..units import ClockDuration, Duration, DurationField
-from .base import Policy, PolicyParams
+from .base import Policy, PolicyParams, Supervise
 
 
 class TierDeadlines(BaseModel):
@@ -35,6 +35,10 @@ class FourTierParams(PolicyParams):
         None, description="time for a whistled department to arrive on site (None: its usual)")
     retry_delay: ClockDuration = Field(Duration(30, "d"),
                                        description="city-tier case retried after")
+    supervision: Supervise = Field(
+        Supervise(action="escalate"),
+        description="督办 of an overdue case: the five measures' written supervision (函告督办, "
+                    "001) sends it up the ladder")
 
 
 class FourTier(Policy):

@@ -15,13 +15,14 @@ from pydantic import Field
 
 from ..distributions import Distribution
 from ..units import ClockDuration, Duration
-from .base import Policy, PolicyParams
+from .base import Policy, PolicyParams, Supervise
 
 
 class WhistleParams(PolicyParams):
     report_time: Distribution | None = Field(
         None, description="time for a whistled department to arrive on site (None: its usual)")
     retry_delay: ClockDuration = Field(Duration(14, "d"), description="unsolved case retried after")
+    supervision: Supervise = Field(Supervise(), description="督办 of an overdue case")
 
 
 class Whistle(Policy):

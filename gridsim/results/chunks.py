@@ -10,12 +10,13 @@ import numpy as np
 import pandas as pd
 
 from ..model.records import Chunk, RunNames
-from ..vocabulary import SOURCES, STATES, TIERS
+from ..vocabulary import REJECTION_REASONS, SOURCES, STATES, TIERS
 
 KPI_COLUMNS = ("category", "source", "grid", "state", "t_created", "t_discovered", "t_closed",
                "deadline", "solved_tier", *(f"t_enter_{t}" for t in TIERS[1:]), "whistles",
                "escalations", "bounces", "reopens", "two_way", "t_dept_called", "t_dept_onsite",
-               "duplicates")
+               "duplicates", "extensions", "deadline_extended", "suspensions", "supervisions",
+               "rejected")
 """The record columns the accumulator reads."""
 
 
@@ -42,6 +43,13 @@ def chunk_from_frame(df: pd.DataFrame, names: RunNames) -> Chunk:
         c[col] = df[col].to_numpy(dtype=np.int64)
     c["duplicates"] = (df["duplicates"].to_numpy(dtype=np.int64) if "duplicates" in df
                        else np.zeros(len(df), dtype=np.int64))
+    n = len(df)  # case states (gridsim.model.states); absent from tables of older runs
+    for col in ("extensions", "suspensions", "supervisions"):
+        c[col] = df[col].to_numpy(dtype=np.int64) if col in df else np.zeros(n, dtype=np.int64)
+    c["rejected"] = (_codes(df["rejected"], REJECTION_REASONS).astype(np.int8) if "rejected" in df
+                     else np.full(n, -1, dtype=np.int8))
+    if "deadline_extended" not in df:
+        c["deadline_extended"] = df["deadline"].to_numpy(dtype=np.float64, na_value=np.nan)
     for col in KPI_COLUMNS:
         if col not in c:
             c[col] = df[col].to_numpy(dtype=np.float64, na_value=np.nan)

@@ -45,6 +45,7 @@ from .loops import BackToCentre, ReopenAt
 from .organisation import CityMeeting, Department, District, Roles, StreetTemplate
 from .overrides import apply_overrides
 from .recording import Recording
+from .states import Extension, Rejection, Supervision, Suspension
 from .validate import validate
 
 __all__ = ["MAX_COUNT", "MAX_STAFF", "Category", "Count", "Hotline", "HotlineProfile", "NonNegInt",
@@ -131,6 +132,11 @@ class Category(Strict):
                           "default: the shift of the unit leading the case (roles.<street_unit> "
                           "for street-led cases, the first department's shift for "
                           "department-led ones). Working days (wd) are the calendar's")
+    # case states (gridsim.scenario.states): all off when absent
+    extension: Extension | None = Field(None, description="延期: deadline extensions")
+    suspension: Suspension | None = Field(None, description="挂账: suspended cases")
+    rejection: Rejection | None = Field(None, description="不予立案: not filed at triage")
+    supervision: Supervision | None = Field(None, description="督办: overdue cases supervised")
 
 
 class Patrol(Strict):
