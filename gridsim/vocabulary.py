@@ -158,6 +158,21 @@ def _catalogue() -> dict[str, Kpi]:
          "Of all reports received, the share that repeated an open case (merged at triage)."),
         ("on_spot_share", "share", 0, "Fixed on the spot",
          "Of the cases found on patrol, the share the finder fixed on the spot (举手之劳)."),
+        # case states: extension, suspension, rejection, supervision (gridsim.model.states)
+        ("on_time_rate_extended", "share", 1, "Closed on time, extended deadline",
+         "Of the cases due by the end (original deadline), the share closed by their extended "
+         "deadline (延期 granted; never below on_time_rate)."),
+        ("extension_rate", "share", 0, "Cases extended",
+         "Of the cases filed, the share whose deadline was extended at least once (延期)."),
+        ("suspension_rate", "share", -1, "Cases suspended",
+         "Of the cases filed, the share suspended at least once (挂账); they leave on_time_rate."),
+        ("rejection_rate", "share", 0, "Cases not filed",
+         "Of the cases counted, the share the street centre refused to file at triage (不予立案; "
+         "scope reason=out_of_scope|invalid by reason)."),
+        ("supervision_rate", "share", -1, "Cases supervised",
+         "Of the cases filed, the share supervised at least once (overdue while open)."),
+        ("supervisions", "count", -1, "Supervisions",
+         "Times an overdue case was supervised (督办: a priority boost or an escalation)."),
         # the 12345 front end (only when hotline.front_end is set)
         ("answered_on_call_share", "share", 0, "12345 requests settled on the call",
          "Of the 12345 requests answered (consultations and problems), the share settled on "
@@ -173,21 +188,6 @@ def _catalogue() -> dict[str, Kpi]:
          "Of the 12345 work orders dispatched, the share returned (退单) at least once."),
         ("returns_per_case", "per case", -1, "12345 returns per work order",
          "Returns (退单) of 12345 work orders, divided by the work orders dispatched."),
-        # case states: extension, suspension, rejection, supervision (gridsim.model.states)
-        ("on_time_rate_extended", "share", 1, "Closed on time, extended deadline",
-         "Of the cases due by the end (original deadline), the share closed by their extended "
-         "deadline (延期 granted; never below on_time_rate)."),
-        ("extension_rate", "share", 0, "Cases extended",
-         "Of the cases filed, the share whose deadline was extended at least once (延期)."),
-        ("suspension_rate", "share", -1, "Cases suspended",
-         "Of the cases filed, the share suspended at least once (挂账); they leave on_time_rate."),
-        ("rejection_rate", "share", 0, "Cases not filed",
-         "Of the cases counted, the share the street centre refused to file at triage (不予立案; "
-         "scope reason=out_of_scope|invalid by reason)."),
-        ("supervisions", "count", -1, "Supervisions",
-         "Times an overdue case was supervised (督办: a priority boost or an escalation)."),
-        ("supervision_rate", "share", -1, "Cases supervised",
-         "Of the cases filed, the share supervised at least once (overdue while open)."),
     ]
     return {r[0]: Kpi(*r) for r in rows}
 
