@@ -41,19 +41,17 @@ from .trace import ESCALATED, EXTENDED, REJECTED, RESUMED, SUPERVISED, SUSPENDED
 NAN = float("nan")
 REJECTED_STATE = STATES.index("rejected")
 """The ``state`` code of a case the street centre refused to file."""
-ASK, SUPERVISE = 0, 1
 
 
 class CaseStates:
-    """One case's extensions, suspensions, supervisions and rejection (made when its deadline
-    is first set; ``timer`` numbers its deadline timers so only the latest acts)."""
+    """One case's extensions, suspensions, supervisions and rejection (made when the first
+    of them happens: a case without one has none, and its record reads the defaults)."""
 
     __slots__ = ("extensions", "deadline2", "suspensions", "suspended_h", "t_suspended",
-                 "supervisions", "rejected", "timer", "phase")
+                 "supervisions", "rejected")
 
     def __init__(self, deadline: float):
-        self.extensions = self.suspensions = self.supervisions = self.timer = 0
-        self.phase = ASK
+        self.extensions = self.suspensions = self.supervisions = 0
         self.deadline2 = deadline
         self.suspended_h = 0.0
         self.t_suspended = NAN
@@ -106,7 +104,6 @@ class StatesRuntime:
         self.supervise = sup is not None
         self.sup_every = sup.every.hours if sup is not None and sup.every else None
         self.sup_limit = sup.limit if sup is not None else 0
-        self.timed = ext is not None or sup is not None  # needs deadline timers
 
 
 def states_runtime(name: str, spec: Any, plan: Any) -> StatesRuntime | None:
@@ -162,49 +159,54 @@ class States:
 
     # ---------------------------------------------------------------- deadline timers
     def _states_start(self, issue: Issue) -> None:
-        """``issue``'s deadline has just been set: its state record, and its first timer
-        (an extension's asking, or its supervision at the deadline)."""
-        st = issue.st
-        if st is None:
-            st = issue.st = CaseStates(issue.deadline)
-        else:
-            st.deadline2 = issue.deadline
+        """``issue``'s deadline has just been set: its first timer, the extension's asking
+        ``ask_before`` the deadline, or its supervision at the deadline."""
         rt = issue.cat.states
-        if rt.timed:
-            st.phase = ASK if rt.ext_limit else SUPERVISE
-            self._arm(issue, st, rt, st.deadline2 - rt.ext_before if rt.ext_limit
-                      else st.deadline2)
+        if rt.ext_limit:
+            self._arm(issue, issue.deadline - rt.ext_before, self._ask)
+        elif rt.supervise:
+            self._arm(issue, issue.deadline, self._supervise)
 
-    def _arm(self, issue: Issue, st: CaseStates, rt: StatesRuntime, t: float) -> None:
-        if st.phase == SUPERVISE and not rt.supervise:
-            return
-        st.timer += 1
+    def _arm(self, issue: Issue, t: float, then: Callable[[Issue], None]) -> None:
         now = self.env._now
-        self.clock.at(t if t > now else now, self._timer, (issue, st.timer))
+        self.clock.at(t if t > now else now, then, issue)
 
-    def _timer(self, armed: tuple[Issue, int]) -> None:
-        issue, timer = armed
-        st = issue.st
-        if st.timer != timer or self.live.get(issue.id) is not issue:
-            return  # closed, or re-armed since
-        rt = issue.cat.states
-        handling = issue.waiting is not LEDGER and issue.t_solved != issue.t_solved
-        if st.phase == ASK:
-            if handling and issue.district.extension() < rt.ext_p:
-                st.extensions += 1
-                st.deadline2 = rt.ext_later(st.deadline2)
-                if self.emit is not None:
-                    self.emit(EXTENDED, issue, issue.tier, -1, self.env._now)
-                if st.extensions < rt.ext_limit:
-                    self._arm(issue, st, rt, st.deadline2 - rt.ext_before)
-                    return
-            st.phase = SUPERVISE
-            self._arm(issue, st, rt, st.deadline2)
+    def _handling(self, issue: Issue) -> bool:
+        """Still open, unsolved and not suspended (a closed case has left ``live``)."""
+        return self.live.get(issue.id) is issue and issue.waiting is not LEDGER \
+            and issue.t_solved != issue.t_solved
+
+    def _ask(self, issue: Issue) -> None:
+        """延期: the handler asks for more time, ``ask_before`` the current deadline."""
+        if self.live.get(issue.id) is not issue:
             return
-        if handling:
+        rt = issue.cat.states
+        st = issue.st
+        if self._handling(issue) and issue.district.extension() < rt.ext_p:
+            if st is None:
+                st = issue.st = CaseStates(issue.deadline)
+            st.extensions += 1
+            st.deadline2 = rt.ext_later(st.deadline2)
+            if self.emit is not None:
+                self.emit(EXTENDED, issue, issue.tier, -1, self.env._now)
+            if st.extensions < rt.ext_limit:
+                self._arm(issue, st.deadline2 - rt.ext_before, self._ask)
+                return
+        if rt.supervise:
+            self._arm(issue, issue.deadline if st is None else st.deadline2, self._supervise)
+
+    def _supervise(self, issue: Issue) -> None:
+        """督办 at the (extended) deadline, and again every ``every`` while open."""
+        if self.live.get(issue.id) is not issue:
+            return
+        rt = issue.cat.states
+        st = issue.st
+        if self._handling(issue):
+            if st is None:
+                st = issue.st = CaseStates(issue.deadline)
             self._supervised(issue, st)
-        if rt.sup_every is not None and st.supervisions < rt.sup_limit:
-            self._arm(issue, st, rt, self.env._now + rt.sup_every)
+        if rt.sup_every is not None and (0 if st is None else st.supervisions) < rt.sup_limit:
+            self._arm(issue, self.env._now + rt.sup_every, self._supervise)
 
     # ---------------------------------------------------------------- supervision (督办)
     def _supervised(self, issue: Issue, st: CaseStates) -> None:
@@ -233,24 +235,27 @@ class States:
     def _at_triage(self, issue: Issue) -> bool:
         """At its first triage: is ``issue`` refused (不予立案, it ends) or suspended (挂账)?"""
         rt = issue.cat.states
-        st = issue.st
-        if st is None:
-            st = issue.st = CaseStates(issue.deadline)
         if rt.rej_total:
             u = issue.district.rejection()
             if u < rt.rej_total:
-                self._reject(issue, st, bisect_right(rt.rej_cum, u))
+                self._reject(issue, self._case_states(issue), bisect_right(rt.rej_cum, u))
                 return True
-        if rt.sus_triage and st.suspensions < rt.sus_limit \
+        if rt.sus_triage and (issue.st is None or issue.st.suspensions < rt.sus_limit) \
                 and issue.district.suspension() < rt.sus_triage:
-            self._suspend(issue, st, -1)
+            self._suspend(issue, self._case_states(issue), -1)
             return True
         return False
+
+    @staticmethod
+    def _case_states(issue: Issue) -> CaseStates:
+        st = issue.st
+        if st is None:
+            st = issue.st = CaseStates(issue.deadline)
+        return st
 
     def _reject(self, issue: Issue, st: CaseStates, reason: int) -> None:
         now = self.env._now
         st.rejected = reason
-        st.timer += 1  # no more deadline timers
         issue.deadline = st.deadline2 = NAN  # not filed: never due
         if self.emit is not None:
             self.emit(REJECTED, issue, -1, -1, now)
@@ -265,9 +270,7 @@ class States:
         rt = issue.cat.states
         if not rt.sus_failure:
             return False
-        st = issue.st
-        if st is None:
-            st = issue.st = CaseStates(issue.deadline)
+        st = self._case_states(issue)
         if st.suspensions >= rt.sus_limit or issue.district.suspension() >= rt.sus_failure:
             return False
         issue.leave[issue.tier] = self.env._now
