@@ -18,7 +18,7 @@ from scipy.stats import binomtest
 
 import gridsim
 from gridsim.model.priority import ClassQueue
-from gridsim.model.states import raise_in_queue
+from gridsim.model.states import TICK, raise_in_queue
 from gridsim.policies import REGISTRY
 
 ALPHA = 1e-3
@@ -66,7 +66,10 @@ def triaged(i: pd.DataFrame) -> pd.Series:
 # ---------------------------------------------------------------- extension (延期)
 def extension_counts(s: gridsim.Scenario, seed: int) -> tuple[int, int, int]:
     i = gridsim.simulate(s, seed=seed).issues
-    asked = i["t_uploaded"].notna() & (i["solved_tier"].astype(str) != "grid")
+    # asked at the first timer tick after the deadline is set (at upload), if not solved by then
+    tick = np.ceil(i["t_uploaded"] / TICK) * TICK
+    asked = i["t_uploaded"].notna() & (i["solved_tier"].astype(str) != "grid") & ~(
+        i["t_solved"] <= tick)
     return int((i["extensions"][asked] > 0).sum()), int(asked.sum()), int(i["extensions"].max())
 
 
