@@ -393,3 +393,12 @@ def test_bad_state_settings_are_refused_with_their_path(default_scenario, overri
     with pytest.raises(gridsim.ScenarioError) as err:
         default_scenario.with_overrides(override)
     assert says in str(err.value)
+
+
+def test_sharded_runs_equal_the_unsharded_one_with_the_states_on(three):
+    s = all_on(without_states(three))
+    whole = gridsim.simulate(s, seed=4)
+    parts = gridsim.simulate(s, seed=4, shards=3, workers=1)
+    pd.testing.assert_frame_equal(whole.issues, parts.issues)
+    pd.testing.assert_frame_equal(whole.kpis, parts.kpis)
+    assert whole.issues["supervisions"].sum() > 0 and (whole.issues["extensions"] > 0).any()
