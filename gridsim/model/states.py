@@ -238,18 +238,19 @@ class States:
             self.emit(SUPERVISED, issue, tier, -1, self.env._now)
         action = self.policy.supervise(issue, tier, self.state)
         w = issue.waiting
-        if action == BOOST:
+        if action == ESCALATE and tier >= COMMUNITY and issue.held == 0 \
+                and isinstance(w, Pool | Meeting):
+            nxt = self._failed(issue, tier, self.state)
+            if nxt is not None:
+                w.withdraw(issue)
+                self._move_on(issue, nxt, ESCALATED, UNSOLVED)
+                return
+        if action in (BOOST, ESCALATE):  # a case in hand or at the top: boosted
             new = max(0, issue.priority - self.policy.supervision.boost)
             if new < issue.priority:
                 issue.priority = new
                 if isinstance(w, Pool | Meeting):
                     raise_in_queue(w.queue, issue, new)
-        elif action == ESCALATE and tier >= COMMUNITY and issue.held == 0 \
-                and isinstance(w, Pool | Meeting):
-            nxt = self._failed(issue, tier, self.state)
-            if nxt is not None:  # at the top of the ladder it stays where it waits
-                w.withdraw(issue)
-                self._move_on(issue, nxt, ESCALATED, UNSOLVED)
 
     # ---------------------------------------------------------------- triage: rejection, suspension
     def _at_triage(self, issue: Issue) -> bool:

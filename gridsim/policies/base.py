@@ -69,7 +69,8 @@ SUPERVISE_ACTIONS: tuple[str, ...] = ("boost", "escalate", "none")
 """What supervising (督办) an overdue case does (:meth:`Policy.supervise`): its priority rises
 (it is served before less urgent cases in every queue from now on, and moves up in the queue it
 waits in); it escalates (withdrawn from the queue it waits in, sent to the tier
-:meth:`Policy.failed` names; a case in hand or at the top stays); or nothing but the count."""
+:meth:`Policy.failed` names; a case in hand or at the top is boosted instead); or nothing but
+the count."""
 BOOST, ESCALATE, NO_ACTION = SUPERVISE_ACTIONS
 
 
