@@ -150,14 +150,18 @@ def test_without_suspensions_the_binomial_check_fails(base):
     assert p_value((i["suspensions"][n] > 0).sum(), n.sum(), 0.05) < ALPHA
 
 
-def test_suspensions_on_failure_match_their_probability(base):
+@pytest.mark.parametrize("on", [True, False], ids=["on", "off"])
+def test_suspensions_on_failure_match_their_probability(base, on):
     p = 0.3
-    s = every(base, "suspension", {"on_failure": p, "limit": 100, "resume": {"every": "7d"}})
+    s = every(base, "suspension", {"on_failure": p if on else 0.0, "limit": 100,
+                                   "resume": {"every": "7d"}})
     r = gridsim.simulate(s, seed=8, record="events")
     kinds = r.events["event"].astype(str)
     suspended = (kinds == "suspended").sum()
     failures = suspended + (kinds == "escalated").sum() + (kinds == "unsolved").sum()
-    assert p_value(suspended, failures, p) > ALPHA
+    assert (p_value(suspended, failures, p) > ALPHA) == on
+    if not on:
+        return
     # resumed at the weekly review of the ledger: at whole multiples of 7 days
     res = r.events[kinds == "resumed"]["time"]
     assert len(res) > 0 and np.allclose(res / 168, np.round(res / 168))
