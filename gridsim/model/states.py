@@ -123,10 +123,16 @@ def _uniform(rng):
     return lambda n: rng.random(n)
 
 
+MAX_SCAN = 512
+"""Longest queue in which a boosted case is moved up at once (finding its entry is a scan); in a
+longer one it keeps its place there, and its boost counts from its next queue on."""
+
+
 def raise_in_queue(queue: Any, issue: Any, priority: int) -> bool:
     """Move ``issue``'s live entry in a :class:`~gridsim.model.priority.ClassQueue` to class
-    ``priority`` (smaller: sooner), keeping its arrival number. Returns whether it was found."""
-    if not isinstance(queue, ClassQueue):
+    ``priority`` (smaller: sooner), keeping its arrival number. Returns whether it was moved
+    (not in a queue longer than :data:`MAX_SCAN`)."""
+    if not isinstance(queue, ClassQueue) or len(queue.heap) > MAX_SCAN:
         return False
     heap = queue.heap
     visit = issue.visit
