@@ -123,7 +123,7 @@ def _uniform(rng):
     return lambda n: rng.random(n)
 
 
-MAX_SCAN = 512
+MAX_SCAN = 64
 """Longest queue in which a boosted case is moved up at once (finding its entry is a scan); in a
 longer one it keeps its place there, and its boost counts from its next queue on."""
 
