@@ -52,9 +52,14 @@ POOL_KINDS: tuple[str, ...] = ("grid_worker", "community", "centre", "enforcemen
 UNIT_LEVELS: tuple[str, ...] = ("pool", "department", "street", "community", "grid")
 """The levels of the per-unit tables (``units.csv``, ``most_loaded.csv``), top down."""
 
-STATES: tuple[str, ...] = ("closed", "in_progress", "waiting", "abandoned")
+STATES: tuple[str, ...] = ("closed", "in_progress", "waiting", "abandoned", "rejected")
 """A case's state when the clock stops (the codes of the ``state`` record column); a case is
-``abandoned`` when its caller gave up on the 12345 queue (hotline front end only)."""
+``abandoned`` when its caller gave up on the 12345 queue (hotline front end only), ``rejected``
+when the street centre refused to file it at triage (不予立案; a suspended case is ``waiting``)."""
+
+REJECTION_REASONS: tuple[str, ...] = ("out_of_scope", "invalid")
+"""Why the street centre refuses to file a case (不予立案): outside the platform's scope, or an
+invalid report (the codes of the ``rejected`` record column; -1: filed)."""
 
 RECEIVERS: tuple[str, ...] = ("street", "district_department", "city_department")
 """Where the 12345 front end dispatches a work order (the ``to=`` scope of ``dispatch_share``,
@@ -171,6 +176,21 @@ def _catalogue() -> dict[str, Kpi]:
          "fell due by the end, the share that finished it within the stage's limit."),
         ("stage_time_mean", "h", -1, "Stage duration, mean",
          "Hours a stage (scope stage=...) took, over the cases that finished it by the end."),
+        # case states: extension, suspension, rejection, supervision (gridsim.model.states)
+        ("on_time_rate_extended", "share", 1, "Closed on time, extended deadline",
+         "Of the cases due by the end (original deadline), the share closed by their extended "
+         "deadline (延期 granted; never below on_time_rate)."),
+        ("extension_rate", "share", 0, "Cases extended",
+         "Of the cases filed, the share whose deadline was extended at least once (延期)."),
+        ("suspension_rate", "share", -1, "Cases suspended",
+         "Of the cases filed, the share suspended at least once (挂账); they leave on_time_rate."),
+        ("rejection_rate", "share", 0, "Cases not filed",
+         "Of the cases counted, the share the street centre refused to file at triage (不予立案; "
+         "scope reason=out_of_scope|invalid by reason)."),
+        ("supervision_rate", "share", -1, "Cases supervised",
+         "Of the cases filed, the share supervised at least once (overdue while open)."),
+        ("supervisions", "count", -1, "Supervisions",
+         "Times an overdue case was supervised (督办: a priority boost or an escalation)."),
         # the 12345 front end (only when hotline.front_end is set)
         ("answered_on_call_share", "share", 0, "12345 requests settled on the call",
          "Of the 12345 requests answered (consultations and problems), the share settled on "

@@ -139,9 +139,15 @@ categories:
     deadline_shift: weekdays
     priority: 0  # served before road; perturbed to 1, the pools are FCFS again
     stage_limits: {filing: 30min, dispatch: 2h, arrival: 4wh, handling: 2wd, verification: 1h}
+    extension: {prob: 0.5, length: 1wd, limit: 1, ask_before: 4h}  # case states
+    suspension: {at_triage: 0.1, on_failure: 0.3, resume: {after: 5d}, limit: 1}
+    rejection: {out_of_scope: 0.1, invalid: 0.1}
+    supervision: {every: 1d, limit: 3}
   road:
     lead: department
-    priority: 1
+    priority: 2  # a supervision's boost (four_tier: 1 class) moves it to 1, perturbed to 0
+    suspension: {on_failure: 0.3, resume: {every: 7d}}
+    supervision: {}
     rates:
       hotline: {value: 0.05, per: household, every: 365d}
     tiers: {street: 0.4, district: 0.6}
@@ -177,12 +183,14 @@ policy:
     appraisal: {strength: 1.0, weights: {report: 1, cooperation: 1, resolution: 1},
                 report_time_cut: 0.5, prior: 2}
     lead_split: false
+    supervision: {action: boost, boost: 1}
   whistle:
     report_time: {dist: lognormal, mean: 1h, sd: 30min}
     retry_delay: 3d
     appraisal: {strength: 1.0, weights: {report: 1, cooperation: 1, resolution: 1},
                 report_time_cut: 0.5, prior: 2}
     lead_split: false
+    supervision: {action: escalate}
   baseline:
     misroute_prob: 0.3
     forward_delay: {dist: lognormal, mean: 6h, sd: 3h}
@@ -313,6 +321,7 @@ def perturbed(value: Any, key: tuple[str, str], data: dict, tmp: Path) -> Any:
                                           "office"],
         ("FrontEnd", "settled_by_category"): lambda: {k: 0.9 for k in value},
         ("CityDepartment", "categories"): lambda: ["garbage"],
+        ("Resume", "every"): lambda: "2d" if value is None else "3d",  # with after: refused
     }
     if key in special:
         return special[key]()

@@ -181,6 +181,7 @@ class _Case:
 
     def __init__(self, name: str, priority: int):
         self.name, self.cat = name, _Cat(priority)
+        self.priority = priority  # the case's own class (a supervision's boost may lower it)
         self.visit, self.tier, self.waiting = 0, 1, None
         self.t_solved = 0.0  # not NaN: a tier's stage
         self.t_on_site = float("nan")  # set when a community's staff start its work

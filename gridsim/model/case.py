@@ -17,6 +17,8 @@ LATENT, RETRY = "latent", "retry"
 """Markers for cases waiting outside any queue: not yet found, or waiting for another try."""
 ON_HOLD, REDIAL = "on_hold", "redial"
 """Markers of a case whose caller waits in the 12345 queue, or will call again."""
+LEDGER = "suspended"
+"""Marker of a case on the suspended ledger (挂账: :mod:`gridsim.model.states`)."""
 
 
 class Issue:
@@ -29,7 +31,7 @@ class Issue:
                  "pending", "holding", "arrive_max", "cur", "seq", "street", "district", "due",
                  "watched", "duplicates", "dup_u", "returns", "dispatched_to", "call",
                  "back_to_centre", "dept_call", "dept_visit", "appraised", "lapses",
-                 "t_filed", "t_received", "t_on_site", "t_verified")
+                 "t_filed", "t_received", "t_on_site", "t_verified", "priority", "st")
 
     def __init__(self, iid: int, cat: Any, source: int, grid: Grid, now: float):
         self.id, self.cat, self.source, self.grid = iid, cat, source, grid
@@ -55,6 +57,8 @@ class Issue:
         # the stage boundaries (gridsim.model.stages): filed, received by the handling unit,
         # someone on site, verified
         self.t_filed = self.t_received = self.t_on_site = self.t_verified = NAN
+        self.priority = cat.priority  # queue class (a supervision's boost lowers it)
+        self.st: Any = None  # extensions, suspensions...: gridsim.model.states.CaseStates
         # pending, holding, arrive_max and cur are set when departments are called
 
 
@@ -88,3 +92,4 @@ class CategoryRuntime:
         self.work_scale: tuple[float, ...] | None = None  # per tier, multiplies the work draws
         self.rate_scale: float | None = None
         self.rates: dict[str, Any] | None = None
+        self.states: Any = None  # case states' settings (gridsim.model.states; None: none)

@@ -232,6 +232,7 @@ class FrontEnd:
     _attempted: Callable[[Issue], None]
     _watch: Callable[[Issue], None]
     _close: Callable[[Issue], None]
+    _states_start: Callable[[Issue], None]
 
     def build_front_end(self, d: Any, meter: Callable[..., Meter]) -> None:
         """Build district ``d``'s desk and city department crews (when the scenario has a
@@ -293,6 +294,8 @@ class FrontEnd:
         now = self.env._now
         issue.t_uploaded = now
         issue.deadline = issue.cat.deadline_at(now)
+        if issue.cat.states is not None:
+            self._states_start(issue)  # gridsim.model.states
         if to == DISTRICT_DEPT:
             self._emit(UPLOADED, issue, -1)
             self.enter(issue, self.policy.received(issue, self.state))

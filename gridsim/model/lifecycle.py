@@ -46,6 +46,7 @@ from .loops import Loops
 from .org import Grid, Organisation
 from .pools import Meeting, Pool
 from .records import Recorder
+from .states import States, states_runtime
 from .streams import Buffered, named_columns, stream
 from .trace import (
     CLOSED,
@@ -92,7 +93,7 @@ def _uniform(rng):
     return lambda n: rng.random(n)
 
 
-class Lifecycle(FrontEnd, Departments, Loops):
+class Lifecycle(FrontEnd, Departments, Loops, States):
     """Moves cases through the organisation; owns the per-district random streams, one per
     random decision (:func:`~gridsim.model.streams.named_columns` for the draws every case
     gets when it is created, the same under every policy; one stream each for those drawn
@@ -112,6 +113,8 @@ class Lifecycle(FrontEnd, Departments, Loops):
         self.state = State(clock.env)
         self.cats = [CategoryRuntime(i, n, c, plan)
                      for i, (n, c) in enumerate(scenario.categories.items())]
+        for cat in self.cats:
+            cat.states = states_runtime(cat.name, cat.spec, plan)
         self.org: Organisation | None = None
         self.live: dict[int, Issue] = {}
         self.desks, self.city, self.city_shared = {}, {}, {}  # the 12345 front end's units
@@ -148,6 +151,7 @@ class Lifecycle(FrontEnd, Departments, Loops):
             d.more_work = Buffered(_uniform(stream(seed, "more_work", key)))
             d.back_to_centre = Buffered(_uniform(stream(seed, "back_to_centre", key)))
             d.redispatch = Buffered(_uniform(stream(seed, "redispatch", key)))
+            self._attach_states(d)  # extension, suspension, rejection (gridsim.model.states)
             d.rework = [None] * len(self.cats)  # per category, made when first needed
             d.triage = _draws(s.triage_time, stream(seed, "triage", key))
             d.verify = _draws(s.verify_time, stream(seed, "verify", key))
@@ -192,6 +196,8 @@ class Lifecycle(FrontEnd, Departments, Loops):
         issue = self.create(cat, ABOVE, grid, -age)
         issue.t_discovered = issue.t_uploaded = -age
         issue.deadline = cat.deadline_at(0.0)
+        if cat.states is not None:
+            self._states_start(issue)
         if self.emit is not None:
             self.emit(DISCOVERED, issue, -1, -1, -age)
             self.emit(UPLOADED, issue, -1, issue.street.centre.code, -age)
@@ -269,9 +275,13 @@ class Lifecycle(FrontEnd, Departments, Loops):
             self.emit(UPLOADED, issue, -1, street.centre.code, now)
         issue.t_uploaded = now
         issue.deadline = issue.cat.deadline_at(now)
+        if issue.cat.states is not None:
+            self._states_start(issue)
         street.centre.serve(issue, street.district.triage(), self._triaged)
 
     def _triaged(self, issue: Issue) -> None:
+        if issue.cat.states is not None and self._at_triage(issue):
+            return  # not filed, or suspended (gridsim.model.states)
         self.enter(issue, self._dispatch(issue, self.state))
 
     # ---------------------------------------------------------------- tiers
@@ -355,6 +365,8 @@ class Lifecycle(FrontEnd, Departments, Loops):
                           OVERDUE)
 
     def _escalate(self, issue: Issue) -> None:
+        if issue.cat.states is not None and self._suspend_on_failure(issue):
+            return
         self._move_on(issue, self._failed(issue, issue.tier, self.state), ESCALATED, UNSOLVED)
 
     def _move_on(self, issue: Issue, nxt: int | None, moved: int, stays: int) -> None:

@@ -28,8 +28,10 @@ from .trace import PREEMPTED, QUEUED, STARTED
 
 
 def several_classes(s: Scenario) -> bool:
-    """Whether the scenario's categories fall in more than one queue class."""
-    return len({c.priority for c in s.categories.values()}) > 1
+    """Whether the scenario's categories fall in more than one queue class, or a supervision
+    (督办, ``categories.<c>.supervision``) may boost a case's class while it runs."""
+    return len({c.priority for c in s.categories.values()}) > 1 or any(
+        c.supervision is not None for c in s.categories.values())
 
 
 class ClassQueue:
@@ -45,7 +47,7 @@ class ClassQueue:
 
     def append(self, entry: tuple) -> None:
         self.seq += 1
-        heappush(self.heap, (entry[0].cat.priority, self.seq, entry))
+        heappush(self.heap, (entry[0].priority, self.seq, entry))
 
     def push(self, priority: int, seq: int, entry: tuple) -> None:
         """Put back ``entry`` at a place it already had (class ``priority``, arrival ``seq``)."""
@@ -69,7 +71,7 @@ class _Job:
     def __init__(self, issue: Any, then: Callable[[Any], None], seq: int, start: float,
                  end: float):
         self.issue, self.then, self.seq, self.start, self.end = issue, then, seq, start, end
-        self.priority = issue.cat.priority
+        self.priority = issue.priority
         self.live = True
 
 
@@ -96,7 +98,7 @@ class PreemptivePool(Pool):
         q.seq += 1
         seq = q.seq
         if self.busy >= self.capacity and work > 0:  # instant and seizing cases wait their turn
-            victim = self._victim(issue.cat.priority)
+            victim = self._victim(issue.priority)
             if victim is not None:
                 self._interrupt(victim, now)
         if self.emit is not None:
@@ -104,7 +106,7 @@ class PreemptivePool(Pool):
                       self.code, now)
         if self.busy >= self.capacity:
             issue.waiting = self
-            q.push(issue.cat.priority, seq, (issue, issue.visit, work, then, seq))
+            q.push(issue.priority, seq, (issue, issue.visit, work, then, seq))
             self.meter.update(now, 0, 1)
             return True
         issue.waiting = None

@@ -35,6 +35,11 @@ ISSUE_COLUMNS: tuple[tuple[str, str], ...] = (
     # two bits per stage (0: not counted, 1: late, 2: on time)
     ("t_filed", "f8"), ("t_received", "f8"), ("t_on_site", "f8"), ("t_verified", "f8"),
     ("stage_status", "i2"),
+    # case states (gridsim.model.states): deadline extensions (延期) and the deadline after
+    # them, suspensions (挂账) and hours suspended, supervisions (督办), the reason it was not
+    # filed (不予立案: vocabulary.REJECTION_REASONS; -1 filed)
+    ("extensions", "i2"), ("deadline_extended", "f8"), ("suspensions", "i2"),
+    ("suspended_hours", "f8"), ("supervisions", "i2"), ("rejected", "i1"),
 )
 
 STAGE_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -46,14 +51,14 @@ KPI_COLUMNS: tuple[tuple[str, str], ...] = tuple(
     (name, dt) for name, dt in ISSUE_COLUMNS
     if name not in ("district_seq", "start_tier", "t_uploaded", "departments_reported",
                     "t_solved", "returns",
-                    "back_to_centre") and not name.startswith("t_leave_")
+                    "back_to_centre", "suspended_hours") and not name.startswith("t_leave_")
     and (name, dt) not in STAGE_COLUMNS) + STAGE_COLUMNS
 """The columns :class:`~gridsim.results.kpis.KpiAccumulator` reads (record level ``kpis``)."""
 
 Chunk = dict[str, np.ndarray]
-ENDED = (0, 3)
-"""The ``state`` codes of cases that ended (closed; abandoned by the caller on the 12345 queue):
-their ``t_closed`` is when they ended."""
+ENDED = (0, 3, 4)
+"""The ``state`` codes of cases that ended (closed; abandoned by the caller on the 12345 queue;
+not filed at triage): their ``t_closed`` is when they ended."""
 
 
 @dataclass(frozen=True)
@@ -147,10 +152,16 @@ class Recorder(ChunkedRows):
             now if state in ENDED else float("nan"), issue.solved_tier, issue.escalations,
             issue.bounces, issue.reopens, issue.whistles, issue.two_way, issue.deadline, state,
             issue.duplicates, issue.returns, issue.dispatched_to, issue.back_to_centre,
-            issue.t_filed, issue.t_received, issue.t_on_site, issue.t_verified, 0))
+            issue.t_filed, issue.t_received, issue.t_on_site, issue.t_verified, 0,
+            *((0, issue.deadline, 0, 0.0, 0, -1) if issue.st is None else issue.st.row(now))))
         self.n += 1
         if len(self._rows) >= self.chunk:
             self.flush()
+
+
+def _kpi_states(st) -> tuple:
+    """The state columns of :data:`KPI_COLUMNS` (no ``suspended_hours``)."""
+    return (st.extensions, st.deadline2, st.suspensions, st.supervisions, st.rejected)
 
 
 class KpiRecorder(Recorder):
@@ -165,6 +176,7 @@ class KpiRecorder(Recorder):
             *issue.enter, issue.t_called, issue.t_onsite, now if state in ENDED else float("nan"),
             issue.solved_tier, issue.escalations, issue.bounces, issue.reopens, issue.whistles,
             issue.two_way, issue.deadline, state, issue.duplicates, issue.dispatched_to,
+            *((0, issue.deadline, 0, 0, -1) if issue.st is None else _kpi_states(issue.st)),
             issue.t_uploaded, issue.t_filed, issue.t_received, issue.t_on_site, issue.t_solved,
             issue.t_verified, 0))
         self.n += 1

@@ -18,7 +18,7 @@ from ..plan import Plan, as_plan, compile_plan
 from ..scenario.recording import RecordPlan
 from ..scenario.schema import Scenario
 from .arrivals import Arrivals
-from .case import ON_HOLD, REDIAL
+from .case import LEDGER, ON_HOLD, REDIAL
 from .clock import Clock
 from .discovery import finish
 from .lifecycle import LATENT, RETRY, Lifecycle
@@ -243,7 +243,8 @@ def _run_model(plan: Plan, seed: int | None,
         sampler._sample(None)  # the sample due exactly at the horizon
     for issue in life.live.values():
         w = issue.waiting
-        waiting = isinstance(w, Pool | Meeting) or w in (LATENT, RETRY, ON_HOLD, REDIAL)
+        waiting = isinstance(w, Pool | Meeting) or w in (LATENT, RETRY, ON_HOLD, REDIAL,
+                                                          LEDGER)
         if issue.dup_u is not None:
             finish(issue, horizon)
         recorder.write(issue, horizon, 2 if waiting else 1)

@@ -57,6 +57,12 @@ settled_on_call the call-taker settles the case on the call (``solved`` at no ti
 dispatched      the hotline sends the work order to a street, district or city department
                 (``unit``: the city department's pool)
 returned        the receiving unit returns it (退单) after its review; it is dispatched again
+extended        its deadline is extended (延期; ``deadline_extended`` is the last one)
+suspended       put on the suspended ledger (挂账) at triage (no tier) or when ``tier`` failed
+resumed         taken up again after a suspension: dispatched, or tried again at ``tier``
+rejected        not filed at triage (不予立案): the case ends, state ``rejected``
+supervised      still open and unsolved at its (extended) deadline: supervised (督办); the
+                policy's boost or escalation (an ``escalated`` row) follows
 ==============  ===================================================================================
 
 ``tier`` is empty for triage at the street centre and verification by the grid worker (the
@@ -81,11 +87,12 @@ EVENTS: tuple[str, ...] = (
     "solved", "reopened", "closed", "preempted",
     "called", "answered", "hung_up", "gave_up", "settled_on_call", "dispatched", "returned",
     "back_to_centre",
+    "extended", "suspended", "resumed", "rejected", "supervised",
 )
 (CREATED, DISCOVERED, UPLOADED, ENTERED, QUEUED, STARTED, ESCALATED, DEADLINE, UNSOLVED,
  OVERDUE, RETRY, DEPT_CALLED, BOUNCED, DEPT_ONSITE, SOLVED, REOPENED, CLOSED, PREEMPTED,
  CALLED, ANSWERED, HUNG_UP, GAVE_UP, SETTLED_ON_CALL, DISPATCHED, RETURNED,
- BACK_TO_CENTRE) = range(len(EVENTS))
+ BACK_TO_CENTRE, EXTENDED, SUSPENDED, RESUMED, REJECTED, SUPERVISED) = range(len(EVENTS))
 
 EVENT_COLUMNS: tuple[tuple[str, str], ...] = (
     # grid: the case's grid (its district by RunNames.grids); district_seq: its number within
@@ -153,7 +160,7 @@ class EventLog(ChunkedRows):
         steps = self.steps
         iid = issue.id
         k = steps.get(iid, 0)
-        if kind in (CLOSED, GAVE_UP):
+        if kind in (CLOSED, GAVE_UP, REJECTED):
             steps.pop(iid, None)
         else:
             steps[iid] = k + 1

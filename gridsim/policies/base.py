@@ -18,6 +18,9 @@ overrides only the decisions where it differs:
 - :meth:`Policy.received` — the tier a 12345 work order sent to a district department starts at;
 - :meth:`Policy.return_rate` — how often a unit that receives a 12345 work order returns it
   (退单) to the hotline's dispatcher;
+- :meth:`Policy.supervise` — what supervising (督办) a case still open at its deadline does: a
+  priority boost or an escalation (``policy.<name>.supervision``; only where a category sets
+  ``supervision``);
 - :meth:`Policy.report_time`, :attr:`Policy.misroute_prob`, :attr:`Policy.forward_delay`,
   :attr:`Policy.bounce_delay`, :attr:`Policy.resource_sinking` — the parameters of the mechanisms
   a decision chooses (how fast departments arrive, how forwarding goes wrong, how many staff move
@@ -41,7 +44,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -65,6 +68,26 @@ decides the case and convenes its departments; the street's own team leading a j
 the case's departments called to assist (a street-led case under the lead split:
 :mod:`gridsim.policies.appraisal`)."""
 COMMUNITY_STAFF, STREET_TEAM, IN_TURN, JOINTLY, STREET_POWERS, MEETING, ASSISTED = WORK
+
+
+SUPERVISE_ACTIONS: tuple[str, ...] = ("boost", "escalate", "none")
+"""What supervising (督办) an overdue case does (:meth:`Policy.supervise`): its priority rises
+(it is served before less urgent cases in every queue from now on, and moves up in the queue it
+waits in); it escalates (withdrawn from the queue it waits in, sent to the tier
+:meth:`Policy.failed` names; a case in hand or at the top is boosted instead); or nothing but
+the count."""
+BOOST, ESCALATE, NO_ACTION = SUPERVISE_ACTIONS
+
+
+class Supervise(BaseModel):
+    """督办 under a policy: what supervising an overdue case does (``action``) and, for a boost,
+    by how many queue classes its priority number drops (not below 0)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    action: Literal["boost", "escalate", "none"] = Field(
+        "boost", description="boost: served before less urgent cases; escalate: sent to the "
+                             "next tier of the policy's ladder; none: only counted")
+    boost: int = Field(1, ge=1, le=1000, description="queue classes a boost moves the case up")
 
 
 class PolicyParams(BaseModel):
@@ -105,6 +128,9 @@ class CommonPolicy(BaseModel):
                           "policy.two_way: {share: ..., within: <policy>}", FutureWarning,
                           stacklevel=2)
         return share
+
+
+DEFAULT_SUPERVISE = Supervise()
 
 
 class State:
@@ -189,6 +215,17 @@ class Policy:
         :meth:`failed` says where the case goes) or call again after ``policy.recall_delay``
         (False)."""
         return False
+
+    def supervise(self, case: Any, tier: int, state: State) -> str:
+        """督办: what supervising ``case``, still open at its deadline at ``tier`` (-1: at the
+        street centre), does (one of :data:`SUPERVISE_ACTIONS`; default: the
+        ``supervision.action`` of the policy's parameters, else a boost)."""
+        return self.supervision.action
+
+    @property
+    def supervision(self) -> Supervise:
+        """The policy's supervision settings (``policy.<name>.supervision``)."""
+        return getattr(self.params, "supervision", None) or DEFAULT_SUPERVISE
 
     # ---------------------------------------------------------------- static rules and parameters
     def first_tier(self, start_tier: str, lead: str) -> str:
@@ -289,6 +326,13 @@ class Layered(Policy):
     def unanswered(self, case: Any, tier: int, calls: int, state: State) -> bool:
         return self.inner.unanswered(case, tier, calls, state)
 
+    def supervise(self, case: Any, tier: int, state: State) -> str:
+        return self.inner.supervise(case, tier, state)
+
+    @property
+    def supervision(self) -> Supervise:
+        return self.inner.supervision
+
     def tier_deadline(self, tier: str) -> Duration | None:
         return self.inner.tier_deadline(tier)
 
@@ -330,4 +374,4 @@ class Layered(Policy):
 __all__ = ["ASSISTED", "CITY", "COMMUNITY", "COMMUNITY_STAFF", "DISTRICT", "GRID", "IN_TURN",
            "JOINT", "JOINTLY", "MEETING", "STREET", "STREET_POWERS", "STREET_TEAM", "TIERS", "WORK",
            "CommonPolicy", "DurationField", "Layered", "Policy", "PolicyParams",
-           "ResourceSinking", "State"]
+           "ResourceSinking", "State", "Supervise"]

@@ -15,7 +15,7 @@ from pydantic import Field
 
 from ..distributions import Distribution, Lognormal
 from ..units import ClockDuration, Duration
-from .base import IN_TURN, Policy, PolicyParams
+from .base import IN_TURN, Policy, PolicyParams, Supervise
 
 
 class BaselineParams(PolicyParams):
@@ -27,6 +27,7 @@ class BaselineParams(PolicyParams):
         Lognormal(dist="lognormal", mean=Duration(2, "d"), sd=Duration(1, "d")),
         description="a wrong department sends the case back")
     retry_delay: ClockDuration = Field(Duration(30, "d"), description="legacy case retried after")
+    supervision: Supervise = Field(Supervise(), description="督办 of an overdue case")
 
 
 class Baseline(Policy):

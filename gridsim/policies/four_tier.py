@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..distributions import Distribution
 from ..units import ClockDuration, Duration, DurationField
 from .appraisal import Appraisal, AppraisalMixin
-from .base import Policy, PolicyParams, State
+from .base import Policy, PolicyParams, State, Supervise
 
 
 class TierDeadlines(BaseModel):
@@ -46,6 +46,10 @@ class FourTierParams(PolicyParams):
     lead_split: bool = Field(False, description="Xi'an's split (003): department-led cases are "
                              "whistled at once and led by the departments, street-led ones are "
                              "worked by the street team with the departments assisting")
+    supervision: Supervise = Field(
+        Supervise(action="escalate"),
+        description="督办 of an overdue case: the five measures' written supervision (函告督办, "
+                    "001) sends it up the ladder")
 
 
 class FourTier(AppraisalMixin, Policy):

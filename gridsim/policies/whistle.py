@@ -16,7 +16,7 @@ from pydantic import Field
 from ..distributions import Distribution
 from ..units import ClockDuration, Duration
 from .appraisal import Appraisal, AppraisalMixin
-from .base import Policy, PolicyParams
+from .base import Policy, PolicyParams, Supervise
 
 
 class WhistleParams(PolicyParams):
@@ -28,6 +28,7 @@ class WhistleParams(PolicyParams):
     lead_split: bool = Field(False, description="Xi'an's split (003): department-led cases are "
                              "whistled at once and led by the departments, street-led ones are "
                              "worked by the street team with the departments assisting")
+    supervision: Supervise = Field(Supervise(), description="督办 of an overdue case")
 
 
 class Whistle(AppraisalMixin, Policy):

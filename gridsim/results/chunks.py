@@ -11,12 +11,13 @@ import pandas as pd
 
 from ..model.records import Chunk, RunNames
 from ..model.stages import STAGE_FLAGS, stage_status
-from ..vocabulary import RECEIVERS, SOURCES, STATES, TIERS
+from ..vocabulary import RECEIVERS, REJECTION_REASONS, SOURCES, STATES, TIERS
 
 KPI_COLUMNS = ("category", "source", "grid", "state", "t_created", "t_discovered", "t_closed",
                "deadline", "solved_tier", *(f"t_enter_{t}" for t in TIERS[1:]), "whistles",
                "escalations", "bounces", "reopens", "two_way", "t_dept_called", "t_dept_onsite",
-               "duplicates", "dispatched_to", "t_uploaded", "t_filed", "t_received", "t_on_site",
+               "duplicates", "dispatched_to", "extensions", "deadline_extended", "suspensions",
+               "supervisions", "rejected", "t_uploaded", "t_filed", "t_received", "t_on_site",
                "t_solved", "t_verified", *STAGE_FLAGS)
 """The record columns the accumulator reads."""
 
@@ -47,6 +48,13 @@ def chunk_from_frame(df: pd.DataFrame, names: RunNames) -> Chunk:
     c["stage_status"] = stage_status(df)
     c["dispatched_to"] = (_codes(df["dispatched_to"], RECEIVERS).astype(np.int8)
                           if "dispatched_to" in df else np.full(len(df), -1, dtype=np.int8))
+    n = len(df)  # case states (gridsim.model.states); absent from tables of older runs
+    for col in ("extensions", "suspensions", "supervisions"):
+        c[col] = df[col].to_numpy(dtype=np.int64) if col in df else np.zeros(n, dtype=np.int64)
+    c["rejected"] = (_codes(df["rejected"], REJECTION_REASONS).astype(np.int8) if "rejected" in df
+                     else np.full(n, -1, dtype=np.int8))
+    if "deadline_extended" not in df:
+        c["deadline_extended"] = df["deadline"].to_numpy(dtype=np.float64, na_value=np.nan)
     for col in KPI_COLUMNS:
         if col in STAGE_FLAGS:
             continue

@@ -25,6 +25,7 @@ from ..vocabulary import KPIS, LEADS, SOURCES, STATES, TIERS, WHISTLE_RANGE, can
 from .chunks import chunk_from_frame, names_of
 from .race import RaceCounts
 from .stages import StageCounts
+from .states import REJECTED, StateCounts
 from .units import Masks, UnitCounts
 
 SOLVED_TIERS = TIERS
@@ -37,16 +38,20 @@ _U_CASES, _U_OPEN, _U_OVERDUE = range(3)
 
 
 def on_time_of(deadline: np.ndarray, t_closed: np.ndarray, closed: np.ndarray,
-            horizon: float) -> tuple[np.ndarray, np.ndarray]:
+            horizon: float, excluded: np.ndarray | None = None
+            ) -> tuple[np.ndarray, np.ndarray]:
     """The one definition of "on time", used by the KPIs, the issue table and ``units.csv``.
 
     A case is *due* when its deadline falls within the run (``deadline <= horizon``); a due case
     is on time when it was closed by its deadline, and late otherwise (closed after it, or still
     open at the end: overdue). A case whose deadline lies beyond the end is undecided: counting
-    it would favour the cases that happened to close quickly. Returns ``(due, on_time)``.
+    it would favour the cases that happened to close quickly. A case in ``excluded`` (ever
+    suspended, 挂账) is never due. Returns ``(due, on_time)``.
     """
     with np.errstate(invalid="ignore"):
         due = deadline <= horizon
+        if excluded is not None:
+            due &= ~excluded
         return due, due & closed & (t_closed <= deadline)
 
 
@@ -86,6 +91,7 @@ class KpiAccumulator:
         self._race = RaceCounts()  # the discovery race's counters
         self._stages = StageCounts()  # stage limits: per stage, due, on time, durations
         self._units = UnitCounts()  # units.csv: counters per unit (gridsim.results.units)
+        self._case_states = StateCounts()  # extension, suspension, rejection, supervision
         if names is not None:
             self.begin(names)
 
@@ -98,6 +104,7 @@ class KpiAccumulator:
         self._scope = np.zeros((4, 1 + n_cat + len(SOURCES) + len(LEADS)), dtype=np.int64)
         self._race.begin(self._scope.shape[1])
         self._stages.begin(n_cat)
+        self._case_states.begin(self._scope.shape[1])
         self._grid = np.zeros((n_grid, 3), dtype=np.int64)
         self._called = np.zeros((n_grid, n_cat, 3), dtype=np.int64)
         self._units.begin(names)
@@ -116,7 +123,8 @@ class KpiAccumulator:
         state = c["state"]
         closed = state == 0
         t_closed = c["t_closed"]
-        due, on_time = on_time_of(c["deadline"], t_closed, closed, self.horizon)
+        due, on_time = on_time_of(c["deadline"], t_closed, closed, self.horizon,
+                                  c["suspensions"] > 0)
         cohort = c["t_created"] >= self.warmup
         done = cohort & closed
 
@@ -131,6 +139,14 @@ class KpiAccumulator:
 
         self._race.add(c, cohort, done, cat, src, lead, n_cat)
         self._stages.add(c, cohort, cat, self.horizon)
+
+        def keys(mask: np.ndarray) -> np.ndarray:
+            return np.concatenate([
+                [np.count_nonzero(mask)], np.bincount(cat[mask], minlength=n_cat),
+                np.bincount(src[mask], minlength=len(SOURCES)),
+                np.bincount(lead[mask], minlength=len(LEADS))])
+
+        self._case_states.add(c, cohort, due, closed, keys)
         solved = c["solved_tier"][done].astype(np.int64)
         self._solved += np.bincount(solved[solved >= 0], minlength=len(TIERS))
         in_range = np.zeros(len(cat), dtype=bool)
@@ -157,7 +173,7 @@ class KpiAccumulator:
 
         # per unit (every case, warm-up included: load and fairness at the end)
         grid = c["grid"].astype(np.int64)
-        open_ = ~closed
+        open_ = ~closed & (state != REJECTED)
         overdue = open_ & due
         n_grid = len(self._grid)
         for k, mask in ((_U_CASES, None), (_U_OPEN, open_), (_U_OVERDUE, overdue)):
@@ -201,6 +217,7 @@ class KpiAccumulator:
         self._report_on_time += other._report_on_time
         self._race.merge(other._race)
         self._stages.merge(other._stages)
+        self._case_states.merge(other._case_states)
         self._states += other._states
         self._rt += other._rt
         self._rt_cat += other._rt_cat
@@ -288,7 +305,8 @@ class KpiAccumulator:
             (4, 1 + len(SOURCES) + len(LEADS)), dtype=np.int64)
         n_cat = len(names.categories)
         rows: list[tuple[str, str, float]] = []
-        rows += [(m, "all", v) for m, v in self._block(scope[:, 0], rt)]
+        rejected = self._case_states.rejected(scope.shape[1])
+        rows += [(m, "all", v) for m, v in self._block(scope[:, 0], rt, int(rejected[0]))]
 
         n, n_closed = int(scope[_CASES, 0]), int(scope[_CLOSED, 0])
         for i, tier in enumerate(SOLVED_TIERS):
@@ -340,22 +358,26 @@ class KpiAccumulator:
             for k, value in enumerate(values):
                 col = scope[:, first + k]
                 if col[_CASES]:
-                    rows += [(m, f"{group}={value}", v)
-                             for m, v in self._block(col, rt[codes == k])]
+                    rows += [(m, f"{group}={value}", v) for m, v in
+                             self._block(col, rt[codes == k], int(rejected[first + k]))]
         rows += self._stages.rows(names)
+        rows += self._case_states.rows(scope[_CASES], scope[_DUE], names)
         out = pd.DataFrame(rows, columns=["metric", "scope", "value"])
         out["value"] = out["value"].astype(float)
         out["unit"] = [KPIS[m].unit for m in out["metric"]]  # every KPI is in the catalogue
         return out
 
     @staticmethod
-    def _block(col: np.ndarray, rt: np.ndarray) -> list[tuple[str, float]]:
-        """The KPIs that make sense for any subset of cases (``rt`` sorted)."""
+    def _block(col: np.ndarray, rt: np.ndarray, rejected: int = 0
+               ) -> list[tuple[str, float]]:
+        """The KPIs that make sense for any subset of cases (``rt`` sorted; ``rejected``
+        cases, not filed, leave the resolution rate)."""
         n, closed, due, on_time = (int(x) for x in col)
         rows: list[tuple[str, float]] = [("cases", float(n))]
         rows += _time_stats(rt)
         rows.append(("on_time_rate", on_time / due if due else np.nan))
-        rows.append(("resolution_rate", closed / n if n else np.nan))
+        filed = n - rejected
+        rows.append(("resolution_rate", closed / filed if filed else np.nan))
         return rows
 
 

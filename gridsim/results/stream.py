@@ -28,7 +28,7 @@ import pyarrow.parquet as pq
 
 from ..model.records import Chunk, RunNames, empty_chunk
 from ..model.trace import EVENTS, empty_events
-from ..vocabulary import LEADS, RECEIVERS, SOURCES, STATES, TIERS
+from ..vocabulary import LEADS, RECEIVERS, REJECTION_REASONS, SOURCES, STATES, TIERS
 from .chunks import KPI_COLUMNS, chunk_from_frame
 from .kpis import KpiAccumulator
 from .tables import event_rows, issue_rows, unit_codes
@@ -129,7 +129,7 @@ def read_issues(files: IssueFiles) -> pd.DataFrame:
     frames = [pd.read_parquet(p) for p in files.paths]
     fixed = {"category": files.categories, "lead": LEADS, "source": SOURCES,
              "grid": files.grids, "start_tier": TIERS, "solved_tier": TIERS, "state": STATES,
-             "dispatched_to": RECEIVERS}
+             "dispatched_to": RECEIVERS, "rejected": REJECTION_REASONS}
     for level in ("district", "street", "community"):
         fixed[level] = _present(frames, level)
     df, district = _combined(frames, fixed, files.districts)

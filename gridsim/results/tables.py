@@ -12,7 +12,7 @@ from ..model.records import ISSUE_COLUMNS, RunNames
 from ..model.simulation import RawRun
 from ..model.stages import stage_flags
 from ..model.trace import EVENTS
-from ..vocabulary import LEADS, RECEIVERS, SOURCES, STATES, TIERS
+from ..vocabulary import LEADS, RECEIVERS, REJECTION_REASONS, SOURCES, STATES, TIERS
 from .kpis import on_time_of
 
 
@@ -86,11 +86,16 @@ def issue_rows(c: dict[str, np.ndarray], names: RunNames, report_deadline: float
     df["state"] = _cat(c["state"], STATES)
     df["returns"] = c["returns"]
     df["dispatched_to"] = _cat(c["dispatched_to"], RECEIVERS)
+    for name in ("extensions", "deadline_extended", "suspensions", "suspended_hours",
+                 "supervisions"):  # case states (gridsim.model.states)
+        df[name] = c[name]
+    df["rejected"] = _cat(c["rejected"], REJECTION_REASONS)
     closed = df["state"] == "closed"
     ended = df["t_closed"].where(closed)  # an abandoned case's t_closed is when its caller gave up
     df["resolution_time"] = ended - df["t_discovered"]
     df["lead_time"] = ended - df["t_created"]
-    due, on_time = on_time_of(c["deadline"], c["t_closed"], closed.to_numpy(), horizon)
+    due, on_time = on_time_of(c["deadline"], c["t_closed"], closed.to_numpy(), horizon,
+                              c["suspensions"] > 0)
     df["on_time"] = pd.array(np.where(due, on_time, pd.NA), dtype="boolean")
     df["report_time"] = df["t_dept_onsite"] - df["t_dept_called"]
     df["report_on_time"] = pd.array(

@@ -47,6 +47,7 @@ from .overrides import apply_overrides
 from .profiles import Profile
 from .recording import Recording
 from .stages import StageLimits
+from .states import Extension, Rejection, Supervision, Suspension
 from .validate import validate
 
 __all__ = ["MAX_COUNT", "MAX_STAFF", "Category", "Count", "Hotline", "HotlineProfile", "NonNegInt",
@@ -137,6 +138,11 @@ class Category(Strict):
         None, description="per stage (filing, dispatch, arrival, handling, verification), its "
                           "time limit; stages set here override the top-level stage_limits "
                           "(null: no limit for that stage)")
+    # case states (gridsim.scenario.states): all off when absent
+    extension: Extension | None = Field(None, description="延期: deadline extensions")
+    suspension: Suspension | None = Field(None, description="挂账: suspended cases")
+    rejection: Rejection | None = Field(None, description="不予立案: not filed at triage")
+    supervision: Supervision | None = Field(None, description="督办: overdue cases supervised")
 
 
 class Patrol(Strict):
