@@ -28,7 +28,8 @@ class Issue:
                  "deadline", "tier", "visit", "waiting", "held", "work", "u", "tried",
                  "pending", "holding", "arrive_max", "cur", "seq", "street", "district", "due",
                  "watched", "duplicates", "dup_u", "returns", "dispatched_to", "call",
-                 "back_to_centre")
+                 "back_to_centre", "solved_in_fact", "t_contacted", "response", "callbacks",
+                 "satisfied", "closed_at", "awaiting", "callback_reopens")
 
     def __init__(self, iid: int, cat: Any, source: int, grid: Grid, now: float):
         self.id, self.cat, self.source, self.grid = iid, cat, source, grid
@@ -47,6 +48,12 @@ class Issue:
         self.dup_u: Any = None  # the discovery race's duplicate draw and hazards, if it races
         self.call = False  # through the 12345 front end: counted in its KPIs (after warm-up)
         self.due: float | None = None
+        # the resident's side (gridsim.model.resident): closed with an explanation, response,
+        # callback (satisfied: -1 never answered a callback; response: -1 not recorded)
+        self.solved_in_fact, self.t_contacted, self.closed_at = 1, NAN, NAN
+        self.response = self.satisfied = -1
+        self.callbacks = self.callback_reopens = 0
+        self.awaiting = False
         # pending, holding, arrive_max and cur are set when departments are called
 
 

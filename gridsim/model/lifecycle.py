@@ -45,6 +45,7 @@ from .loops import Loops
 from .org import Grid, Organisation
 from .pools import Meeting, Pool
 from .records import Recorder
+from .resident import ResidentSide
 from .streams import Buffered, named_columns, stream
 from .trace import (
     CLOSED,
@@ -89,7 +90,7 @@ def _uniform(rng):
     return lambda n: rng.random(n)
 
 
-class Lifecycle(FrontEnd, Departments, Loops):
+class Lifecycle(FrontEnd, Departments, Loops, ResidentSide):
     """Moves cases through the organisation; owns the per-district random streams, one per
     random decision (:func:`~gridsim.model.streams.named_columns` for the draws every case
     gets when it is created, the same under every policy; one stream each for those drawn
@@ -123,6 +124,7 @@ class Lifecycle(FrontEnd, Departments, Loops):
         self._work_at = {COMMUNITY_STAFF: self._community, STREET_TEAM: self._street,
                          IN_TURN: self._in_turn, JOINTLY: self._jointly,
                          STREET_POWERS: self._street_powers, MEETING: self._meeting}
+        self._resident_init(plan)  # gridsim.model.resident (resident: None: off)
 
     # ---------------------------------------------------------------- per-district streams
     def attach(self, org: Organisation) -> None:
@@ -151,6 +153,8 @@ class Lifecycle(FrontEnd, Departments, Loops):
             fwd, bounce = self.policy.forward_delay, self.policy.bounce_delay
             d.forward = _draws(fwd, stream(seed, "forward", key)) if fwd else None
             d.bounce = _draws(bounce, stream(seed, "bounce", key)) if bounce else None
+            if self.resident is not None:
+                self._resident_streams(d)
 
     @staticmethod
     def _work_draw(rng, cat: CategoryRuntime):
@@ -323,6 +327,8 @@ class Lifecycle(FrontEnd, Departments, Loops):
                           OVERDUE)
 
     def _escalate(self, issue: Issue) -> None:
+        if self.explain is not None and self._explained(issue):  # closed with an explanation
+            return
         self._move_on(issue, self._failed(issue, issue.tier, self.state), ESCALATED, UNSOLVED)
 
     def _move_on(self, issue: Issue, nxt: int | None, moved: int, stays: int) -> None:
@@ -393,6 +399,8 @@ class Lifecycle(FrontEnd, Departments, Loops):
             self._close(issue)
 
     def _close(self, issue: Issue) -> None:
+        if self.resident is not None and self._closing(issue):  # kept for its callback
+            return
         if self.emit is not None:
             self.emit(CLOSED, issue, -1, -1, self.env._now)
         del self.live[issue.id]

@@ -30,13 +30,19 @@ ISSUE_COLUMNS: tuple[tuple[str, str], ...] = (
     # duplicates: later reports of the same problem merged at triage (the discovery race)
     ("duplicates", "i4"), ("returns", "i2"), ("dispatched_to", "i1"),
     ("back_to_centre", "i2"),  # times sent back to the street centre for re-dispatch
+    # the resident's side (gridsim.model.resident): closed and solved in fact (0: open, ended
+    # otherwise or closed with an explanation); the handler's first contact and whether it was
+    # within the response limit (-1: not recorded); callbacks made; the last answer given
+    # (1 satisfied, 0 not, -1 no answer)
+    ("solved_in_fact", "i1"), ("t_contacted", "f8"), ("response", "i1"), ("callbacks", "i2"),
+    ("satisfied", "i1"),
 )
 
 KPI_COLUMNS: tuple[tuple[str, str], ...] = tuple(
     (name, dt) for name, dt in ISSUE_COLUMNS
     if name not in ("district_seq", "start_tier", "t_uploaded", "departments_reported",
                     "t_solved", "returns", "dispatched_to",
-                    "back_to_centre") and not name.startswith("t_leave_"))
+                    "back_to_centre", "t_contacted") and not name.startswith("t_leave_"))
 """The columns :class:`~gridsim.results.kpis.KpiAccumulator` reads (record level ``kpis``)."""
 
 Chunk = dict[str, np.ndarray]
@@ -130,7 +136,9 @@ class Recorder(ChunkedRows):
             issue.t_called, issue.t_onsite, issue.n_depts, issue.t_solved,
             now if state in ENDED else float("nan"), issue.solved_tier, issue.escalations,
             issue.bounces, issue.reopens, issue.whistles, issue.two_way, issue.deadline, state,
-            issue.duplicates, issue.returns, issue.dispatched_to, issue.back_to_centre))
+            issue.duplicates, issue.returns, issue.dispatched_to, issue.back_to_centre,
+            issue.solved_in_fact if state == 0 else 0, issue.t_contacted, issue.response,
+            issue.callbacks, issue.satisfied))
         self.n += 1
         if len(self._rows) >= self.chunk:
             self.flush()
@@ -147,7 +155,9 @@ class KpiRecorder(Recorder):
             issue.cat.index, issue.source, issue.grid.id, issue.t_created, issue.t_discovered,
             *issue.enter, issue.t_called, issue.t_onsite, now if state in ENDED else float("nan"),
             issue.solved_tier, issue.escalations, issue.bounces, issue.reopens, issue.whistles,
-            issue.two_way, issue.deadline, state, issue.duplicates))
+            issue.two_way, issue.deadline, state, issue.duplicates,
+            issue.solved_in_fact if state == 0 else 0, issue.response, issue.callbacks,
+            issue.satisfied))
         self.n += 1
         if len(self._rows) >= self.chunk:
             self.flush()

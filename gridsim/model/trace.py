@@ -57,6 +57,10 @@ settled_on_call the call-taker settles the case on the call (``solved`` at no ti
 dispatched      the hotline sends the work order to a street, district or city department
                 (``unit``: the city department's pool)
 returned        the receiving unit returns it (退单) after its review; it is dispatched again
+explained       not solved at ``tier``; closed with an explanation (``closed`` follows; resident)
+called_back     the 12345 callback to the resident after ``closed`` (resident.callback); a
+                dissatisfied resident's case may be ``reopened`` at its tier (``entered``
+                follows, and a later ``closed`` and ``called_back``)
 ==============  ===================================================================================
 
 ``tier`` is empty for triage at the street centre and verification by the grid worker (the
@@ -81,11 +85,15 @@ EVENTS: tuple[str, ...] = (
     "solved", "reopened", "closed", "preempted",
     "called", "answered", "hung_up", "gave_up", "settled_on_call", "dispatched", "returned",
     "back_to_centre",
+    "explained", "called_back",
 )
 (CREATED, DISCOVERED, UPLOADED, ENTERED, QUEUED, STARTED, ESCALATED, DEADLINE, UNSOLVED,
  OVERDUE, RETRY, DEPT_CALLED, BOUNCED, DEPT_ONSITE, SOLVED, REOPENED, CLOSED, PREEMPTED,
  CALLED, ANSWERED, HUNG_UP, GAVE_UP, SETTLED_ON_CALL, DISPATCHED, RETURNED,
- BACK_TO_CENTRE) = range(len(EVENTS))
+ BACK_TO_CENTRE, EXPLAINED, CALLED_BACK) = range(len(EVENTS))
+
+ENDS = (CLOSED, GAVE_UP, CALLED_BACK)
+"""Event kinds that may be a case's last row."""
 
 EVENT_COLUMNS: tuple[tuple[str, str], ...] = (
     # grid: the case's grid (its district by RunNames.grids); district_seq: its number within
@@ -153,7 +161,7 @@ class EventLog(ChunkedRows):
         steps = self.steps
         iid = issue.id
         k = steps.get(iid, 0)
-        if kind in (CLOSED, GAVE_UP):
+        if kind in ENDS and not issue.awaiting:  # awaiting: a callback (or a reopen) follows
             steps.pop(iid, None)
         else:
             steps[iid] = k + 1

@@ -11,11 +11,12 @@ import pandas as pd
 
 from ..model.records import Chunk, RunNames
 from ..vocabulary import SOURCES, STATES, TIERS
+from .resident import resident_codes
 
 KPI_COLUMNS = ("category", "source", "grid", "state", "t_created", "t_discovered", "t_closed",
                "deadline", "solved_tier", *(f"t_enter_{t}" for t in TIERS[1:]), "whistles",
                "escalations", "bounces", "reopens", "two_way", "t_dept_called", "t_dept_onsite",
-               "duplicates")
+               "duplicates", "solved_in_fact", "response", "callbacks", "satisfied")
 """The record columns the accumulator reads."""
 
 
@@ -42,6 +43,7 @@ def chunk_from_frame(df: pd.DataFrame, names: RunNames) -> Chunk:
         c[col] = df[col].to_numpy(dtype=np.int64)
     c["duplicates"] = (df["duplicates"].to_numpy(dtype=np.int64) if "duplicates" in df
                        else np.zeros(len(df), dtype=np.int64))
+    c.update(resident_codes(df, c["state"]))
     for col in KPI_COLUMNS:
         if col not in c:
             c[col] = df[col].to_numpy(dtype=np.float64, na_value=np.nan)

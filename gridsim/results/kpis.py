@@ -24,6 +24,7 @@ from ..model.records import Chunk, RunNames
 from ..vocabulary import KPIS, LEADS, SOURCES, STATES, TIERS, WHISTLE_RANGE, canonical
 from .chunks import chunk_from_frame, names_of
 from .race import RaceCounts
+from .resident import ResidentCounts
 
 SOLVED_TIERS = TIERS
 GROUPS = ("category", "source", "lead")
@@ -82,6 +83,7 @@ class KpiAccumulator:
         self._called = np.zeros((0, 0, 3), dtype=np.int64)
         self._sorted: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
         self._race = RaceCounts()  # the discovery race's counters
+        self._resident = ResidentCounts()  # the resident's side (gridsim.results.resident)
         if names is not None:
             self.begin(names)
 
@@ -93,6 +95,7 @@ class KpiAccumulator:
         self._lead = np.array([LEADS.index(x) for x in names.leads], dtype=np.int64)
         self._scope = np.zeros((4, 1 + n_cat + len(SOURCES) + len(LEADS)), dtype=np.int64)
         self._race.begin(self._scope.shape[1])
+        self._resident.begin(self._scope.shape[1])
         self._grid = np.zeros((n_grid, 3), dtype=np.int64)
         self._called = np.zeros((n_grid, n_cat, 3), dtype=np.int64)
 
@@ -124,6 +127,7 @@ class KpiAccumulator:
                 np.bincount(lead[mask], minlength=len(LEADS))])
 
         self._race.add(c, cohort, done, cat, src, lead, n_cat)
+        self._resident.add(c, cohort, done, cat, src, lead, n_cat)
         solved = c["solved_tier"][done].astype(np.int64)
         self._solved += np.bincount(solved[solved >= 0], minlength=len(TIERS))
         in_range = np.zeros(len(cat), dtype=bool)
@@ -192,6 +196,7 @@ class KpiAccumulator:
         self._reopened += other._reopened
         self._report_on_time += other._report_on_time
         self._race.merge(other._race)
+        self._resident.merge(other._resident)
         self._states += other._states
         self._rt += other._rt
         self._rt_cat += other._rt_cat
@@ -277,7 +282,8 @@ class KpiAccumulator:
             (4, 1 + len(SOURCES) + len(LEADS)), dtype=np.int64)
         n_cat = len(names.categories)
         rows: list[tuple[str, str, float]] = []
-        rows += [(m, "all", v) for m, v in self._block(scope[:, 0], rt)]
+        solved = self._resident.solved(scope.shape[1])  # closed and solved in fact
+        rows += [(m, "all", v) for m, v in self._block(scope[:, 0], rt, solved[0])]
 
         n, n_closed = int(scope[_CASES, 0]), int(scope[_CLOSED, 0])
         for i, tier in enumerate(SOLVED_TIERS):
@@ -330,20 +336,22 @@ class KpiAccumulator:
                 col = scope[:, first + k]
                 if col[_CASES]:
                     rows += [(m, f"{group}={value}", v)
-                             for m, v in self._block(col, rt[codes == k])]
+                             for m, v in self._block(col, rt[codes == k], solved[first + k])]
+        rows += self._resident.rows(scope[_CASES], scope[_CLOSED], names)
         out = pd.DataFrame(rows, columns=["metric", "scope", "value"])
         out["value"] = out["value"].astype(float)
         out["unit"] = [KPIS[m].unit for m in out["metric"]]  # every KPI is in the catalogue
         return out
 
     @staticmethod
-    def _block(col: np.ndarray, rt: np.ndarray) -> list[tuple[str, float]]:
-        """The KPIs that make sense for any subset of cases (``rt`` sorted)."""
+    def _block(col: np.ndarray, rt: np.ndarray, solved: int) -> list[tuple[str, float]]:
+        """The KPIs that make sense for any subset of cases (``rt`` sorted; ``solved``: its
+        cases closed and solved in fact)."""
         n, closed, due, on_time = (int(x) for x in col)
         rows: list[tuple[str, float]] = [("cases", float(n))]
         rows += _time_stats(rt)
         rows.append(("on_time_rate", on_time / due if due else np.nan))
-        rows.append(("resolution_rate", closed / n if n else np.nan))
+        rows.append(("resolution_rate", int(solved) / n if n else np.nan))  # solved in fact
         return rows
 
 

@@ -13,6 +13,7 @@ from ..model.simulation import RawRun
 from ..model.trace import EVENTS
 from ..vocabulary import LEADS, RECEIVERS, SOURCES, STATES, TIERS
 from .kpis import on_time_of
+from .resident import resident_columns
 
 
 def _cat(codes: np.ndarray, names: list[str] | tuple[str, ...]) -> pd.Categorical:
@@ -85,6 +86,7 @@ def issue_rows(c: dict[str, np.ndarray], names: RunNames, report_deadline: float
     df["state"] = _cat(c["state"], STATES)
     df["returns"] = c["returns"]
     df["dispatched_to"] = _cat(c["dispatched_to"], RECEIVERS)
+    resident_columns(df, c)
     closed = df["state"] == "closed"
     ended = df["t_closed"].where(closed)  # an abandoned case's t_closed is when its caller gave up
     df["resolution_time"] = ended - df["t_discovered"]

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from ..units import Duration
 from .discovery import check as discovery_check
 from .hotline import hotline_checks
+from .resident import resident_checks
 
 if TYPE_CHECKING:
     from .organisation import District
@@ -83,6 +84,7 @@ def cross_check(s: Scenario) -> list[tuple[str, str]]:
     shift_ok("policy.four_tier.tier_deadlines.shift", s.policy.four_tier.tier_deadlines.shift)
     problems += discovery_check(s)
     problems += hotline_checks(s)
+    problems += resident_checks(s)
     for c, cat in s.categories.items():
         shift_ok(f"categories.{c}.deadline_shift", cat.deadline_shift)
         for j, d in enumerate(cat.departments):

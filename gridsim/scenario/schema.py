@@ -45,6 +45,7 @@ from .loops import BackToCentre, ReopenAt
 from .organisation import CityMeeting, Department, District, Roles, StreetTemplate
 from .overrides import apply_overrides
 from .recording import Recording
+from .resident import Resident
 from .validate import validate
 
 __all__ = ["MAX_COUNT", "MAX_STAFF", "Category", "Count", "Hotline", "HotlineProfile", "NonNegInt",
@@ -209,6 +210,9 @@ class Scenario(Strict):
     city_departments: dict[str, CityDepartment] = Field(
         default_factory=dict, description="city departments (utilities) the hotline dispatches to")
     categories: dict[str, Category] = Field(min_length=1)
+    resident: Resident | None = Field(
+        None, description="the resident's side: closure with an explanation, response, the 12345 "
+                          "callback and satisfaction (null: off)")
     policy: PolicySpec = PolicySpec()  # type: ignore[valid-type]
     preempt: list[Literal[PREEMPTIBLE]] = Field(  # type: ignore[valid-type]
         default_factory=list, description="pool kinds where an arriving case of a more urgent "
