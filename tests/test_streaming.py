@@ -200,7 +200,9 @@ def test_kpi_rows_carry_the_same_values_as_full_rows():
         t_solved=next(values), solved_tier=next(values), escalations=next(values),
         bounces=next(values), reopens=next(values), whistles=next(values),
         two_way=next(values), deadline=next(values), duplicates=next(values),
-        returns=next(values), dispatched_to=next(values), back_to_centre=next(values))
+        returns=next(values), dispatched_to=next(values), back_to_centre=next(values),
+        solved_in_fact=next(values), t_contacted=next(values), response=next(values),
+        callbacks=next(values), satisfied=next(values), callback_reopens=next(values))
     full, narrow = Recorder(), KpiRecorder()
     for rec in (full, narrow):
         rec.write(issue, 500.0, 0)
@@ -209,4 +211,4 @@ def test_kpi_rows_carry_the_same_values_as_full_rows():
     assert set(kpi) == {name for name, _ in KPI_COLUMNS} < {name for name, _ in ISSUE_COLUMNS}
     for name in kpi:
         np.testing.assert_array_equal(kpi[name], wide[name], err_msg=name)
-    assert len(np.unique(np.concatenate([wide[n][:1] for n in wide if n != "t_closed"]))) == 36
+    assert len(np.unique(np.concatenate([wide[n][:1] for n in wide if n != "t_closed"]))) == 42

@@ -33,16 +33,16 @@ ISSUE_COLUMNS: tuple[tuple[str, str], ...] = (
     # the resident's side (gridsim.model.resident): closed and solved in fact (0: open, ended
     # otherwise or closed with an explanation); the handler's first contact and whether it was
     # within the response limit (-1: not recorded); callbacks made; the last answer given
-    # (1 satisfied, 0 not, -1 no answer)
+    # (1 satisfied, 0 not, -1 no answer); reopens by a callback (included in reopens)
     ("solved_in_fact", "i1"), ("t_contacted", "f8"), ("response", "i1"), ("callbacks", "i2"),
-    ("satisfied", "i1"),
+    ("satisfied", "i1"), ("callback_reopens", "i2"),
 )
 
 KPI_COLUMNS: tuple[tuple[str, str], ...] = tuple(
     (name, dt) for name, dt in ISSUE_COLUMNS
     if name not in ("district_seq", "start_tier", "t_uploaded", "departments_reported",
                     "t_solved", "returns", "dispatched_to",
-                    "back_to_centre", "t_contacted") and not name.startswith("t_leave_"))
+                    "back_to_centre", "t_contacted", "callback_reopens") and not name.startswith("t_leave_"))
 """The columns :class:`~gridsim.results.kpis.KpiAccumulator` reads (record level ``kpis``)."""
 
 Chunk = dict[str, np.ndarray]
@@ -138,7 +138,7 @@ class Recorder(ChunkedRows):
             issue.bounces, issue.reopens, issue.whistles, issue.two_way, issue.deadline, state,
             issue.duplicates, issue.returns, issue.dispatched_to, issue.back_to_centre,
             issue.solved_in_fact if state == 0 else 0, issue.t_contacted, issue.response,
-            issue.callbacks, issue.satisfied))
+            issue.callbacks, issue.satisfied, issue.callback_reopens))
         self.n += 1
         if len(self._rows) >= self.chunk:
             self.flush()

@@ -38,6 +38,7 @@ def resident_columns(df: pd.DataFrame, c: Chunk) -> None:
     df["response"] = _flag(c["response"])
     df["callbacks"] = c["callbacks"]
     df["satisfied"] = _flag(c["satisfied"])
+    df["callback_reopens"] = c["callback_reopens"]
 
 
 def resident_codes(df: pd.DataFrame, state: np.ndarray) -> Chunk:
