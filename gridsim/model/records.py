@@ -42,7 +42,8 @@ KPI_COLUMNS: tuple[tuple[str, str], ...] = tuple(
     (name, dt) for name, dt in ISSUE_COLUMNS
     if name not in ("district_seq", "start_tier", "t_uploaded", "departments_reported",
                     "t_solved", "returns", "dispatched_to",
-                    "back_to_centre", "t_contacted", "callback_reopens") and not name.startswith("t_leave_"))
+                    "back_to_centre", "t_contacted", "callback_reopens")
+    and not name.startswith("t_leave_"))
 """The columns :class:`~gridsim.results.kpis.KpiAccumulator` reads (record level ``kpis``)."""
 
 Chunk = dict[str, np.ndarray]
