@@ -121,8 +121,9 @@ def _catalogue() -> dict[str, Kpi]:
          "Nineteen closed cases in twenty took at most this long."),
         ("on_time_rate", "share", 1, "Closed on time",
          "Of the cases due by the end, the share closed by their deadline."),
-        ("resolution_rate", "share", 1, "Resolved by the end",
-         "The share of cases closed when the clock stops."),
+        ("resolution_rate", "share", 1, "Solved by the end",
+         "The share of cases closed and solved in fact when the clock stops (解决率; a case "
+         "closed with an explanation is closed, not solved: see closure_rate)."),
     ]
     for tier in TIERS:
         rows.append((f"solved_share_{tier}", "share", 0, f"Solved at {tier} tier",
@@ -191,6 +192,20 @@ def _catalogue() -> dict[str, Kpi]:
          "Of the cases filed, the share supervised at least once (overdue while open)."),
         ("supervisions", "count", -1, "Supervisions",
          "Times an overdue case was supervised (督办: a priority boost or an escalation)."),
+        # the resident's side (gridsim.results.resident; the last three only with resident:)
+        ("closure_rate", "share", 1, "Closed by the end",
+         "The share of cases closed when the clock stops, solved in fact or with an "
+         "explanation."),
+        ("closed_unsolved_rate", "share", -1, "Closed with an explanation",
+         "Of the closed cases, the share closed with an explanation, not solved in fact."),
+        ("response_rate", "share", 1, "12345 response in time",
+         "Of the 12345 work orders closed, the share whose handler contacted the caller within "
+         "the response limit (响应率)."),
+        ("callback_reach_rate", "share", 1, "12345 callbacks answered",
+         "Of the cases called back after closure, the share whose resident answered a callback."),
+        ("satisfaction_rate", "share", 1, "Residents satisfied",
+         "Of the residents who answered the callback, the share satisfied (满意率; a case's "
+         "last answer)."),
         # the 12345 front end (only when hotline.front_end is set)
         ("answered_on_call_share", "share", 0, "12345 requests settled on the call",
          "Of the 12345 requests answered (consultations and problems), the share settled on "

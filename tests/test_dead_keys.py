@@ -137,7 +137,7 @@ categories:
     reopen: 0.1
     deadline: 8wh
     deadline_shift: weekdays
-    priority: 0  # served before road; perturbed to 1, the pools are FCFS again
+    priority: 0  # served before litter; perturbed to 1, after road
     stage_limits: {filing: 30min, dispatch: 2h, arrival: 4wh, handling: 2wd, verification: 1h}
     extension: {prob: 0.5, length: 1wd, limit: 1, ask_before: 4h}  # case states
     suspension: {at_triage: 0.1, on_failure: 0.3, resume: {after: 5d}, limit: 1}
@@ -145,12 +145,13 @@ categories:
     supervision: {every: 1d, limit: 3}
   road:
     lead: department
-    priority: 2  # a supervision's boost (four_tier: 1 class) moves it to 1, perturbed to 0
+    priority: 0  # with garbage, before litter: the city meeting decides road cases too
     suspension: {on_failure: 0.3, resume: {every: 7d}}
     supervision: {}
     rates:
       hotline: {value: 0.05, per: household, every: 365d}
     tiers: {street: 0.4, district: 0.6}
+    solve: {street: 0.5, district: 0.4, joint: 0.4, city: 0.6}  # some reach the city
     departments: [water, sanitation]
     street_unit: office
     deadline: 3wd
@@ -199,6 +200,18 @@ policy:
   first_receiver: {within: four_tier}
 record: {load_interval: 2h, level: events, stream: false, chunk: 4096}
 preempt: [community]
+resident:  # gridsim.model.resident
+  explanation: {community: 0.2, street: 0.1, district: 0.1, joint: 0.1, city: 0.4}
+  explanation_by_category:
+    garbage: {community: 0.1, street: 0.3, district: 0.3, joint: 0.2, city: 0.5}
+  response: {limit: 4h, contact_time: {dist: lognormal, mean: 2h, sd: 2h}}
+  callback:
+    delay: {dist: lognormal, mean: 1d, sd: 12h}
+    reach: 0.8
+    satisfaction: {base: 0.8, unsolved: -2, late: -1, lateness: -0.5, no_response: -0.5,
+                   per_reopen: -0.5}
+    reopen: 0.6
+    max_reopens: 1
 """
 
 NOT_SIMULATED = {

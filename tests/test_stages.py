@@ -63,7 +63,9 @@ def recompute(events: pd.DataFrame, issues: pd.DataFrame) -> pd.DataFrame:
                        reopened.rename("reopened")], axis=1)
     last = ev[kind == "solved"].groupby(key, observed=True)["time"].last()
     out["t_solved"] = last.where(~(steps["reopened"] > steps["solved"]).reindex(last.index))
-    verified = steps["closed"] > steps["solved"] + 1  # verification rows between the two
+    # verification rows between the two, and no reopening since the last solve (a reopen by
+    # the callback, or a closure with an explanation after a reopen)
+    verified = (steps["closed"] > steps["solved"] + 1) & ~(steps["reopened"] > steps["solved"])
     closed_at = ev[kind == "closed"].groupby(key, observed=True)["time"].max()
     out["t_verified"] = closed_at.where(verified.reindex(closed_at.index, fill_value=False))
     out = out.reindex(issues.set_index(key).index)

@@ -207,7 +207,9 @@ def test_kpi_rows_carry_the_same_values_as_full_rows():
         two_way=next(values), deadline=next(values), duplicates=next(values),
         returns=next(values), dispatched_to=next(values), back_to_centre=next(values),
         t_filed=next(values), t_received=next(values), t_on_site=next(values),
-        t_verified=next(values), st=CaseStates(next(values)))
+        t_verified=next(values), st=CaseStates(next(values)),
+        solved_in_fact=next(values), t_contacted=next(values), response=next(values),
+        callbacks=next(values), satisfied=next(values), callback_reopens=next(values))
     st = issue.st  # the case states' counters (gridsim.model.states)
     st.extensions, st.suspensions, st.supervisions, st.rejected, st.suspended_h = (
         next(values) for _ in "abcde")
@@ -219,4 +221,4 @@ def test_kpi_rows_carry_the_same_values_as_full_rows():
     assert set(kpi) == {name for name, _ in KPI_COLUMNS} < {name for name, _ in ISSUE_COLUMNS}
     for name in kpi:
         np.testing.assert_array_equal(kpi[name], wide[name], err_msg=name)
-    assert len(np.unique(np.concatenate([wide[n][:1] for n in wide if n != "t_closed"]))) == 46
+    assert len(np.unique(np.concatenate([wide[n][:1] for n in wide if n != "t_closed"]))) == 52

@@ -31,7 +31,9 @@ class Issue:
                  "pending", "holding", "arrive_max", "cur", "seq", "street", "district", "due",
                  "watched", "duplicates", "dup_u", "returns", "dispatched_to", "call",
                  "back_to_centre", "dept_call", "dept_visit", "appraised", "lapses",
-                 "t_filed", "t_received", "t_on_site", "t_verified", "priority", "st")
+                 "t_filed", "t_received", "t_on_site", "t_verified", "priority", "st",
+                 "solved_in_fact", "t_contacted", "response", "callbacks", "satisfied",
+                 "closed_at", "awaiting", "callback_reopens")
 
     def __init__(self, iid: int, cat: Any, source: int, grid: Grid, now: float):
         self.id, self.cat, self.source, self.grid = iid, cat, source, grid
@@ -59,6 +61,12 @@ class Issue:
         self.t_filed = self.t_received = self.t_on_site = self.t_verified = NAN
         self.priority = cat.priority  # queue class (a supervision's boost lowers it)
         self.st: Any = None  # extensions, suspensions...: gridsim.model.states.CaseStates
+        # the resident's side (gridsim.model.resident): closed with an explanation, response,
+        # callback (satisfied: -1 never answered a callback; response: -1 not recorded)
+        self.solved_in_fact, self.t_contacted, self.closed_at = 1, NAN, NAN
+        self.response = self.satisfied = -1
+        self.callbacks = self.callback_reopens = 0
+        self.awaiting = False
         # pending, holding, arrive_max and cur are set when departments are called
 
 

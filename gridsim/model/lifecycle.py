@@ -46,6 +46,7 @@ from .loops import Loops
 from .org import Grid, Organisation
 from .pools import Meeting, Pool
 from .records import Recorder
+from .resident import ResidentSide
 from .states import States, states_runtime
 from .streams import Buffered, named_columns, stream
 from .trace import (
@@ -93,7 +94,7 @@ def _uniform(rng):
     return lambda n: rng.random(n)
 
 
-class Lifecycle(FrontEnd, Departments, Loops, States):
+class Lifecycle(FrontEnd, Departments, Loops, States, ResidentSide):
     """Moves cases through the organisation; owns the per-district random streams, one per
     random decision (:func:`~gridsim.model.streams.named_columns` for the draws every case
     gets when it is created, the same under every policy; one stream each for those drawn
@@ -132,6 +133,7 @@ class Lifecycle(FrontEnd, Departments, Loops, States):
                          STREET_POWERS: self._street_powers, MEETING: self._meeting,
                          ASSISTED: self._assisted}
         self._setup_departments(plan)  # department behaviour and appraisal (departments.py)
+        self._resident_init(plan)  # gridsim.model.resident (resident: None: off)
 
     # ---------------------------------------------------------------- per-district streams
     def attach(self, org: Organisation) -> None:
@@ -163,6 +165,8 @@ class Lifecycle(FrontEnd, Departments, Loops, States):
             d.forward = _draws(fwd, stream(seed, "forward", key)) if fwd else None
             d.bounce = _draws(bounce, stream(seed, "bounce", key)) if bounce else None
             self._attach_departments(d, seed)
+            if self.resident is not None:
+                self._resident_streams(d)
 
     @staticmethod
     def _work_draw(rng, cat: CategoryRuntime):
@@ -365,6 +369,8 @@ class Lifecycle(FrontEnd, Departments, Loops, States):
                           OVERDUE)
 
     def _escalate(self, issue: Issue) -> None:
+        if self.explain is not None and self._explained(issue):  # closed with an explanation
+            return
         if issue.cat.states is not None and self._suspend_on_failure(issue):
             return
         self._move_on(issue, self._failed(issue, issue.tier, self.state), ESCALATED, UNSOLVED)
@@ -441,6 +447,8 @@ class Lifecycle(FrontEnd, Departments, Loops, States):
             self._close(issue)
 
     def _close(self, issue: Issue) -> None:
+        if self.resident is not None and self._closing(issue):  # kept for its callback
+            return
         if self.emit is not None:
             self.emit(CLOSED, issue, -1, -1, self.env._now)
         del self.live[issue.id]

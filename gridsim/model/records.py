@@ -40,6 +40,12 @@ ISSUE_COLUMNS: tuple[tuple[str, str], ...] = (
     # filed (不予立案: vocabulary.REJECTION_REASONS; -1 filed)
     ("extensions", "i2"), ("deadline_extended", "f8"), ("suspensions", "i2"),
     ("suspended_hours", "f8"), ("supervisions", "i2"), ("rejected", "i1"),
+    # the resident's side (gridsim.model.resident): closed and solved in fact (0: open, ended
+    # otherwise or closed with an explanation); the handler's first contact and whether it was
+    # within the response limit (-1: not recorded); callbacks made; the last answer given
+    # (1 satisfied, 0 not, -1 no answer); reopens by a callback (included in reopens)
+    ("solved_in_fact", "i1"), ("t_contacted", "f8"), ("response", "i1"), ("callbacks", "i2"),
+    ("satisfied", "i1"), ("callback_reopens", "i2"),
 )
 
 STAGE_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -50,8 +56,8 @@ STAGE_COLUMNS: tuple[tuple[str, str], ...] = (
 KPI_COLUMNS: tuple[tuple[str, str], ...] = tuple(
     (name, dt) for name, dt in ISSUE_COLUMNS
     if name not in ("district_seq", "start_tier", "t_uploaded", "departments_reported",
-                    "t_solved", "returns",
-                    "back_to_centre", "suspended_hours") and not name.startswith("t_leave_")
+                    "t_solved", "returns", "back_to_centre", "suspended_hours", "t_contacted",
+                    "callback_reopens") and not name.startswith("t_leave_")
     and (name, dt) not in STAGE_COLUMNS) + STAGE_COLUMNS
 """The columns :class:`~gridsim.results.kpis.KpiAccumulator` reads (record level ``kpis``)."""
 
@@ -153,7 +159,9 @@ class Recorder(ChunkedRows):
             issue.bounces, issue.reopens, issue.whistles, issue.two_way, issue.deadline, state,
             issue.duplicates, issue.returns, issue.dispatched_to, issue.back_to_centre,
             issue.t_filed, issue.t_received, issue.t_on_site, issue.t_verified, 0,
-            *((0, issue.deadline, 0, 0.0, 0, -1) if issue.st is None else issue.st.row(now))))
+            *((0, issue.deadline, 0, 0.0, 0, -1) if issue.st is None else issue.st.row(now)),
+            issue.solved_in_fact if state == 0 else 0, issue.t_contacted, issue.response,
+            issue.callbacks, issue.satisfied, issue.callback_reopens))
         self.n += 1
         if len(self._rows) >= self.chunk:
             self.flush()
@@ -177,6 +185,8 @@ class KpiRecorder(Recorder):
             issue.solved_tier, issue.escalations, issue.bounces, issue.reopens, issue.whistles,
             issue.two_way, issue.deadline, state, issue.duplicates, issue.dispatched_to,
             *((0, issue.deadline, 0, 0, -1) if issue.st is None else _kpi_states(issue.st)),
+            issue.solved_in_fact if state == 0 else 0, issue.response, issue.callbacks,
+            issue.satisfied,
             issue.t_uploaded, issue.t_filed, issue.t_received, issue.t_on_site, issue.t_solved,
             issue.t_verified, 0))
         self.n += 1

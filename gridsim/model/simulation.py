@@ -241,6 +241,7 @@ def _run_model(plan: Plan, seed: int | None,
 
     if sampler.k < int(horizon // sampler.interval + 1e-9):
         sampler._sample(None)  # the sample due exactly at the horizon
+    life.record_awaiting()  # closed, waiting for the resident's callback (gridsim.model.resident)
     for issue in life.live.values():
         w = issue.waiting
         waiting = isinstance(w, Pool | Meeting) or w in (LATENT, RETRY, ON_HOLD, REDIAL,

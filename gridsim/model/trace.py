@@ -63,6 +63,10 @@ resumed         taken up again after a suspension: dispatched, or tried again at
 rejected        not filed at triage (不予立案): the case ends, state ``rejected``
 supervised      still open and unsolved at its (extended) deadline: supervised (督办); the
                 policy's boost or escalation (an ``escalated`` row) follows
+explained       not solved at ``tier``; closed with an explanation (``closed`` follows; resident)
+called_back     the 12345 callback to the resident after ``closed`` (resident.callback); a
+                dissatisfied resident's case may be ``reopened`` at its tier (``entered``
+                follows, and a later ``closed`` and ``called_back``)
 ==============  ===================================================================================
 
 ``tier`` is empty for triage at the street centre and verification by the grid worker (the
@@ -88,11 +92,16 @@ EVENTS: tuple[str, ...] = (
     "called", "answered", "hung_up", "gave_up", "settled_on_call", "dispatched", "returned",
     "back_to_centre",
     "extended", "suspended", "resumed", "rejected", "supervised",
+    "explained", "called_back",
 )
 (CREATED, DISCOVERED, UPLOADED, ENTERED, QUEUED, STARTED, ESCALATED, DEADLINE, UNSOLVED,
  OVERDUE, RETRY, DEPT_CALLED, BOUNCED, DEPT_ONSITE, SOLVED, REOPENED, CLOSED, PREEMPTED,
  CALLED, ANSWERED, HUNG_UP, GAVE_UP, SETTLED_ON_CALL, DISPATCHED, RETURNED,
- BACK_TO_CENTRE, EXTENDED, SUSPENDED, RESUMED, REJECTED, SUPERVISED) = range(len(EVENTS))
+ BACK_TO_CENTRE, EXTENDED, SUSPENDED, RESUMED, REJECTED, SUPERVISED, EXPLAINED,
+ CALLED_BACK) = range(len(EVENTS))
+
+ENDS = (CLOSED, GAVE_UP, REJECTED, CALLED_BACK)
+"""Event kinds that may be a case's last row."""
 
 EVENT_COLUMNS: tuple[tuple[str, str], ...] = (
     # grid: the case's grid (its district by RunNames.grids); district_seq: its number within
@@ -160,7 +169,7 @@ class EventLog(ChunkedRows):
         steps = self.steps
         iid = issue.id
         k = steps.get(iid, 0)
-        if kind in (CLOSED, GAVE_UP, REJECTED):
+        if kind in ENDS and not issue.awaiting:  # awaiting: a callback (or a reopen) follows
             steps.pop(iid, None)
         else:
             steps[iid] = k + 1

@@ -12,13 +12,15 @@ import pandas as pd
 from ..model.records import Chunk, RunNames
 from ..model.stages import STAGE_FLAGS, stage_status
 from ..vocabulary import RECEIVERS, REJECTION_REASONS, SOURCES, STATES, TIERS
+from .resident import resident_codes
 
 KPI_COLUMNS = ("category", "source", "grid", "state", "t_created", "t_discovered", "t_closed",
                "deadline", "solved_tier", *(f"t_enter_{t}" for t in TIERS[1:]), "whistles",
                "escalations", "bounces", "reopens", "two_way", "t_dept_called", "t_dept_onsite",
                "duplicates", "dispatched_to", "extensions", "deadline_extended", "suspensions",
-               "supervisions", "rejected", "t_uploaded", "t_filed", "t_received", "t_on_site",
-               "t_solved", "t_verified", *STAGE_FLAGS)
+               "supervisions", "rejected", "solved_in_fact", "response", "callbacks", "satisfied",
+               "t_uploaded", "t_filed", "t_received", "t_on_site", "t_solved", "t_verified",
+               *STAGE_FLAGS)
 """The record columns the accumulator reads."""
 
 
@@ -55,6 +57,7 @@ def chunk_from_frame(df: pd.DataFrame, names: RunNames) -> Chunk:
                      else np.full(n, -1, dtype=np.int8))
     if "deadline_extended" not in df:
         c["deadline_extended"] = df["deadline"].to_numpy(dtype=np.float64, na_value=np.nan)
+    c.update(resident_codes(df, c["state"]))
     for col in KPI_COLUMNS:
         if col in STAGE_FLAGS:
             continue

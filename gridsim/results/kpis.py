@@ -24,6 +24,7 @@ from ..model.records import Chunk, RunNames
 from ..vocabulary import KPIS, LEADS, SOURCES, STATES, TIERS, WHISTLE_RANGE, canonical
 from .chunks import chunk_from_frame, names_of
 from .race import RaceCounts
+from .resident import ResidentCounts
 from .stages import StageCounts
 from .states import REJECTED, StateCounts
 from .units import Masks, UnitCounts
@@ -92,6 +93,7 @@ class KpiAccumulator:
         self._stages = StageCounts()  # stage limits: per stage, due, on time, durations
         self._units = UnitCounts()  # units.csv: counters per unit (gridsim.results.units)
         self._case_states = StateCounts()  # extension, suspension, rejection, supervision
+        self._resident = ResidentCounts()  # the resident's side (gridsim.results.resident)
         if names is not None:
             self.begin(names)
 
@@ -105,6 +107,7 @@ class KpiAccumulator:
         self._race.begin(self._scope.shape[1])
         self._stages.begin(n_cat)
         self._case_states.begin(self._scope.shape[1])
+        self._resident.begin(self._scope.shape[1])
         self._grid = np.zeros((n_grid, 3), dtype=np.int64)
         self._called = np.zeros((n_grid, n_cat, 3), dtype=np.int64)
         self._units.begin(names)
@@ -147,6 +150,7 @@ class KpiAccumulator:
                 np.bincount(lead[mask], minlength=len(LEADS))])
 
         self._case_states.add(c, cohort, due, closed, keys)
+        self._resident.add(c, cohort, done, cat, src, lead, n_cat)
         solved = c["solved_tier"][done].astype(np.int64)
         self._solved += np.bincount(solved[solved >= 0], minlength=len(TIERS))
         in_range = np.zeros(len(cat), dtype=bool)
@@ -218,6 +222,7 @@ class KpiAccumulator:
         self._race.merge(other._race)
         self._stages.merge(other._stages)
         self._case_states.merge(other._case_states)
+        self._resident.merge(other._resident)
         self._states += other._states
         self._rt += other._rt
         self._rt_cat += other._rt_cat
@@ -306,7 +311,9 @@ class KpiAccumulator:
         n_cat = len(names.categories)
         rows: list[tuple[str, str, float]] = []
         rejected = self._case_states.rejected(scope.shape[1])
-        rows += [(m, "all", v) for m, v in self._block(scope[:, 0], rt, int(rejected[0]))]
+        solved = self._resident.solved(scope.shape[1])  # closed and solved in fact
+        rows += [(m, "all", v)
+                 for m, v in self._block(scope[:, 0], rt, solved[0], int(rejected[0]))]
 
         n, n_closed = int(scope[_CASES, 0]), int(scope[_CLOSED, 0])
         for i, tier in enumerate(SOLVED_TIERS):
@@ -358,26 +365,28 @@ class KpiAccumulator:
             for k, value in enumerate(values):
                 col = scope[:, first + k]
                 if col[_CASES]:
-                    rows += [(m, f"{group}={value}", v) for m, v in
-                             self._block(col, rt[codes == k], int(rejected[first + k]))]
+                    rows += [(m, f"{group}={value}", v) for m, v in self._block(
+                        col, rt[codes == k], solved[first + k], int(rejected[first + k]))]
         rows += self._stages.rows(names)
         rows += self._case_states.rows(scope[_CASES], scope[_DUE], names)
+        rows += self._resident.rows(scope[_CASES], scope[_CLOSED], names)
         out = pd.DataFrame(rows, columns=["metric", "scope", "value"])
         out["value"] = out["value"].astype(float)
         out["unit"] = [KPIS[m].unit for m in out["metric"]]  # every KPI is in the catalogue
         return out
 
     @staticmethod
-    def _block(col: np.ndarray, rt: np.ndarray, rejected: int = 0
+    def _block(col: np.ndarray, rt: np.ndarray, solved: int, rejected: int = 0
                ) -> list[tuple[str, float]]:
-        """The KPIs that make sense for any subset of cases (``rt`` sorted; ``rejected``
-        cases, not filed, leave the resolution rate)."""
+        """The KPIs that make sense for any subset of cases (``rt`` sorted; ``solved``: its
+        cases closed and solved in fact; ``rejected`` cases, not filed, leave the resolution
+        rate)."""
         n, closed, due, on_time = (int(x) for x in col)
         rows: list[tuple[str, float]] = [("cases", float(n))]
         rows += _time_stats(rt)
         rows.append(("on_time_rate", on_time / due if due else np.nan))
         filed = n - rejected
-        rows.append(("resolution_rate", closed / filed if filed else np.nan))
+        rows.append(("resolution_rate", int(solved) / filed if filed else np.nan))  # in fact
         return rows
 
 

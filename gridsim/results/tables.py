@@ -14,6 +14,7 @@ from ..model.stages import stage_flags
 from ..model.trace import EVENTS
 from ..vocabulary import LEADS, RECEIVERS, REJECTION_REASONS, SOURCES, STATES, TIERS
 from .kpis import on_time_of
+from .resident import resident_columns
 
 
 def _cat(codes: np.ndarray, names: list[str] | tuple[str, ...]) -> pd.Categorical:
@@ -90,6 +91,7 @@ def issue_rows(c: dict[str, np.ndarray], names: RunNames, report_deadline: float
                  "supervisions"):  # case states (gridsim.model.states)
         df[name] = c[name]
     df["rejected"] = _cat(c["rejected"], REJECTION_REASONS)
+    resident_columns(df, c)
     closed = df["state"] == "closed"
     ended = df["t_closed"].where(closed)  # an abandoned case's t_closed is when its caller gave up
     df["resolution_time"] = ended - df["t_discovered"]

@@ -12,6 +12,7 @@ from ..units import Duration
 from .discovery import check as discovery_check
 from .hotline import hotline_checks
 from .profiles import profile_checks
+from .resident import resident_checks
 
 if TYPE_CHECKING:
     from .organisation import District
@@ -85,6 +86,7 @@ def cross_check(s: Scenario) -> list[tuple[str, str]]:
     problems += discovery_check(s)
     problems += hotline_checks(s)
     problems += profile_checks(s)
+    problems += resident_checks(s)
     for c, cat in s.categories.items():
         shift_ok(f"categories.{c}.deadline_shift", cat.deadline_shift)
         for j, d in enumerate(cat.departments):

@@ -46,6 +46,7 @@ from .organisation import CityMeeting, Department, District, Roles, StreetTempla
 from .overrides import apply_overrides
 from .profiles import Profile
 from .recording import Recording
+from .resident import Resident
 from .stages import StageLimits
 from .states import Extension, Rejection, Supervision, Suspension
 from .validate import validate
@@ -230,6 +231,9 @@ class Scenario(Strict):
     stage_limits: StageLimits | None = Field(
         None, description="every category's default stage limits (filing, dispatch, arrival, "
                           "handling, verification); categories.<c>.stage_limits overrides")
+    resident: Resident | None = Field(
+        None, description="the resident's side: closure with an explanation, response, the 12345 "
+                          "callback and satisfaction (null: off)")
     policy: PolicySpec = PolicySpec()  # type: ignore[valid-type]
     preempt: list[Literal[PREEMPTIBLE]] = Field(  # type: ignore[valid-type]
         default_factory=list, description="pool kinds where an arriving case of a more urgent "
