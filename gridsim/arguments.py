@@ -17,6 +17,7 @@ from numbers import Integral, Real
 from typing import Any
 
 from .model.hotline import COUNTERS
+from .results import resident
 from .results.appraisal import dept_kpis
 from .results.hotline import call_kpis
 from .results.kpis import KpiAccumulator
@@ -77,7 +78,7 @@ def kpi_names() -> tuple[str, ...]:
     k = KpiAccumulator(0.0, 1.0, 1.0).kpis()
     calls = [m for m, scope, _ in call_kpis(dict.fromkeys(COUNTERS, 0.0)) if scope == "all"]
     depts = [m for m, scope, _ in dept_kpis(None) if scope == "all"]
-    return (*k.loc[k["scope"] == "all", "metric"], *calls, *depts)
+    return (*k.loc[k["scope"] == "all", "metric"], *resident.CONDITIONAL, *calls, *depts)
 
 
 def check_kpi(kpi: Any, name: str = "kpi") -> str:

@@ -89,7 +89,7 @@ districts:
     joint_consultation: {every: 5d, offset: 2d, agenda: 3}
   - name: Hillside  # the template as it is at the top level
     departments: {sanitation: {profile: slow}}
-city: {every: 8d, offset: 3d, agenda: 2, per_district: false}
+city: {every: 8d, offset: 3d, agenda: 4, per_district: false}
 patrol: {interval: 8h, detect_prob: 0.8}
 triage_time: {dist: gamma, mean: 15min, sd: 10min}
 verify_time: {dist: triangular, low: 10min, mode: 20min, high: 1h}
@@ -137,7 +137,7 @@ categories:
     reopen: 0.1
     deadline: 8wh
     deadline_shift: weekdays
-    priority: 0  # served before litter; perturbed to 1, after road
+    priority: 2  # level with road, after litter (1); perturbed to 3, after road
     stage_limits: {filing: 30min, dispatch: 2h, arrival: 4wh, handling: 2wd, verification: 1h}
     extension: {prob: 0.5, length: 1wd, limit: 1, ask_before: 4h}  # case states
     suspension: {at_triage: 0.1, on_failure: 0.3, resume: {after: 5d}, limit: 1}
@@ -145,13 +145,14 @@ categories:
     supervision: {every: 1d, limit: 3}
   road:
     lead: department
-    priority: 0  # with garbage, before litter: the city meeting decides road cases too
+    priority: 2  # level with garbage at the city meeting (it decides road cases too); a
+                 # supervision's boost of 1 or 2 (perturbed) separates cases boosted twice
     suspension: {on_failure: 0.3, resume: {every: 7d}}
     supervision: {}
     rates:
       hotline: {value: 0.05, per: household, every: 365d}
     tiers: {street: 0.4, district: 0.6}
-    solve: {street: 0.5, district: 0.4, joint: 0.4, city: 0.6}  # some reach the city
+    solve: {street: 0.5, district: 0.4, joint: 0.4, city: 0.2}  # some reach the city, fail there
     departments: [water, sanitation]
     street_unit: office
     deadline: 3wd
@@ -169,7 +170,7 @@ categories:
     departments: [sanitation]
 discovery:
   cameras: {share: 0.5, streets: {1: {share: 1.0}}}
-stage_limits: {filing: 20min, dispatch: 8h, arrival: 6h, handling: 1d, verification: 3wh}
+stage_limits: {filing: 20min, dispatch: 8h, arrival: 6h, handling: 1d, verification: 45min}
 policy:
   name: four_tier
   two_way_dispatch: 0.3
@@ -225,7 +226,9 @@ NOT_SIMULATED = {
 POLICIES = ("four_tier", "whistle", "baseline", "two_way", "joint_first", "first_receiver")
 BACKLOG = ("category,district,street,community,grid,tier,age\n"
            "garbage,Riverside,0,1,2,community,3d\n"
-           "road,Riverside,2,,,district,10d\n")
+           "road,Riverside,2,,,district,10d\n"
+           "road,Riverside,1,,,city,20d\n"  # decided at the first city meetings
+           "road,Hillside,0,,,city,25d\n")
 
 
 # ---------------------------------------------------------------- the schema's leaves

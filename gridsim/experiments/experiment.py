@@ -14,8 +14,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..results.units import unit_columns
 from ..scenario import Scenario
 from ..vocabulary import canonical, minimise
+from .outputs import WORKER_COLUMNS
 from .stats import (
     Best,
     Interval,
@@ -166,7 +168,6 @@ class Experiment:
         """Every ``units.csv`` column per point and unit, averaged over replications, each
         with its interval half-width (``<column>_hw``, at the experiment's level); ``parent``
         and ``kind`` as in a run's table."""
-        from ..results.units import unit_columns
 
         u = self.tables["units"]
         if level:
@@ -187,7 +188,6 @@ class Experiment:
         """Per point and grid, its grid workers' day (patrol hours, cases found on patrol,
         fixed on the spot, verifications) averaged over replications, with interval
         half-widths (``_hw``)."""
-        from .outputs import WORKER_COLUMNS
 
         w = self.tables.get("workers")
         if w is None or w.empty:

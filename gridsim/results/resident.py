@@ -60,6 +60,10 @@ def resident_codes(df: pd.DataFrame, state: np.ndarray) -> Chunk:
                           else np.zeros(n, dtype=np.int64))}
 
 
+CONDITIONAL = ("response_rate", "callback_reach_rate", "satisfaction_rate")
+"""The resident's KPIs reported only where something was counted (a scenario with resident:)."""
+
+
 class ResidentCounts:
     """Per scope column of the accumulator (all, categories, sources, leads): cases closed and
     solved in fact, work orders with a response and those in time, cases called back, answered,
@@ -105,7 +109,7 @@ class ResidentCounts:
             return int(a) / int(b) if b else np.nan
 
         rows: list[tuple[str, str, float]] = []
-        for metric, num, den, always in (
+        for metric, num, den, always in (  # the last three: CONDITIONAL
                 ("closure_rate", closed, cases, True),
                 ("closed_unsolved_rate", closed - k[_SOLVED], closed, True),
                 ("response_rate", k[_IN_TIME], k[_RESPONDED], False),

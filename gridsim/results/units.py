@@ -384,8 +384,9 @@ def with_load(units: pd.DataFrame, pools: pd.DataFrame, meter_unit: pd.Series) -
     out["utilisation"] = np.nan
     out["queue_mean"] = np.nan
     own = out["level"].isin(["department", "city_department"])
-    out.loc[own, "utilisation"] = out.loc[own, "unit"].map(util)
-    out.loc[own, "queue_mean"] = out.loc[own, "unit"].map(queue)
+    # (astype: a run without department rows maps an empty column of strings)
+    out.loc[own, "utilisation"] = out.loc[own, "unit"].map(util).astype(float)
+    out.loc[own, "queue_mean"] = out.loc[own, "unit"].map(queue).astype(float)
     for level in ("street", "district"):
         rows = out["level"] == level
         for i in np.flatnonzero(rows.to_numpy()):

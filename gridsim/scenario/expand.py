@@ -12,28 +12,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel
-
+from .merge import merge
 from .profiles import combine, department_spec, unit_params
 
 if TYPE_CHECKING:
     from .organisation import Department, Meeting, StreetTemplate
     from .schema import Scenario
-
-
-def merge(base: BaseModel, over: BaseModel | None) -> BaseModel:
-    """``base`` with the fields explicitly set in ``over`` replaced (nested models merged)."""
-    if over is None:
-        return base
-    update = {}
-    for name in over.model_fields_set:
-        value, current = getattr(over, name), getattr(base, name)
-        if value is None and current is not None:  # an override's null: not given
-            continue
-        if isinstance(value, BaseModel) and type(value) is type(current):
-            value = merge(current, value)  # a different kind (another distribution) replaces
-        update[name] = value
-    return base.model_copy(update=update)
 
 
 @dataclass(frozen=True)

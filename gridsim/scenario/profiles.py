@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import Field
 
+from .merge import merge
 from .organisation import Department, DepartmentOverride
 from .unitparams import CategoryParams, UnitParams, UnitSpec
 
@@ -101,8 +102,6 @@ def department_spec(top: Department, over: DepartmentOverride | None,
                     profiles: dict[str, Profile]) -> Department:
     """A district's department: the scenario's (its profile, then its own values), then the
     district's override (its profile, then its own values)."""
-    from .expand import merge
-
     spec = top
     for layer in (top, over):
         if layer is None:

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from .errors import Problem, ScenarioError
 from .expand import merge
 from .organisation import StreetTemplate
+from .profiles import combine, unit_params
 from .recording import RecordPlan
 from .schema import Scenario
 
@@ -109,8 +110,6 @@ def _unit_rates(t: StreetTemplate, scenario: Scenario) -> dict[str, tuple[float,
     communities (an upper bound where communities differ)."""
     if not (t.profile or t.rate_scale is not None or t.categories or t.community_overrides):
         return {}
-    from .profiles import combine, unit_params
-
     cats = list(scenario.categories)
     own = unit_params(t, scenario.profiles, cats)
     flats = [own, *(combine(own, unit_params(spec, scenario.profiles, cats))
