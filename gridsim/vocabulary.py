@@ -267,7 +267,8 @@ HEADLINE: tuple[str, ...] = (
     "cases", "resolution_time_mean", "resolution_time_median", "resolution_time_p90",
     "resolution_time_p95", "on_time_rate", "resolution_rate",
     *(f"solved_share_{t}" for t in TIERS), "whistles", "dept_report_time_mean",
-    "dept_report_on_time_rate", "reroutes_per_case", "reopen_rate", "backlog_end")
+    "dept_report_on_time_rate", "reroutes_per_case", "reopen_rate", "response_rate",
+    "satisfaction_rate", "extension_rate", "suspension_rate", "backlog_end")
 """The KPIs a planner reads first, in reading order (CLI tables, the report)."""
 
 

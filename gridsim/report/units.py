@@ -419,7 +419,9 @@ def appraisal(kpis: pd.DataFrame | None, units: pd.DataFrame | None,
     if not any(t in found for t in ("Report rate", "Cooperation", "On-time report")):
         return None
     pts = points or [""]
-    names = list(dict.fromkeys([*scoped["unit"], *u["unit"]]))
+    used = {source for _, source in found.values()}  # a department once, from what is shown
+    names = list(dict.fromkeys([*(scoped["unit"] if "kpis" in used else []),
+                                *(u["unit"] if "units" in used else [])]))
     sidx = {(r.point, r.unit, r.metric): r for r in scoped.itertuples()}
     uidx = {(r["point"], r["unit"]): r for r in u.to_dict("records")}
     rows: list[list[Cell]] = []
