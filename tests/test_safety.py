@@ -417,7 +417,7 @@ def test_a_full_disk_while_writing_is_one_line_and_leaves_nothing(tmp_path, caps
 # ------------------------------------------------------------------ a run's lock
 def _start_run(out: Path, *extra: str) -> subprocess.Popen:
     """A long ``gridsim run`` into ``out`` in another process, once it holds the lock."""
-    cmd = [sys.executable, "-m", "gridsim", "run", "--set", "horizon=400d", "-q", "--no-plots",
+    cmd = [sys.executable, "-m", "gridsim", "run", "--set", "horizon=2000d", "-q", "--no-plots",
            *extra, "--out", str(out)]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                             start_new_session=True, env={**os.environ, "PYTHONPATH": str(ROOT)})
