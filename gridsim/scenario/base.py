@@ -33,6 +33,20 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+
+class ByTier(Strict):
+    """A probability per tier a case is handled at (the grid's is always 0)."""
+
+    community: Prob = 0.0
+    street: Prob = 0.0
+    district: Prob = 0.0
+    joint: Prob = 0.0
+    city: Prob = 0.0
+
+    def as_tuple(self) -> tuple[float, ...]:
+        """By tier index, ``grid`` first (0: nothing of this happens on the spot)."""
+        return (0.0, self.community, self.street, self.district, self.joint, self.city)
+
 def _dist(kind: str, mean: float, unit: str = "h", sd: float | None = None) -> Any:
     m = Duration(mean, unit)
     if kind == "exp":

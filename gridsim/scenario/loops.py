@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
+
+from .base import ByTier
 
 Return = Annotated[float, Field(ge=0, lt=1, allow_inf_nan=False)]
 """Below 1: a tier that sent every case back would never close one."""
@@ -15,21 +17,16 @@ REOPEN_AT = ("tier", "centre")
 again by the street centre."""
 
 
-class BackToCentre(BaseModel):
+class BackToCentre(ByTier):
     """Probability that, after one service at a tier (the staff's work, a meeting's session),
     the case goes back to the street centre to be triaged and dispatched again instead of
     being solved or escalated (0 everywhere: never)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
     community: Return = 0.0
     street: Return = 0.0
     district: Return = 0.0
     joint: Return = 0.0
     city: Return = 0.0
-
-    def as_tuple(self) -> tuple[float, ...]:
-        """By tier index (``grid`` first: a case fixed on the spot never goes back)."""
-        return (0.0, self.community, self.street, self.district, self.joint, self.city)
 
 
 ReopenAt = Literal[REOPEN_AT]  # type: ignore[valid-type]

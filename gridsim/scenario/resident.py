@@ -40,26 +40,15 @@ from pydantic import Field
 
 from ..distributions import Distribution
 from ..units import Duration, DurationField
-from .base import Prob, Strict, _dist
+from .base import ByTier, Prob, Strict, _dist
 
 Shift = Annotated[float, Field(ge=-20, le=20, allow_inf_nan=False)]
 """A shift of the log-odds of satisfaction (negative: fewer satisfied)."""
-Explain = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 
 
-class Explanation(Strict):
+class Explanation(ByTier):
     """Probability that a failed attempt at a tier ends with the case closed with an
     explanation (not solved in fact) instead of the policy's next step (0: never)."""
-
-    community: Explain = 0.0
-    street: Explain = 0.0
-    district: Explain = 0.0
-    joint: Explain = 0.0
-    city: Explain = 0.0
-
-    def as_tuple(self) -> tuple[float, ...]:
-        """By tier index (``grid`` first: fixing on the spot never fails)."""
-        return (0.0, self.community, self.street, self.district, self.joint, self.city)
 
 
 class Response(Strict):
