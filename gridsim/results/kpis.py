@@ -34,8 +34,6 @@ GROUPS = ("category", "source", "lead")
 
 # per-scope counters (rows of KpiAccumulator._scope)
 _CASES, _CLOSED, _DUE, _ON_TIME = range(4)
-# per-unit counters (last axis of KpiAccumulator._grid / _called)
-_U_CASES, _U_OPEN, _U_OVERDUE = range(3)
 
 
 def on_time_of(deadline: np.ndarray, t_closed: np.ndarray, closed: np.ndarray,
@@ -64,9 +62,8 @@ class KpiAccumulator:
     The category names, leads and grids come from ``names`` (or :meth:`begin`, so an
     accumulator can be a sink of :func:`gridsim.model.simulation.run_model`).
 
-    It also counts, per grid, the cases, the cases open at the end and those overdue then (and
-    the same for cases that reached the departments, per grid and category), so per-unit load
-    tables need no issue table (:meth:`grid_counts`, :meth:`called_counts`).
+    It also keeps what ``units.csv`` needs per unit (:class:`~gridsim.results.units.UnitCounts`),
+    so the per-unit tables need no issue table.
     """
 
     def __init__(self, warmup: float, horizon: float, report_deadline: float,
@@ -86,8 +83,6 @@ class KpiAccumulator:
         self._rt_cat: list[np.ndarray] = []
         self._rt_src: list[np.ndarray] = []
         self._report: list[np.ndarray] = []
-        self._grid = np.zeros((0, 3), dtype=np.int64)
-        self._called = np.zeros((0, 0, 3), dtype=np.int64)
         self._sorted: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray] | None = None
         self._race = RaceCounts()  # the discovery race's counters
         self._stages = StageCounts()  # stage limits: per stage, due, on time, durations
@@ -101,15 +96,13 @@ class KpiAccumulator:
     def begin(self, names: RunNames) -> None:
         """Set what the codes stand for (before the first chunk)."""
         self.names = names
-        n_cat, n_grid = len(names.categories), len(names.grids)
+        n_cat = len(names.categories)
         self._lead = np.array([LEADS.index(x) for x in names.leads], dtype=np.int64)
         self._scope = np.zeros((4, 1 + n_cat + len(SOURCES) + len(LEADS)), dtype=np.int64)
         self._race.begin(self._scope.shape[1])
         self._stages.begin(n_cat)
         self._case_states.begin(self._scope.shape[1])
         self._resident.begin(self._scope.shape[1])
-        self._grid = np.zeros((n_grid, 3), dtype=np.int64)
-        self._called = np.zeros((n_grid, n_cat, 3), dtype=np.int64)
         self._units.begin(names)
 
     def end(self) -> None:
@@ -176,19 +169,8 @@ class KpiAccumulator:
         self._report_on_time += np.count_nonzero(report <= self.report_deadline + 1e-9)
 
         # per unit (every case, warm-up included: load and fairness at the end)
-        grid = c["grid"].astype(np.int64)
         open_ = ~closed & (state != REJECTED)
         overdue = open_ & due
-        n_grid = len(self._grid)
-        for k, mask in ((_U_CASES, None), (_U_OPEN, open_), (_U_OVERDUE, overdue)):
-            g = grid if mask is None else grid[mask]
-            self._grid[:, k] += np.bincount(g, minlength=n_grid)
-        called = ~np.isnan(c["t_dept_called"])
-        key = grid * n_cat + cat
-        for k, mask in ((_U_CASES, called), (_U_OPEN, called & open_),
-                        (_U_OVERDUE, called & overdue)):
-            self._called[:, :, k] += np.bincount(key[mask], minlength=n_grid * n_cat).reshape(
-                n_grid, n_cat)
         self._units.add(c, Masks(cohort, closed, done, due, on_time, open_, overdue), cat)
 
     def add_all(self, chunks: Iterable[Chunk]) -> KpiAccumulator:
@@ -229,14 +211,9 @@ class KpiAccumulator:
         self._rt_src += other._rt_src
         self._report += other._report
         self._units.merge(other._units)
-        if other.names.grids == self.names.grids:
-            self._grid += other._grid
-            self._called += other._called
-        else:
+        if other.names.grids != self.names.grids:
             self.names = RunNames(self.names.categories, self.names.leads,
                                   [*self.names.grids, *other.names.grids])
-            self._grid = np.concatenate([self._grid, other._grid])
-            self._called = np.concatenate([self._called, other._called])
         return self
 
     # ------------------------------------------------------------------ reading
@@ -273,34 +250,6 @@ class KpiAccumulator:
             if len(cat) else np.empty(0, dtype=object)
         return pd.DataFrame({"lead": pd.Categorical(lead, categories=list(LEADS)),
                              "resolution_time": rt})
-
-    def grid_counts(self) -> pd.DataFrame:
-        """Per grid with cases: its community, street and district, the cases created there,
-        and how many were open and overdue (deadline passed) at the end."""
-        grids = pd.DataFrame(self.names.grids if self.names else [],
-                             columns=["grid", "community", "street", "district"])
-        counts = pd.DataFrame(self._grid, columns=["cases", "open_end", "overdue_end"])
-        out = pd.concat([grids, counts], axis=1)
-        return out[out["cases"] > 0].reset_index(drop=True)
-
-    def called_counts(self) -> pd.DataFrame:
-        """Per district and category: cases that reached the departments, and how many of
-        them were open and overdue at the end."""
-        names = self.names
-        if names is None or not len(self._called):
-            return pd.DataFrame({"district": [], "category": [], "cases": [], "open_end": [],
-                                 "overdue_end": []})
-        district = pd.Series([g[3] for g in names.grids])
-        codes, uniques = pd.factorize(district)
-        n_d, n_cat = len(uniques), len(names.categories)
-        per = np.zeros((n_d, n_cat, 3), dtype=np.int64)
-        np.add.at(per, codes, self._called)
-        flat = per.reshape(n_d * n_cat, 3)
-        out = pd.DataFrame({
-            "district": np.repeat(np.asarray(uniques, dtype=object), n_cat),
-            "category": np.tile(np.asarray(names.categories, dtype=object), n_d),
-            "cases": flat[:, 0], "open_end": flat[:, 1], "overdue_end": flat[:, 2]})
-        return out[out["cases"] > 0].reset_index(drop=True)
 
     def kpis(self) -> pd.DataFrame:
         """All KPIs; ``scope`` is ``all`` or ``<group>=<value>``."""
