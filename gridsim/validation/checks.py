@@ -52,6 +52,11 @@ class Check(BaseModel):
         description="fit: the scenario was calibrated to this figure (no evidence of validity); "
                     "out_of_sample: not used in fitting; structural: holds by construction")
     effect: Effect | None = None
+    mechanism: str = Field("", description="the engine mechanism this check is evidence for "
+                                           "(out_of_sample and structural checks)")
+    knockout: dict[str, Any] | None = Field(
+        None, description="--set overrides that disable that mechanism: under them the check "
+                          "must fail (gridsim validate --knockouts)")
     replications: int = Field(10, ge=2)
     fast_replications: int = Field(3, ge=2)
 
