@@ -219,7 +219,7 @@ class FrontEnd:
     state: Any
     cats: list
     live: dict
-    rec: Any
+    ended: Any
     seed: int
     cal: Calendars
     city: dict[tuple[str, str], Pool]
@@ -276,7 +276,7 @@ class FrontEnd:
         issue.waiting = None
         self._emit(GAVE_UP, issue, -1)
         del self.live[issue.id]
-        self.rec.write(issue, self.env._now, ABANDONED)
+        self.ended(issue, self.env._now, ABANDONED)
 
     def _settled_on_call(self, issue: Issue) -> None:
         now = self.env._now

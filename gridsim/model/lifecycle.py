@@ -45,7 +45,6 @@ from .hotline import FrontEnd
 from .loops import Loops
 from .org import Grid, Organisation
 from .pools import Meeting, Pool
-from .records import Recorder
 from .resident import ResidentSide
 from .states import States, states_runtime
 from .streams import Buffered, named_columns, stream
@@ -61,6 +60,7 @@ from .trace import (
     SOLVED,
     UNSOLVED,
     UPLOADED,
+    Ender,
     Listener,
 )
 from .trace import RETRY as RETRIED
@@ -101,14 +101,15 @@ class Lifecycle(FrontEnd, Departments, Loops, States, ResidentSide):
     when they happen: another solve attempt, a reopen, a misroute, more work, a return to the
     centre and its re-dispatch, a repeated visit's work: :mod:`gridsim.model.loops`).
 
-    ``emit``: the run's :attr:`~gridsim.model.trace.Emitter.emit` (None: nothing listens).
+    ``emit``: the run's :attr:`~gridsim.model.trace.Emitter.emit` (None: nothing listens);
+    ``ended``: its :attr:`~gridsim.model.trace.Emitter.ended` (the case rows listen).
     """
 
-    def __init__(self, clock: Clock, plan: Plan, recorder: Recorder, seed: int,
+    def __init__(self, clock: Clock, plan: Plan, ended: Ender, seed: int,
                  emit: Listener | None = None):
         scenario, policy, calendars = plan.scenario, plan.policy, plan.calendars
         self.clock, self.env, self.s, self.policy = clock, clock.env, scenario, policy
-        self.cal, self.rec = calendars, recorder
+        self.cal, self.ended = calendars, ended
         self.seed = seed
         self.emit = emit
         self.state = State(clock.env)
@@ -454,4 +455,4 @@ class Lifecycle(FrontEnd, Departments, Loops, States, ResidentSide):
         del self.live[issue.id]
         if issue.dup_u is not None:
             finish(issue, self.env._now)
-        self.rec.write(issue, self.env._now, 0)
+        self.ended(issue, self.env._now, 0)

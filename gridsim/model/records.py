@@ -1,8 +1,9 @@
 """Columnar record buffers: one row per case.
 
-Rows are appended as tuples and packed into NumPy column chunks every ``chunk`` rows, so no
-pandas object exists inside the event loop. Each packed chunk (a dict of equal-length arrays,
-one per :data:`ISSUE_COLUMNS` entry) is handed to every sink (a KPI accumulator, a Parquet
+Rows are packed into a float64 buffer as they are written and cut into NumPy column chunks
+every ``chunk`` rows, so no pandas object (and no per-row Python object) exists inside the
+event loop. Each chunk (a dict of equal-length arrays, one per :data:`ISSUE_COLUMNS`
+entry) is handed to every sink (a KPI accumulator, a Parquet
 writer: see :mod:`gridsim.results`) and kept only when the run keeps its rows in memory
 (``keep``), so memory is bounded by one chunk when it does not.
 """
@@ -11,10 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from itertools import chain
+from struct import Struct
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from ..vocabulary import TIERS
 
@@ -79,16 +81,16 @@ class RunNames:
     """Pools and meetings by ``unit`` code of the event log (record level ``events`` only)."""
 
 
-def pack(rows: list[tuple], columns: tuple[tuple[str, str], ...]) -> Chunk:
-    """Row tuples as one typed array per column (``columns``: ``(name, dtype)`` pairs).
-
-    One C-level pass reads every value into a float64 table (codes, counts and case numbers
-    are far below 2**53, so exact), then each column is one contiguous typed copy.
-    """
-    n, width = len(rows), len(columns)
-    table = np.fromiter(chain.from_iterable(rows), dtype=np.float64, count=n * width)
-    table = table.reshape(n, width)
+def _columns(table: np.ndarray, columns: tuple[tuple[str, str], ...]) -> Chunk:
+    """A float64 ``(rows, columns)`` table as one contiguous typed copy per column (codes,
+    counts and case numbers are far below 2**53, so exact in float64)."""
     return {name: table[:, k].astype(dt) for k, (name, dt) in enumerate(columns)}
+
+
+def known_bool(values: np.ndarray, known: np.ndarray) -> pd.arrays.BooleanArray:
+    """A nullable boolean column: ``values`` where ``known``, else ``<NA>`` (built from the two
+    arrays directly: no object array in between)."""
+    return pd.arrays.BooleanArray(np.asarray(values, dtype=bool), ~np.asarray(known, dtype=bool))
 
 
 def empty_chunk(columns: tuple[tuple[str, str], ...] = ISSUE_COLUMNS) -> Chunk:
@@ -96,11 +98,15 @@ def empty_chunk(columns: tuple[tuple[str, str], ...] = ISSUE_COLUMNS) -> Chunk:
 
 
 class ChunkedRows:
-    """Rows appended as tuples and packed into column chunks (``COLUMNS``) every ``chunk`` rows.
+    """Rows packed as they are written into a float64 buffer, and cut into column chunks
+    (``COLUMNS``) every ``chunk`` rows.
 
-    ``keep``: keep every chunk (:meth:`columns` gives them all); otherwise chunks only go to
-    the ``sinks`` (callables taking a chunk) and are dropped. Subclasses say what a row is: a
-    case (:class:`Recorder`) or a state change (the event log of :mod:`gridsim.model.trace`).
+    A row goes straight into the buffer (``struct.pack_into``: one C call converts its values),
+    so no Python tuple or float outlives the call that wrote it, and a chunk is then one
+    ``frombuffer`` and a typed copy per column. ``keep``: keep every chunk (:meth:`columns`
+    gives them all); otherwise chunks only go to the ``sinks`` (callables taking a chunk) and
+    are dropped. Subclasses say what a row is: a case (:class:`Recorder`) or a state change
+    (the event log of :mod:`gridsim.model.trace`).
     """
 
     COLUMNS: tuple[tuple[str, str], ...] = ()
@@ -113,16 +119,36 @@ class ChunkedRows:
         self.chunk = chunk
         self.keep = keep
         self.sinks: list[Callable[[Chunk], None]] = list(sinks or [])
-        self._rows: list[tuple] = []
+        row = Struct("=" + "d" * len(self.COLUMNS))
+        self._width = row.size
+        self._pack = row.pack_into
+        self._buf = bytearray(self._width * min(chunk, 4096))
+        self._at = 0  # bytes written into _buf
         self.chunks: list[Chunk] = []
         self.n = 0
 
+    def _room(self) -> int:
+        """Where the next row goes in the buffer (a full chunk is flushed first); the caller
+        packs it there at once: ``self._pack(self._buf, self._room(), *values)``."""
+        at = self._at
+        if at == len(self._buf):
+            if at == self._width * self.chunk:
+                self.flush()
+                at = 0
+            else:  # double the buffer, up to one chunk
+                self._buf.extend(bytes(min(at, self._width * self.chunk - at)))
+        self._at = at + self._width
+        self.n += 1
+        return at
+
     def flush(self) -> None:
         """Pack the pending rows into a chunk and hand it on."""
-        if not self._rows:
+        if not self._at:
             return
-        chunk = pack(self._rows, self.COLUMNS)
-        self._rows = []
+        rows = self._at // self._width
+        table = np.frombuffer(self._buf, dtype=np.float64, count=rows * len(self.COLUMNS))
+        chunk = _columns(table.reshape(rows, len(self.COLUMNS)), self.COLUMNS)
+        self._at = 0
         if self.stages is not None:
             self.stages.fill(chunk)
         for sink in self.sinks:
@@ -151,9 +177,10 @@ class Recorder(ChunkedRows):
 
     def write(self, issue, now: float, state: int) -> None:
         """Record ``issue`` as it stands at ``now`` (closed, or open at the end)."""
-        self._rows.append((
-            issue.seq, issue.cat.index, issue.source, issue.grid.id, issue.start_tier,
-            issue.t_created, issue.t_discovered, issue.t_uploaded, *issue.enter, *issue.leave,
+        self._pack(
+            self._buf, self._room(), issue.seq, issue.cat.index, issue.source, issue.grid.id,
+            issue.start_tier, issue.t_created, issue.t_discovered, issue.t_uploaded,
+            *issue.enter, *issue.leave,
             issue.t_called, issue.t_onsite, issue.n_depts, issue.t_solved,
             now if state in ENDED else float("nan"), issue.solved_tier, issue.escalations,
             issue.bounces, issue.reopens, issue.whistles, issue.two_way, issue.deadline, state,
@@ -161,10 +188,7 @@ class Recorder(ChunkedRows):
             issue.t_filed, issue.t_received, issue.t_on_site, issue.t_verified, 0,
             *((0, issue.deadline, 0, 0.0, 0, -1) if issue.st is None else issue.st.row(now)),
             issue.solved_in_fact if state == 0 else 0, issue.t_contacted, issue.response,
-            issue.callbacks, issue.satisfied, issue.callback_reopens))
-        self.n += 1
-        if len(self._rows) >= self.chunk:
-            self.flush()
+            issue.callbacks, issue.satisfied, issue.callback_reopens)
 
 
 def _kpi_states(st) -> tuple:
@@ -179,16 +203,14 @@ class KpiRecorder(Recorder):
     COLUMNS = KPI_COLUMNS
 
     def write(self, issue, now: float, state: int) -> None:
-        self._rows.append((
-            issue.cat.index, issue.source, issue.grid.id, issue.t_created, issue.t_discovered,
-            *issue.enter, issue.t_called, issue.t_onsite, now if state in ENDED else float("nan"),
+        self._pack(
+            self._buf, self._room(), issue.cat.index, issue.source, issue.grid.id, issue.t_created,
+            issue.t_discovered, *issue.enter, issue.t_called, issue.t_onsite,
+            now if state in ENDED else float("nan"),
             issue.solved_tier, issue.escalations, issue.bounces, issue.reopens, issue.whistles,
             issue.two_way, issue.deadline, state, issue.duplicates, issue.dispatched_to,
             *((0, issue.deadline, 0, 0, -1) if issue.st is None else _kpi_states(issue.st)),
             issue.solved_in_fact if state == 0 else 0, issue.response, issue.callbacks,
             issue.satisfied,
             issue.t_uploaded, issue.t_filed, issue.t_received, issue.t_on_site, issue.t_solved,
-            issue.t_verified, 0))
-        self.n += 1
-        if len(self._rows) >= self.chunk:
-            self.flush()
+            issue.t_verified, 0)

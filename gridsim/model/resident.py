@@ -49,7 +49,7 @@ class ResidentSide:
     emit: Any
     seed: int
     live: dict
-    rec: Any
+    ended: Any
     enter: Callable[[Issue, int], None]
 
     def _resident_init(self, plan: Plan) -> None:
@@ -174,7 +174,7 @@ class ResidentSide:
         """Record ``issue`` as closed at its last closure."""
         if issue.dup_u is not None:
             finish(issue, issue.closed_at)
-        self.rec.write(issue, issue.closed_at, 0)
+        self.ended(issue, issue.closed_at, 0)
 
     def record_awaiting(self) -> None:
         """At the end of the run: record the closed cases still waiting for their callback."""

@@ -76,24 +76,30 @@ class _Sampler:
                  interval: float, horizon: float):
         self.clock, self.org, self.life, self.interval = clock, org, life, interval
         self.arrivals = arrivals
-        n = int(horizon // interval) + 1
+        self._n = int(horizon // interval) + 1
         m = len(org.meters)
-        # time-integrated busy staff and queue of each meter at each sample (row 0: at 0)
-        self._area_busy = np.zeros((n + 1, m))
-        self._area_queue = np.zeros((n + 1, m))
-        self.open = np.zeros(n, dtype=np.int64)
+        # time-integrated busy staff and queue of each meter at each sample (row 0: at 0), as
+        # Python rows (an array is built once, after the run)
+        self._area_busy: list[list[float]] = [[0.0] * m]
+        self._area_queue: list[list[float]] = [[0.0] * m]
+        self._open: list[int] = []
         self.k = 0
         clock.after(interval, self._sample)
 
     @property
     def busy(self) -> np.ndarray:
         """Staff-hours busy of each meter in each sampled interval, ``[k, meter]``."""
-        return np.diff(self._area_busy[:self.k + 1], axis=0)
+        return np.diff(np.array(self._area_busy, dtype=float), axis=0)
 
     @property
     def queue(self) -> np.ndarray:
         """Case-hours waiting at each meter in each sampled interval, ``[k, meter]``."""
-        return np.diff(self._area_queue[:self.k + 1], axis=0)
+        return np.diff(np.array(self._area_queue, dtype=float), axis=0)
+
+    @property
+    def open(self) -> np.ndarray:
+        """Open cases at the end of each sampled interval."""
+        return np.array(self._open, dtype=np.int64)
 
     def on_shift(self) -> np.ndarray:
         """On-shift hours of each meter in each sampled interval, ``[k, meter]``."""
@@ -110,13 +116,13 @@ class _Sampler:
 
     def _sample(self, _ev) -> None:
         now, k = self.clock.now, self.k
-        if k >= len(self.open):
+        if k >= self._n:
             return
         meters = self.org.meters
         # each meter's areas integrated up to now (the meters themselves carry on unchanged)
-        self._area_busy[k + 1] = [m.area_busy + m.busy * (now - m.last) for m in meters]
-        self._area_queue[k + 1] = [m.area_queue + m.queue * (now - m.last) for m in meters]
-        self.open[k] = len(self.life.live) - self.arrivals.ahead(now)
+        self._area_busy.append([m.area_busy + m.busy * (now - m.last) for m in meters])
+        self._area_queue.append([m.area_queue + m.queue * (now - m.last) for m in meters])
+        self._open.append(len(self.life.live) - self.arrivals.ahead(now))
         self.k += 1
         self.clock.after(self.interval, self._sample)
 
@@ -203,12 +209,13 @@ def _run_model(plan: Plan, seed: int | None,
     recorder = (KpiRecorder if record.kpis_only else Recorder)(record.chunk, keep=keep)
     recorder.stages = stage_clock(plan)
     emitter = Emitter()
+    emitter.subscribe_ends(recorder.write)
     log = EventLog(record.chunk, keep=keep) if record.events else None
     if log is not None:
         emitter.subscribe(log)
     if on_event is not None:
         emitter.subscribe(Callback(on_event, emitter.units))
-    life = Lifecycle(clock, plan, recorder, seed, emitter.emit)
+    life = Lifecycle(clock, plan, emitter.ended, seed, emitter.emit)
     life.pool_cls = pool_factory(plan.scenario, emitter)
     org = build(clock, plan, life.decide_at_meeting, life.decide_at_meeting, districts,
                 pool_cls=life.pool_cls, meeting_cls=meeting_factory(plan.scenario, emitter),
@@ -248,7 +255,7 @@ def _run_model(plan: Plan, seed: int | None,
                                                           LEDGER)
         if issue.dup_u is not None:
             finish(issue, horizon)
-        recorder.write(issue, horizon, 2 if waiting else 1)
+        life.ended(issue, horizon, 2 if waiting else 1)
     recorder.flush()
     for sink in sinks:
         sink.end()

@@ -50,6 +50,7 @@ from ..plan.calendar import Calendars, ShiftCalendar
 from ..scenario.stages import stage_limits, stage_shift
 from ..units import Duration
 from ..vocabulary import STAGES
+from .records import known_bool
 
 BOUNDS = ("t_uploaded", "t_filed", "t_received", "t_on_site", "t_solved", "t_verified")
 """The record columns the stages run between (stage ``k``: ``BOUNDS[k]`` to ``BOUNDS[k+1]``)."""
@@ -75,7 +76,7 @@ def stage_flags(status: np.ndarray) -> dict[str, pd.arrays.BooleanArray]:
     out = {}
     for k, name in enumerate(STAGE_FLAGS):
         code = stage_code(status.astype(np.int64), k)
-        out[name] = pd.array(np.where(code == 0, pd.NA, code == ON_TIME), dtype="boolean")
+        out[name] = known_bool(code == ON_TIME, code != 0)
     return out
 
 

@@ -153,7 +153,7 @@ class States:
     seed: int
     state: Any
     live: dict[int, Issue]
-    rec: Any
+    ended: Any
     policy: Any
     _dispatch: Callable[[Issue, Any], int]
     _failed: Callable[[Issue, int, Any], int | None]
@@ -289,7 +289,7 @@ class States:
         del self.live[issue.id]
         if issue.dup_u is not None:
             finish(issue, now)
-        self.rec.write(issue, now, REJECTED_STATE)
+        self.ended(issue, now, REJECTED_STATE)
 
     # ---------------------------------------------------------------- suspension (挂账)
     def _suspend_on_failure(self, issue: Issue) -> bool:

@@ -5,8 +5,13 @@ at the point where it happens (desmod's tracing: components call a function hand
 manager). What listens decides what is kept: the event log of record level ``events``
 (:class:`EventLog`), a researcher's own callback (:class:`Callback`, ``simulate(...,
 on_event=...)``). With no listener, :attr:`Emitter.emit` is None and each emitting point costs
-one attribute test. (The case rows and the KPI accumulator read the case's own slots when it
-closes: one row per case, not per transition.)
+one attribute test.
+
+A case's end is the stream's second channel, :attr:`Emitter.ended` (``ended(case, time,
+state)``: closed, abandoned by its caller, not filed, or still open when the run ends), so
+that a sink needing one row per case is not called at every transition. The case rows
+(:class:`~gridsim.model.records.Recorder`, whose chunks feed the KPI accumulator and the
+Parquet writer) subscribe there; it always has that listener.
 
 Rows are appended as the clock runs and packed into NumPy column chunks every ``chunk`` rows
 (:class:`EventLog`, as :class:`~gridsim.model.records.Recorder` does for case rows), handed to
@@ -115,16 +120,23 @@ Listener = Callable[[int, Any, int, int, float], None]
 :data:`~gridsim.policies.TIERS` (-1: none), ``unit`` :attr:`Emitter.units` (-1: none)."""
 
 
+Ender = Callable[[Any, float, int], None]
+"""``ender(case, time, state)``: ``case`` ended at ``time`` in ``state`` (a
+:data:`~gridsim.vocabulary.STATES` code: closed, open or waiting at the end, abandoned,
+rejected)."""
+
+
 class Emitter:
-    """Hands out the ``emit`` function of a run and the codes of its units.
+    """Hands out the ``emit`` and ``ended`` functions of a run and the codes of its units.
 
     Subscribe every listener before the model is built: pools and the lifecycle read
-    :attr:`emit` once, when they are made.
+    :attr:`emit` and :attr:`ended` once, when they are made.
     """
 
     def __init__(self) -> None:
         self.units: list[str] = []
         self._listeners: list[Listener] = []
+        self._enders: list[Ender] = []
 
     def unit(self, name: str) -> int:
         """Register a pool or meeting; its ``unit`` code."""
@@ -132,7 +144,25 @@ class Emitter:
         return len(self.units) - 1
 
     def subscribe(self, listener: Listener) -> None:
+        """Call ``listener`` at every transition."""
         self._listeners.append(listener)
+
+    def subscribe_ends(self, ender: Ender) -> None:
+        """Call ``ender`` once per case, when it ends (or the run does)."""
+        self._enders.append(ender)
+
+    @property
+    def ended(self) -> Ender:
+        """The function to call when a case ends."""
+        enders = tuple(self._enders)
+        if len(enders) == 1:
+            return enders[0]
+
+        def ended(case: Any, time: float, state: int) -> None:
+            for ender in enders:
+                ender(case, time, state)
+
+        return ended
 
     @property
     def emit(self) -> Listener | None:
@@ -173,10 +203,7 @@ class EventLog(ChunkedRows):
             steps.pop(iid, None)
         else:
             steps[iid] = k + 1
-        self._rows.append((issue.grid.id, issue.seq, k, time, kind, tier, unit))
-        self.n += 1
-        if len(self._rows) >= self.chunk:
-            self.flush()
+        self._pack(self._buf, self._room(), issue.grid.id, issue.seq, k, time, kind, tier, unit)
 
 
 class Event(NamedTuple):

@@ -21,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..model.records import Chunk, RunNames
+from ..model.records import Chunk, RunNames, known_bool
 from ..vocabulary import LEADS, SOURCES
 
 _SOLVED, _RESPONDED, _IN_TIME, _CALLED, _ANSWERED, _SATISFIED = range(6)
@@ -29,11 +29,11 @@ _SOLVED, _RESPONDED, _IN_TIME, _CALLED, _ANSWERED, _SATISFIED = range(6)
 
 def _flag(codes: np.ndarray) -> pd.arrays.BooleanArray:
     """-1/0/1 codes as a nullable boolean (NA for -1)."""
-    return pd.array(np.where(codes >= 0, codes == 1, pd.NA), dtype="boolean")
+    return known_bool(codes == 1, codes >= 0)
 
 
-def resident_columns(df: pd.DataFrame, c: Chunk) -> None:
-    """Add the resident's columns of chunk ``c`` to the issue table ``df`` (in place)."""
+def resident_columns(df: dict | pd.DataFrame, c: Chunk) -> None:
+    """Add the resident's columns of chunk ``c`` to the issue table's columns ``df``."""
     df["solved_in_fact"] = c["solved_in_fact"].astype(bool)
     df["response"] = _flag(c["response"])
     df["callbacks"] = c["callbacks"]

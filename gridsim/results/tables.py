@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..model.records import ISSUE_COLUMNS, RunNames
+from ..model.records import ISSUE_COLUMNS, RunNames, known_bool
 from ..model.simulation import RawRun
 from ..model.stages import stage_flags
 from ..model.trace import EVENTS
@@ -63,49 +63,51 @@ def issue_rows(c: dict[str, np.ndarray], names: RunNames, report_deadline: float
     def unit(level: str) -> pd.Categorical:
         return _unit(g, level, names, units)
 
-    df = pd.DataFrame({
+    cols: dict[str, object] = {
         "issue_id": _issue_ids(c),
         "district_seq": c["district_seq"],
         "category": _cat(c["category"], names.categories),
-        "lead": pd.Categorical(np.asarray(names.leads, dtype=object)[c["category"]],
-                               categories=list(LEADS)),
+        "lead": pd.Categorical.from_codes(
+            np.asarray([LEADS.index(lead) for lead in names.leads], dtype=np.int32)[
+                c["category"]] if names.leads else np.zeros(0, dtype=np.int32),
+            categories=list(LEADS)),
         "source": _cat(c["source"], SOURCES),
         "district": unit("district"),
         "street": unit("street"),
         "community": unit("community"),
         "grid": _cat(g, grid_names),
         "start_tier": _cat(c["start_tier"], TIERS),
-    })
+    }
     for name, _ in ISSUE_COLUMNS:
         if name.startswith("t_") or name in ("departments_reported", "escalations", "bounces",
                                              "reopens", "whistles", "deadline", "duplicates",
                                              "back_to_centre"):
-            df[name] = c[name]
+            cols[name] = c[name]
     solved = c["solved_tier"].astype(np.int32)
-    df["solved_tier"] = pd.Categorical.from_codes(solved, categories=list(TIERS))
-    df["two_way"] = c["two_way"].astype(bool)
-    df["state"] = _cat(c["state"], STATES)
-    df["returns"] = c["returns"]
-    df["dispatched_to"] = _cat(c["dispatched_to"], RECEIVERS)
+    cols["solved_tier"] = pd.Categorical.from_codes(solved, categories=list(TIERS))
+    cols["two_way"] = c["two_way"].astype(bool)
+    cols["state"] = _cat(c["state"], STATES)
+    cols["returns"] = c["returns"]
+    cols["dispatched_to"] = _cat(c["dispatched_to"], RECEIVERS)
     for name in ("extensions", "deadline_extended", "suspensions", "suspended_hours",
                  "supervisions"):  # case states (gridsim.model.states)
-        df[name] = c[name]
-    df["rejected"] = _cat(c["rejected"], REJECTION_REASONS)
-    resident_columns(df, c)
-    closed = df["state"] == "closed"
-    ended = df["t_closed"].where(closed)  # an abandoned case's t_closed is when its caller gave up
-    df["resolution_time"] = ended - df["t_discovered"]
-    df["lead_time"] = ended - df["t_created"]
-    due, on_time = on_time_of(c["deadline"], c["t_closed"], closed.to_numpy(), horizon,
+        cols[name] = c[name]
+    cols["rejected"] = _cat(c["rejected"], REJECTION_REASONS)
+    resident_columns(cols, c)
+    closed = c["state"] == STATES.index("closed")
+    ended = np.where(closed, c["t_closed"], np.nan)  # an abandoned case's t_closed: it gave up
+    cols["resolution_time"] = ended - c["t_discovered"]
+    cols["lead_time"] = ended - c["t_created"]
+    due, on_time = on_time_of(c["deadline"], c["t_closed"], closed, horizon,
                               c["suspensions"] > 0)
-    df["on_time"] = pd.array(np.where(due, on_time, pd.NA), dtype="boolean")
-    df["report_time"] = df["t_dept_onsite"] - df["t_dept_called"]
-    df["report_on_time"] = pd.array(
-        np.where(df["report_time"].notna(), df["report_time"] <= report_deadline + 1e-9, pd.NA),
-        dtype="boolean")
-    for name, flag in stage_flags(c["stage_status"]).items():  # <stage>_on_time
-        df[name] = flag
-    return df
+    cols["on_time"] = known_bool(on_time, due)
+    report_time = c["t_dept_onsite"] - c["t_dept_called"]
+    cols["report_time"] = report_time
+    with np.errstate(invalid="ignore"):
+        cols["report_on_time"] = known_bool(report_time <= report_deadline + 1e-9,
+                                            ~np.isnan(report_time))
+    cols.update(stage_flags(c["stage_status"]))  # <stage>_on_time
+    return pd.DataFrame(cols, copy=False)
 
 
 def events_frame(raw: RawRun) -> pd.DataFrame:
@@ -133,8 +135,11 @@ def _unit(g: np.ndarray, level: str, names: RunNames,
     if units is not None:
         codes, cats = units[level]
         return pd.Categorical.from_codes(codes[g], categories=cats)
-    values = np.asarray([t[_LEVEL_INDEX[level]] for t in names.grids], dtype=object)
-    return pd.Categorical(values[g])
+    values = [t[_LEVEL_INDEX[level]] for t in names.grids]
+    present = sorted({values[k] for k in np.unique(g).tolist()})
+    index = {name: k for k, name in enumerate(present)}
+    codes = np.asarray([index.get(v, -1) for v in values], dtype=np.int32)
+    return pd.Categorical.from_codes(codes[g], categories=present)
 
 
 def event_rows(c: dict[str, np.ndarray], names: RunNames,
