@@ -18,8 +18,10 @@ import fcntl
 import json
 import os
 import shutil
+import signal
 import socket
 import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -60,9 +62,10 @@ class Scratch:
         """Remove the folder (idempotent)."""
         if self._fd is None:
             return
-        shutil.rmtree(self.path, ignore_errors=True)
-        os.close(self._fd)
-        self._fd = None
+        with signals_deferred():  # a Ctrl-C or SIGTERM arrives once the folder is gone
+            shutil.rmtree(self.path, ignore_errors=True)
+            os.close(self._fd)
+            self._fd = None
         with contextlib.suppress(OSError):  # not empty: another process's scratch is in it
             self.root.rmdir()
 
@@ -71,6 +74,22 @@ class Scratch:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+@contextmanager
+def signals_deferred() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM back while the block runs: a clean-up that must not be cut in
+    half (an exception raised inside ``shutil.rmtree`` closes its descriptors twice and turns
+    Ctrl-C or SIGTERM into an ``OSError``). They are delivered when it ends. Main thread only;
+    elsewhere a no-op."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def clean_stale(root: Path) -> list[Path]:
