@@ -45,6 +45,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from ..scenario.schema import Scenario
+from ..vocabulary import STATES
 from .case import ABOVE, CAMERA, HOTLINE, LATENT, PATROL, UNITS, Issue
 from .org import Street
 from .streams import stream
@@ -243,6 +244,16 @@ class RaceStream:
         """A camera, a unit or a higher level reports it first: uploaded to the centre."""
         self._first_report(issue)
         self.life._upload(issue)
+
+
+ABANDONED = STATES.index("abandoned")
+
+
+def count_duplicates(issue: Issue, now: float, state: int) -> None:
+    """A listener on the end channel (:attr:`~gridsim.model.trace.Emitter.ended`): count a
+    racing case's duplicates as it ends (not for a caller who gave up on the 12345 queue)."""
+    if issue.dup_u is not None and state != ABANDONED:
+        finish(issue, now)
 
 
 def finish(issue: Issue, now: float) -> None:

@@ -40,7 +40,6 @@ from ..policies.base import (
 from .case import ABOVE, HOTLINE, LATENT, PATROL, RETRY, SOURCES, UNITS, CategoryRuntime, Issue
 from .clock import Clock
 from .departments import Departments
-from .discovery import finish
 from .hotline import FrontEnd
 from .loops import Loops
 from .org import Grid, Organisation
@@ -453,6 +452,4 @@ class Lifecycle(FrontEnd, Departments, Loops, States, ResidentSide):
         if self.emit is not None:
             self.emit(CLOSED, issue, -1, -1, self.env._now)
         del self.live[issue.id]
-        if issue.dup_u is not None:
-            finish(issue, self.env._now)
         self.ended(issue, self.env._now, 0)

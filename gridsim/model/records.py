@@ -2,10 +2,10 @@
 
 Rows are packed into a float64 buffer as they are written and cut into NumPy column chunks
 every ``chunk`` rows, so no pandas object (and no per-row Python object) exists inside the
-event loop. Each chunk (a dict of equal-length arrays, one per :data:`ISSUE_COLUMNS`
-entry) is handed to every sink (a KPI accumulator, a Parquet
-writer: see :mod:`gridsim.results`) and kept only when the run keeps its rows in memory
-(``keep``), so memory is bounded by one chunk when it does not.
+event loop. Each chunk (a dict of equal-length arrays, one per :data:`ISSUE_COLUMNS` entry)
+is handed to every sink (a KPI accumulator, a Parquet writer: see :mod:`gridsim.results`) and
+kept only when the run keeps its rows in memory (``keep``), so memory is bounded by one chunk
+when it does not.
 """
 
 from __future__ import annotations

@@ -29,7 +29,6 @@ from typing import Any
 from ..plan import Plan
 from ..scenario.expand import deadline_shift
 from .case import HOTLINE, Issue
-from .discovery import finish
 from .hotline import draws
 from .streams import Buffered, stream
 from .trace import CALLED_BACK, CLOSED, EXPLAINED, REOPENED
@@ -172,8 +171,6 @@ class ResidentSide:
 
     def _record_closed(self, issue: Issue) -> None:
         """Record ``issue`` as closed at its last closure."""
-        if issue.dup_u is not None:
-            finish(issue, issue.closed_at)
         self.ended(issue, issue.closed_at, 0)
 
     def record_awaiting(self) -> None:

@@ -20,7 +20,7 @@ from ..scenario.schema import Scenario
 from .arrivals import Arrivals
 from .case import LEDGER, ON_HOLD, REDIAL
 from .clock import Clock
-from .discovery import finish
+from .discovery import count_duplicates, has_race
 from .lifecycle import LATENT, RETRY, Lifecycle
 from .org import TIER_INDEX, Organisation, build
 from .pools import Meeting, Pool
@@ -209,6 +209,8 @@ def _run_model(plan: Plan, seed: int | None,
     recorder = (KpiRecorder if record.kpis_only else Recorder)(record.chunk, keep=keep)
     recorder.stages = stage_clock(plan)
     emitter = Emitter()
+    if has_race(scenario):  # first: the duplicates are part of the case's row
+        emitter.subscribe_ends(count_duplicates)
     emitter.subscribe_ends(recorder.write)
     log = EventLog(record.chunk, keep=keep) if record.events else None
     if log is not None:
@@ -253,8 +255,6 @@ def _run_model(plan: Plan, seed: int | None,
         w = issue.waiting
         waiting = isinstance(w, Pool | Meeting) or w in (LATENT, RETRY, ON_HOLD, REDIAL,
                                                           LEDGER)
-        if issue.dup_u is not None:
-            finish(issue, horizon)
         life.ended(issue, horizon, 2 if waiting else 1)
     recorder.flush()
     for sink in sinks:

@@ -33,7 +33,6 @@ from ..policies.base import BOOST, COMMUNITY, ESCALATE
 from ..scenario.expand import deadline_shift
 from ..vocabulary import STATES
 from .case import LEDGER, Issue
-from .discovery import finish
 from .pools import Meeting, Pool
 from .priority import ClassQueue
 from .streams import Buffered, stream
@@ -287,8 +286,6 @@ class States:
         if self.emit is not None:
             self.emit(REJECTED, issue, -1, -1, now)
         del self.live[issue.id]
-        if issue.dup_u is not None:
-            finish(issue, now)
         self.ended(issue, now, REJECTED_STATE)
 
     # ---------------------------------------------------------------- suspension (挂账)

@@ -154,30 +154,26 @@ class Emitter:
     @property
     def ended(self) -> Ender:
         """The function to call when a case ends."""
-        enders = tuple(self._enders)
-        if len(enders) == 1:
-            return enders[0]
-
-        def ended(case: Any, time: float, state: int) -> None:
-            for ender in enders:
-                ender(case, time, state)
-
-        return ended
+        return _all(self._enders)
 
     @property
     def emit(self) -> Listener | None:
         """The function to call at each transition, or None when nothing listens."""
-        listeners = tuple(self._listeners)
-        if not listeners:
-            return None
-        if len(listeners) == 1:
-            return listeners[0]
+        return _all(self._listeners) if self._listeners else None
 
-        def emit(kind: int, case: Any, tier: int, unit: int, time: float) -> None:
-            for listener in listeners:
-                listener(kind, case, tier, unit, time)
 
-        return emit
+def _all(listeners: list[Callable[..., None]]) -> Callable[..., None]:
+    """One function calling each of ``listeners`` in turn (the listener itself when there is
+    one: no loop on the hot path)."""
+    fns = tuple(listeners)
+    if len(fns) == 1:
+        return fns[0]
+
+    def all_of(*args: Any) -> None:
+        for fn in fns:
+            fn(*args)
+
+    return all_of
 
 
 def empty_events() -> Chunk:
