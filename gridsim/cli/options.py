@@ -162,6 +162,8 @@ METHOD = _option("--method", type=click.Choice(["mser5", "welch"]), default="mse
                                          "Welch moving average (smoother)")
 CHECK = _option("--check", multiple=True, metavar="ID",
                 help="run only this check (or every check under this prefix); repeatable")
+REPORT = _option("--report", metavar="FILE.html",
+                 help="also write a self-contained HTML page here")
 FAST = _option("--fast", is_flag=True, help="fewer replications (the test form)")
 METRICS = _option("--metrics", metavar="FILE",
                   help="the published-metrics table (default: the bundled one)")

@@ -12,6 +12,7 @@ from ..results.io import atomic_write_text
 from ..results.outdir import check_file
 from ..validation import Param, Target, calibrate, load_checks, run_checks, select
 from ..validation.calibrate import BadParam, UnknownTarget, check_param, default_fit_path
+from ..validation.run import failures
 from .common import Args, UsageError, command, load, writing
 from .options import (
     CHECK,
@@ -73,7 +74,7 @@ def register(group: click.Group) -> None:
             check_file(args.out, "--out", CHECKS_CSV_HEADER)
             with writing(Path(args.out)):
                 atomic_write_text(args.out, table.to_csv(index=False))
-        return 1 if (~table["passed"]).any() else 0
+        return 1 if len(failures(table)) else 0
 
     @command(group, "calibrate", "fit free parameters to published targets")
     @use(FILE, SET, TARGET, PARAM, replications(5, False, "replications per evaluation (common "

@@ -196,9 +196,20 @@ def print_checks(table: pd.DataFrame, console: Console) -> None:
         pub: Any = r.published if isinstance(r.published, str) else f"{r.published:.4g}"
         out.add_row(escape(r.check), r.kind, escape(r.kpi), escape(str(pub)),
                     f"{r.simulated:.4g} [{r.low:.4g}, {r.high:.4g}] n={r.n}",
-                    escape(str(r.tolerance)), "[green]pass[/]" if r.passed else "[red]FAIL[/]")
+                    escape(str(r.tolerance)), _verdict(r.passed, r.known_failure))
     console.print(out)
-    failed = int((~table["passed"]).sum())
+    passed = int(table["passed"].sum())
+    known = int((~table["passed"] & table["known_failure"].astype(bool)).sum())
+    failed = len(table) - passed - known
     fits = int((table["kind"] == "fit").sum())
-    console.print(f"{len(table) - failed} passed, {failed} failed; {fits} of the checks are "
-                  "figures the scenarios were fitted to (consistency, not evidence)")
+    console.print(f"{passed} passed, {failed} failed, {known} known failures; {fits} of the "
+                  "checks are figures the scenarios were fitted to (consistency, not evidence)")
+    for r in table[~table["passed"] & table["known_failure"].astype(bool)].itertuples():
+        console.print(f"known failure {r.check}: {r.known_failure}", markup=False,
+                      highlight=False)
+
+
+def _verdict(passed: bool, known_failure: str) -> str:
+    if passed:
+        return "[green]pass[/]"
+    return "[yellow]known failure[/]" if known_failure else "[red]FAIL[/]"

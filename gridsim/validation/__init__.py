@@ -3,7 +3,7 @@ and calibration of free parameters to targets."""
 
 from .calibrate import Calibration, Param, Target, calibrate
 from .checks import Check, load_checks, select
-from .run import run_checks
+from .run import failures, run_checks
 
-__all__ = ["Calibration", "Check", "Param", "Target", "calibrate", "load_checks", "run_checks",
-           "select"]
+__all__ = ["Calibration", "Check", "Param", "Target", "calibrate", "failures", "load_checks",
+           "run_checks", "select"]
