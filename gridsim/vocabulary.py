@@ -124,6 +124,9 @@ def _catalogue() -> dict[str, Kpi]:
         ("resolution_rate", "share", 1, "Solved by the end",
          "The share of cases closed and solved in fact when the clock stops (解决率; a case "
          "closed with an explanation is closed, not solved: see closure_rate)."),
+        ("on_time_spread", "share", -1, "On-time spread across streets",
+         "The highest street on-time rate minus the lowest, over the streets with cases due: "
+         "how unequal the units are (Zhengzhou's districts differ by 48 points)."),
     ]
     for tier in TIERS:
         rows.append((f"solved_share_{tier}", "share", 0, f"Solved at {tier} tier",

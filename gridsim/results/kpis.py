@@ -25,6 +25,7 @@ from ..vocabulary import KPIS, LEADS, SOURCES, STATES, TIERS, WHISTLE_RANGE, can
 from .chunks import chunk_from_frame, names_of
 from .race import RaceCounts
 from .resident import ResidentCounts
+from .spread import on_time_spread
 from .stages import StageCounts
 from .states import REJECTED, StateCounts
 from .units import Masks, UnitCounts
@@ -263,6 +264,7 @@ class KpiAccumulator:
         solved = self._resident.solved(scope.shape[1])  # closed and solved in fact
         rows += [(m, "all", v)
                  for m, v in self._block(scope[:, 0], rt, solved[0], int(rejected[0]))]
+        rows.append(("on_time_spread", "all", on_time_spread(self._units)))
 
         n, n_closed = int(scope[_CASES, 0]), int(scope[_CLOSED, 0])
         for i, tier in enumerate(SOLVED_TIERS):
