@@ -128,3 +128,27 @@ def test_on_time_spread_agrees_with_the_streets_of_units_csv(short_result):
     rates = streets["on_time_rate"].dropna()
     assert short_result.kpi("on_time_spread") == pytest.approx(rates.max() - rates.min())
     assert re.search("across streets", KPIS["on_time_spread"].label)
+
+
+# ---------------------------------------------------------------- knockouts (slow)
+
+
+@pytest.mark.slow
+def test_every_out_of_sample_check_fails_under_its_knockout():
+    """Each knockout switches its mechanism off and the check then misses its figure (2
+    replications per distinct knockout, about 3 min)."""
+    import gridsim
+    from gridsim.experiments import replicate
+
+    base = gridsim.load_scenario(bundled_scenario("default.yaml"))
+    summaries: dict[str, pd.DataFrame] = {}
+    for c in OPS:
+        if c.kind == "fit":
+            continue
+        key = repr(sorted(c.knockout.items()))
+        if key not in summaries:
+            summaries[key] = replicate(base.with_overrides(c.knockout), 2).summary
+        s = summaries[key]
+        mean = s[(s["metric"] == c.kpi) & (s["scope"] == c.scope)]["mean"].iloc[0]
+        lo, hi = c.bounds()
+        assert not lo <= mean <= hi, f"{c.id} still passes under its knockout ({mean:.4g})"
