@@ -28,7 +28,7 @@ from ..results.io import atomic_write_text
 from ..results.outdir import check_file
 from ..validation import Check, load_checks
 from ..validation.checks import metrics_path
-from ..vocabulary import format_interval, format_value, is_missing, unit_of
+from ..vocabulary import format_interval, format_value, is_missing, label, unit_of
 from .folder import ReportError, data_uri, facts, kpi_cell, stacked, table
 from .html import GENERATOR, css, environment
 from .validation_plots import Estimate, PlotRow, forest
@@ -70,19 +70,21 @@ def _knockout(row: Mapping[str, Any], check: Check, unit: str, run: bool) -> dic
     signed = check.effect is not None
     out = {"set": _overrides(check.knockout), "estimate": None, "simulated": ""}
     if not run:
-        return {**out, "text": NOT_RUN, "cls": "ns"}
+        return {**out, "text": NOT_RUN, "short": "not run", "cls": "ns"}
     passed = row.get("knockout_passed")
     if is_missing(row.get("knockout_simulated")) or passed is None or is_missing(float(passed)):
-        why = "none: a fit is no evidence" if check.kind == "fit" else "no knockout named"
-        return {**out, "text": why, "cls": "ns"}
+        fit = check.kind == "fit"
+        return {**out, "text": "none: a fit is no evidence" if fit else "no knockout named",
+                "short": "none (a fit)" if fit else "none named", "cls": "ns"}
     est = Estimate(float(row["knockout_simulated"]), float(row["knockout_low"]),
                    float(row["knockout_high"]))
     out.update(estimate=est, simulated=f"{format_value(est.mean, unit, signed)} (95% CI "
                                         f"{format_interval(est.low, est.high, unit, signed)})")
     if bool(passed):
         return {**out, "text": "still passes under its knockout: the check cannot tell",
-                "cls": "fail"}
-    return {**out, "text": "fails under its knockout: the check bites", "cls": "pass"}
+                "short": "blunt: still passes", "cls": "fail"}
+    return {**out, "text": "fails under its knockout: the check bites",
+            "short": "bites: fails under it", "cls": "pass"}
 
 
 def _entry(row: Mapping[str, Any], check: Check, knockouts: bool) -> dict[str, Any]:
@@ -90,17 +92,19 @@ def _entry(row: Mapping[str, Any], check: Check, knockouts: bool) -> dict[str, A
     unit = unit_of(check.kpi)
     verdict = _verdict(row)
     est = Estimate(float(row["simulated"]), float(row["low"]), float(row["high"]))
+    scope = "" if check.scope == "all" else check.scope
+    title = f"{check.id}   \u00b7   {label(check.kpi)}" + (f" [{scope}]" if scope else "")
     if check.effect is None:
         lo, hi = check.bounds()
-        published = format_value(check.value, unit)
+        published = short = format_value(check.value, unit)
         accepted = f"accepted {format_interval(lo, hi, unit)}"
-        plot = PlotRow(check.id, unit, verdict, est, published=check.value, band=(lo, hi))
+        plot = PlotRow(title, unit, verdict, est, published=check.value, band=(lo, hi))
     else:
         d = check.effect.direction
         published = f"{d} than with {_overrides(check.effect.set)}"
-        accepted = (f"the 95% CI of scenario \u2212 variant lies wholly "
-                    f"{'below' if d == 'lower' else 'above'} 0")
-        plot = PlotRow(check.id, unit, verdict, est, direction=d)
+        short = f"{d} than the variant"
+        accepted = f"accepted: 95% CI wholly {'below' if d == 'lower' else 'above'} 0"
+        plot = PlotRow(title, unit, verdict, est, direction=d)
     signed = check.effect is not None
     simulated = format_value(est.mean, unit, signed)
     interval = f"95% CI {format_interval(est.low, est.high, unit, signed)}, n = {int(row['n'])}"
@@ -108,13 +112,12 @@ def _entry(row: Mapping[str, Any], check: Check, knockouts: bool) -> dict[str, A
     if ko["estimate"] is not None:
         plot = PlotRow(**{**plot.__dict__, "knockout": ko["estimate"]})
     kind_text, kind_cls, kind_note = KINDS[check.kind]
-    scope = "" if check.scope == "all" else check.scope
     return {
         "id": check.id, "anchor": "check-" + check.id.replace(".", "-"), "check": check,
         "kpi": kpi_cell(check.kpi), "scope": scope,
         "kind": _badge(kind_text, kind_cls), "kind_note": kind_note,
         "verdict": _badge(VERDICTS[verdict], verdict), "verdict_cls": verdict,
-        "published": published, "accepted": accepted,
+        "published": published, "short": short, "accepted": accepted,
         "simulated": simulated, "interval": interval, "knockout": ko, "plot": plot,
     }
 
@@ -136,17 +139,16 @@ def _summary(entries: list[dict[str, Any]], knockouts: bool) -> dict[str, Any]:
 
 def _check_table(entries: list[dict[str, Any]]) -> dict[str, Any]:
     """Every check on one line, linked to its card."""
-    rows = [[{"kind": "link", "href": e["anchor"], "text": e["id"]},
-             {"kind": "point", "label": "", "badges": [e["kind"]]},
-             e["kpi"] if not e["scope"] else stacked(e["kpi"]["label"], e["scope"]),
-             stacked(e["published"], e["accepted"]),
+    rows = [[{"kind": "link", "href": e["anchor"], "text": e["id"], "badges": [e["kind"]]},
+             stacked(e["kpi"]["label"], e["scope"] or e["kpi"]["name"]),
+             stacked(e["short"], e["accepted"]),
              stacked(e["simulated"], e["interval"]),
              {"kind": "point", "label": "", "badges": [e["verdict"]]},
-             stacked(e["knockout"]["text"], e["knockout"]["simulated"],
+             stacked(e["knockout"]["short"], e["knockout"]["simulated"],
                      f"ko-{e['knockout']['cls']}")]
             for e in entries]
-    return table(["Check", "Kind", "KPI", "Published", "Simulated", "Verdict", "Knockout"],
-                 rows, "checks wide", num_from=99)
+    return table(["Check and kind", "KPI", "Published", "Simulated", "Verdict", "Knockout"],
+                 rows, "checks", num_from=99)
 
 
 def _groups(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -83,7 +83,7 @@ def forest(rows: list[PlotRow], title: str) -> bytes:
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
-    fig = Figure(figsize=(9, 0.75 + 1.15 * len(rows)), layout="constrained")
+    fig = Figure(figsize=(11, 0.9 + 1.1 * len(rows)), layout="constrained")
     axes = fig.subplots(len(rows), 1, squeeze=False)[:, 0]
     for ax, r in zip(axes, rows, strict=True):
         k, unit = _scale(r.unit)
@@ -119,9 +119,8 @@ def forest(rows: list[PlotRow], title: str) -> bytes:
     if any(r.knockout is not None for r in rows):
         handles.append(Line2D([], [], color=KNOCKOUT, marker="o", markerfacecolor="white",
                               label="under its knockout"))
-    fig.legend(handles=handles, loc="outside upper center", ncols=3, fontsize=8.5,
-               frameon=False)
-    fig.suptitle(title, fontsize=11, fontweight="bold")
+    fig.legend(handles=handles, loc="outside upper center", ncols=len(handles), fontsize=8.5,
+               frameon=False, title=title, title_fontproperties={"weight": "bold", "size": 10.5})
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100)
     return buf.getvalue()
