@@ -111,11 +111,12 @@ def forest(rows: list[PlotRow], title: str) -> bytes:
         ax.tick_params(axis="x", labelsize=8.5)
         for side in ("left", "right", "top"):
             ax.spines[side].set_visible(False)
-    handles = [Patch(color=BAND, alpha=0.55, label="accepted (band, or side of 0)"),
-               Line2D([], [], color="#1f2933", ls="--", label="published value"),
-               Line2D([], [], color=COLOURS["pass"], marker="o", label="simulated, 95% CI: pass"),
-               Line2D([], [], color=COLOURS["fail"], marker="o", label="fail"),
-               Line2D([], [], color=COLOURS["known"], marker="o", label="known failure")]
+    handles = [Patch(color=BAND, alpha=0.55, label="accepted (band, or side of 0)")]
+    if any(r.published is not None for r in rows):
+        handles.append(Line2D([], [], color="#1f2933", ls="--", label="published value"))
+    handles += [Line2D([], [], color=COLOURS[v], marker="o", label=text) for v, text in
+                (("pass", "simulated, 95% CI: pass"), ("fail", "fail"),
+                 ("known", "known failure"))]
     if any(r.knockout is not None for r in rows):
         handles.append(Line2D([], [], color=KNOCKOUT, marker="o", markerfacecolor="white",
                               label="under its knockout"))
