@@ -16,6 +16,7 @@ and a published-versus-simulated plot.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Mapping
 from pathlib import Path
@@ -110,7 +111,7 @@ def _entry(row: Mapping[str, Any], check: Check, knockouts: bool) -> dict[str, A
     interval = f"95% CI {format_interval(est.low, est.high, unit, signed)}, n = {int(row['n'])}"
     ko = _knockout(row, check, unit, knockouts)
     if ko["estimate"] is not None:
-        plot = PlotRow(**{**plot.__dict__, "knockout": ko["estimate"]})
+        plot = dataclasses.replace(plot, knockout=ko["estimate"])
     kind_text, kind_cls, kind_note = KINDS[check.kind]
     return {
         "id": check.id, "anchor": "check-" + check.id.replace(".", "-"), "check": check,
