@@ -15,6 +15,7 @@ from rich.table import Table
 
 from ..experiments import Experiment
 from ..results.result import Result
+from ..results.stationarity import growing_lines
 from ..results.units import rank_units
 from ..vocabulary import format_interval, format_kpi, format_percent, headline, label, unit_of
 
@@ -37,6 +38,8 @@ def print_summary(result: Result, console: Console) -> None:
                       format_kpi(k.at[metric, "value"], unit_of(metric)))
     console.print(table)
     _print_appraisal(result, console)
+    for line in stationarity_lines(result.stationarity()):
+        console.print(line)
     b = result.bottleneck
     console.print(f"bottleneck: [bold]{escape(str(b['pool']))}[/] ({b['kind']}), utilisation "
                   f"{b['utilisation']:.0%}, mean queue {b['queue_mean']:.1f}")
@@ -51,6 +54,18 @@ def print_summary(result: Result, console: Console) -> None:
     m = result.manifest
     console.print(f"{m['issues_created']:,} cases in {m['wall_time_s']:.1f} s "
                   f"({m['issues_per_second']:,.0f} cases/s)")
+
+
+def stationarity_lines(table: pd.DataFrame, where: str = "") -> list[str]:
+    """The growing pools of a stationarity table, one line each, or that all pools are
+    stationary (or were not tested: no load samples after the warm-up)."""
+    if table.empty:
+        return [f"stationarity{where}: not tested (no load samples after the warm-up)"]
+    lines = growing_lines(table)
+    if not lines:
+        return [f"stationarity{where}: all pools stationary (no queue grows through the run; "
+                "stationarity.csv)"]
+    return [f"[yellow]growing queue{where}:[/] {escape(line)}" for line in lines]
 
 
 def _workers_line(result: Result) -> str | None:
