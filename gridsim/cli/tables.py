@@ -194,11 +194,29 @@ def print_experiment(exp: Experiment, console: Console) -> None:
     for _, b in exp.bottlenecks().iterrows():
         console.print(escape(f"bottleneck of {b['point']}: {b['unit']} ({b['kind']}), "
                              f"utilisation {b['utilisation']:.0%} ± {b['utilisation_hw']:.0%}"))
+    for line in experiment_stationarity_lines(exp):
+        console.print(line)
     top = exp.most_loaded(1)
     top = top[~top["level"].isin(["pool", "district"]) & (top["overdue_end"] > 0)]
     for point, g in top.groupby("point", observed=True, sort=False):
         units = ", ".join(f"{r.level} {r.unit} ({r.overdue_end:.1f})" for r in g.itertuples())
         console.print(escape(f"most overdue cases at the end in {point}: {units}"))
+
+
+def experiment_stationarity_lines(exp: Experiment) -> list[str]:
+    """The non-stationary pools of each point (growing in at least half of its replications,
+    :meth:`~gridsim.experiments.experiment.Experiment.non_stationary`), one line each, or
+    that every point is stationary."""
+    st = exp.stationarity()
+    if st.empty:
+        return ["stationarity: not tested (no replication kept the test)"]
+    bad = exp.non_stationary()
+    if bad.empty:
+        return ["stationarity: every point stationary (no pool's queue grows in half of the "
+                "replications or more; stationarity.csv)"]
+    return [f"[yellow]non-stationary {escape(str(r.point))}:[/] {escape(str(r.unit))} "
+            f"({r.kind}) queue grows in {r.flagged}/{r.replications} replications, "
+            f"{r.slope_per_day:+.2f} cases/day" for r in bad.itertuples()]
 
 
 def print_checks(table: pd.DataFrame, console: Console) -> None:
