@@ -104,7 +104,8 @@ def test_mmc_is_flagged_above_saturation_only(seed):
     flagged at every seed; rho = 0.8 is stable: never flagged. The flag can fail."""
     over = gridsim.simulate(mmc(10.5, "1000h"), seed=seed).stationarity().set_index("unit")
     assert over.at[POOL, "growing"], over.loc[POOL]
-    assert over.at[POOL, "slope_per_day"] == pytest.approx(12, rel=0.6)  # (10.5 - 10) x 24
+    # drift (10.5 - 10) x 24 = 12 a day; a random walk of sd ~ sqrt(20.5 x 900 h) around it
+    assert 3 < over.at[POOL, "slope_per_day"] < 30
     assert over["growing"].sum() == 1  # the idle pools are not flagged with it
     under = gridsim.simulate(mmc(8, "1000h"), seed=seed).stationarity().set_index("unit")
     assert not under["growing"].any(), under.loc[POOL]
