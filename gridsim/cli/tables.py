@@ -15,6 +15,7 @@ from rich.table import Table
 
 from ..experiments import Experiment
 from ..results.result import Result
+from ..results.stationarity import growing_lines
 from ..results.units import rank_units
 from ..vocabulary import format_interval, format_kpi, format_percent, headline, label, unit_of
 
@@ -37,6 +38,8 @@ def print_summary(result: Result, console: Console) -> None:
                       format_kpi(k.at[metric, "value"], unit_of(metric)))
     console.print(table)
     _print_appraisal(result, console)
+    for line in stationarity_lines(result.stationarity()):
+        console.print(line)
     b = result.bottleneck
     console.print(f"bottleneck: [bold]{escape(str(b['pool']))}[/] ({b['kind']}), utilisation "
                   f"{b['utilisation']:.0%}, mean queue {b['queue_mean']:.1f}")
@@ -51,6 +54,18 @@ def print_summary(result: Result, console: Console) -> None:
     m = result.manifest
     console.print(f"{m['issues_created']:,} cases in {m['wall_time_s']:.1f} s "
                   f"({m['issues_per_second']:,.0f} cases/s)")
+
+
+def stationarity_lines(table: pd.DataFrame, where: str = "") -> list[str]:
+    """The growing pools of a stationarity table, one line each, or that all pools are
+    stationary (or were not tested: no load samples after the warm-up)."""
+    if table.empty:
+        return [f"stationarity{where}: not tested (no load samples after the warm-up)"]
+    lines = growing_lines(table)
+    if not lines:
+        return [f"stationarity{where}: all pools stationary (no queue grows through the run; "
+                "stationarity.csv)"]
+    return [f"[yellow]growing queue{where}:[/] {escape(line)}" for line in lines]
 
 
 def _workers_line(result: Result) -> str | None:
@@ -179,11 +194,29 @@ def print_experiment(exp: Experiment, console: Console) -> None:
     for _, b in exp.bottlenecks().iterrows():
         console.print(escape(f"bottleneck of {b['point']}: {b['unit']} ({b['kind']}), "
                              f"utilisation {b['utilisation']:.0%} ± {b['utilisation_hw']:.0%}"))
+    for line in experiment_stationarity_lines(exp):
+        console.print(line)
     top = exp.most_loaded(1)
     top = top[~top["level"].isin(["pool", "district"]) & (top["overdue_end"] > 0)]
     for point, g in top.groupby("point", observed=True, sort=False):
         units = ", ".join(f"{r.level} {r.unit} ({r.overdue_end:.1f})" for r in g.itertuples())
         console.print(escape(f"most overdue cases at the end in {point}: {units}"))
+
+
+def experiment_stationarity_lines(exp: Experiment) -> list[str]:
+    """The non-stationary pools of each point (growing in at least half of its replications,
+    :meth:`~gridsim.experiments.experiment.Experiment.non_stationary`), one line each, or
+    that every point is stationary."""
+    st = exp.stationarity()
+    if st.empty:
+        return ["stationarity: not tested (no replication kept the test)"]
+    bad = exp.non_stationary()
+    if bad.empty:
+        return ["stationarity: every point stationary (no pool's queue grows in half of the "
+                "replications or more; stationarity.csv)"]
+    return [f"[yellow]non-stationary {escape(str(r.point))}:[/] {escape(str(r.unit))} "
+            f"({r.kind}) queue grows in {r.flagged}/{r.replications} replications, "
+            f"{r.slope_per_day:+.2f} cases/day" for r in bad.itertuples()]
 
 
 def print_checks(table: pd.DataFrame, console: Console) -> None:

@@ -31,6 +31,8 @@ from .write import write_experiment
 DEFAULT_KPI = "resolution_time_mean"
 DEFAULT_PRECISION = 0.05
 DEFAULT_MAX_REPLICATIONS = 200
+MIN_SHARE = 0.5
+"""A point is non-stationary when a pool's queue grows in this share of its replications."""
 
 
 @dataclass
@@ -218,6 +220,33 @@ class Experiment:
         idx = pools.groupby("point", observed=True)["utilisation"].idxmax().dropna()
         return pools.loc[idx, ["point", "unit", "kind", "utilisation", "utilisation_hw"]]
 
+    def stationarity(self) -> pd.DataFrame:
+        """Per point and pool, how often its queue grew through the run: ``replications``
+        tested, ``flagged`` (``growing`` in that many), ``share`` flagged and the mean
+        Theil-Sen ``slope_per_day`` (see :mod:`gridsim.results.stationarity`). Most flagged
+        first within each point; empty when no replication kept the test."""
+        st = self.tables.get("stationarity")
+        cols = ["point", "unit", "kind", "replications", "flagged", "share", "slope_per_day"]
+        if st is None or st.empty:
+            return pd.DataFrame(columns=cols)
+        g = st.assign(growing=st["growing"].astype(bool)).groupby(
+            ["point", "unit"], sort=False, observed=True)
+        out = pd.DataFrame({"kind": g["kind"].first(), "replications": g["growing"].size(),
+                            "flagged": g["growing"].sum(),
+                            "slope_per_day": g["slope_per_day"].mean()}).reset_index()
+        out["share"] = out["flagged"] / out["replications"]
+        out["point"] = pd.Categorical(out["point"], categories=self.labels)
+        return out.sort_values(["point", "share", "slope_per_day"],
+                               ascending=[True, False, False], ignore_index=True)[cols]
+
+    def non_stationary(self, min_share: float = MIN_SHARE) -> pd.DataFrame:
+        """The pools of :meth:`stationarity` flagged as growing in at least ``min_share`` of
+        their point's replications: a point with any is not in a steady state, and its
+        averages (and differences against it) depend on the horizon. A share below one half
+        is at most a borderline pool (each replication's test flags a stationary pool with
+        a probability of about 1 %)."""
+        return non_stationary(self.stationarity(), min_share)
+
     def histogram(self) -> pd.DataFrame:
         """Resolution-time histogram per point and lead, mean count per replication."""
         h = self.tables["hist"]
@@ -235,6 +264,12 @@ class Experiment:
     def write(self, folder: str | Path | None = None, plot: bool = True) -> Path:
         """Write the tables (CSV and Parquet), plots and ``experiment.json`` into ``folder``."""
         return write_experiment(self, Path(folder or self.folder), plot=plot)
+
+
+def non_stationary(st: pd.DataFrame, min_share: float = MIN_SHARE) -> pd.DataFrame:
+    """The rows of an :meth:`Experiment.stationarity` table (or its ``stationarity.csv``)
+    flagged in at least ``min_share`` of the replications."""
+    return st[(st["flagged"] > 0) & (st["share"] >= min_share)].reset_index(drop=True)
 
 
 def _half_widths(g, level: float) -> pd.DataFrame:

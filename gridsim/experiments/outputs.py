@@ -14,7 +14,7 @@ from ..vocabulary import LEADS
 HIST_EDGES = np.logspace(-2, 4, 61)
 """Resolution-time histogram bins (hours, 36 s to 417 days), the same for every run."""
 
-TABLES = ("kpis", "units", "hist", "daily", "workers")
+TABLES = ("kpis", "units", "hist", "daily", "workers", "stationarity")
 
 
 def replication_outputs(result: Result) -> dict[str, pd.DataFrame]:
@@ -25,7 +25,13 @@ def replication_outputs(result: Result) -> dict[str, pd.DataFrame]:
         "hist": resolution_histogram(result),
         "daily": daily_load(result),
         "workers": workers_table(result),
+        "stationarity": result.stationarity()[list(STATIONARITY_COLUMNS)],
     }
+
+
+STATIONARITY_COLUMNS = ("unit", "kind", "slope_per_day", "p_adjusted", "growing")
+"""What an experiment keeps of each replication's stationarity test
+(:meth:`~gridsim.results.result.Result.stationarity`)."""
 
 
 WORKER_COLUMNS = ("on_shift_hours", "case_hours", "patrol_hours", "patrol_share", "found",

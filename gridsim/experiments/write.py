@@ -44,6 +44,7 @@ def _write(exp, folder: Path, fingerprint: dict, plot: bool) -> None:
     units = exp.units()
     _frame(units, folder / "units")
     _frame(exp.most_loaded(), folder / "most_loaded")
+    _frame(exp.stationarity(), folder / "stationarity")
     workers = exp.workers()
     if not workers.empty:
         _frame(workers, folder / "workers")
@@ -73,6 +74,7 @@ def _write(exp, folder: Path, fingerprint: dict, plot: bool) -> None:
         "best": None if best is None else {"point": best.variant, "clear": best.clear,
                                            "ties": list(best.ties), "text": str(best)},
         "bottlenecks": exp.bottlenecks().to_dict("records"),
+        "non_stationary": exp.non_stationary().to_dict("records"),
         "failures": [vars(f) for f in exp.failures],
         "scenarios": {p.label: p.scenario.to_data() for p in exp.points},
         "organisation": {p.label: organisation(p.scenario) for p in exp.points},

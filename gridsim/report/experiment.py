@@ -35,6 +35,7 @@ from .folder import (
     value_cell,
     when,
 )
+from .stationarity import experiment_section
 from .units import appraisal, organisation
 
 KIND_TITLES = {"compare": "Comparison", "sweep": "Parameter sweep",
@@ -77,6 +78,7 @@ def experiment_context(folder: Path) -> dict[str, Any]:
         "all_kpis": _all_kpis(summary, labels),
         "comparison": _comparison(folder, meta, labels, level) if len(labels) > 1 else None,
         "bottlenecks": _bottlenecks(meta.get("bottlenecks") or []),
+        "stationarity": experiment_section(read_csv(folder / "stationarity.csv")),
         "loaded": _most_loaded(folder, labels),
         "organisation": organisation(units, labels, level, _overall(summary)),
         "appraisal": appraisal(summary, units, labels, level),

@@ -30,6 +30,7 @@ from .folder import (
     value_cell,
     when,
 )
+from .stationarity import run_section
 from .units import appraisal, organisation
 
 
@@ -79,6 +80,7 @@ def run_context(folder: Path) -> dict[str, Any]:
                                                          strict=True)],
         }), f"All KPIs, every scope ({len(kpis)} rows)"),
         "bottleneck": _bottleneck(name, summary, pools),
+        "stationarity": run_section(read_csv(folder / "stationarity.csv")),
         "loaded": _most_loaded(folder, pools),
         "organisation": organisation(units, None, None, {"": here}),
         "appraisal": appraisal(kpis, units),

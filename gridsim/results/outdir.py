@@ -31,7 +31,7 @@ from .io import SCRATCH, Scratch
 RUN_ENTRIES = frozenset({
     "manifest.json", "summary.json", "issues.parquet", "events.parquet", "kpis.csv",
     "load.parquet", "backlog.csv", "pools.csv", "units.csv", "plots", "report.html", SCRATCH,
-    "workers.csv"})
+    "workers.csv", "stationarity.csv"})
 """Every name a run folder may hold (what :meth:`Result.write` and the report write)."""
 LOCK = ".gridsim-lock"  # where gridsim 0.x before FolderLock moved out of the folder kept it
 OWN = frozenset({SCRATCH, LOCK})

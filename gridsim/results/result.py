@@ -15,6 +15,7 @@ from .appraisal import appraisal_table
 from .io import Scratch, atomic_dir, write_json
 from .kpis import KpiAccumulator, kpi
 from .outdir import RUN, FolderLock, check_out
+from .stationarity import growing, stationarity
 from .stream import EventFiles, IssueFiles, read_events, read_issues
 from .units import case_units, organisation_of, rank_units, with_load
 
@@ -50,6 +51,7 @@ class Result:
         self.issue_files = issue_files
         self.record = record or {"level": "issues", "stream": False}
         self._units: pd.DataFrame | None = None
+        self._stationarity: pd.DataFrame | None = None
         self._spool = spool
         if spool is not None:  # the scratch folder of streamed files lives as long as we do
             self._cleanup = weakref.finalize(self, spool.close)
@@ -115,6 +117,18 @@ class Result:
             out["patrol"] = patrol
             out["working"] = util + patrol
         return out.sort_values("utilisation", ascending=False)
+
+    def stationarity(self) -> pd.DataFrame:
+        """Which pools' queues grow through the run (``stationarity.csv``): per pool, a
+        Mann-Kendall trend test on batch means of its queue after the warm-up, Benjamini-
+        Hochberg adjusted across pools, with the Theil-Sen slope in cases per day; ``growing``
+        flags a significant and practically large growth (see
+        :mod:`gridsim.results.stationarity`). Built from the load samples, which every record
+        level keeps; empty (no rows) when the run has none."""
+        if self._stationarity is None:
+            self._stationarity = stationarity(self.load, self.scenario.warmup.hours,
+                                              self.scenario.horizon.hours)
+        return self._stationarity
 
     def workers(self) -> pd.DataFrame:
         """Per grid, its grid workers' day over the measured period (warm-up to horizon):
@@ -183,6 +197,7 @@ class Result:
             "record": self.record,
             "kpis": dict(zip(overall["metric"], overall["value"], strict=True)),
             "bottleneck": self.bottleneck,
+            "growing_pools": growing(self.stationarity()),
             "wall_time_s": self.manifest.get("wall_time_s"),
         }
 
@@ -219,6 +234,7 @@ class Result:
             if self._workers is not None:
                 self._workers.to_csv(tmp / "workers.csv", index=False)
             write_json(tmp / "summary.json", self.summary())
+            self.stationarity().to_csv(tmp / "stationarity.csv", index=False)
             write_json(tmp / "manifest.json", self.manifest)
             if plot:
                 from . import plots  # matplotlib only when plotting
