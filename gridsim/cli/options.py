@@ -160,6 +160,19 @@ VARY = _option("--vary", multiple=True, metavar="PATH=V1,V2,...",
 METHOD = _option("--method", type=click.Choice(["mser5", "welch"]), default="mser5",
                  show_default=True, help="MSER-5 on the mean of the replications, or on its "
                                          "Welch moving average (smoother)")
+DECOMPOSE_METHOD = _option(
+    "--method", key="--method:decompose", default="auto", show_default=True,
+    type=click.Choice(["auto", "factorial", "shapley", "sequential"]),
+    help="factorial: every coalition (auto up to 5 mechanisms); shapley: sampled orderings; "
+         "sequential: along --order")
+GROUP = _option("--group", multiple=True, metavar="NAME=PATH,...",
+                help="switch these dotted paths (and everything below them) or policy "
+                     "mechanisms together as one mechanism (repeatable)")
+PERMUTATIONS = _option("--permutations", type=WHOLE, metavar="N",
+                       help="with --method shapley: orderings sampled (default: one per "
+                            "mechanism)")
+ORDER = _option("--order", metavar="M1,M2,...",
+                help="the order of the mechanisms for --method sequential")
 CHECK = _option("--check", multiple=True, metavar="ID",
                 help="run only this check (or every check under this prefix); repeatable")
 REPORT = _option("--report", metavar="FILE.html",
@@ -194,7 +207,7 @@ def check_args(command: str, given: dict[str, Any]) -> None:
             raise SettingError(f"--{name} is empty: give a path" + (
                 " (or leave the option out for the default)" if name == "out" else ""))
     check_workers(get("workers"), "--workers")
-    for name in ("max_replications", "maxiter"):
+    for name in ("max_replications", "maxiter", "permutations"):
         if get(name) is not None:
             check_count(get(name), "--" + name.replace("_", "-"))
     if isinstance(get("replications"), int):

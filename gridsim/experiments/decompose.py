@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 
 from ..arguments import SettingError, check_kpi
+from ..results.io import atomic_write_text
 from ..scenario import Scenario
 from ..vocabulary import canonical, unit_of
 from .experiment import DEFAULT_KPI, Experiment, Point
@@ -79,7 +80,8 @@ class Decomposition:
         total = pd.DataFrame([{"mechanism": "total", "contribution": self.total.mean,
                                "low": self.total.low, "high": self.total.high, "share": 1.0,
                                "settings": f"{self.b} minus {self.a}"}])
-        pd.concat([self.table, total], ignore_index=True).to_csv(path, index=False)
+        table = pd.concat([self.table, total], ignore_index=True)
+        atomic_write_text(path, table.to_csv(index=False))
         return Path(path)
 
 
