@@ -247,9 +247,9 @@ def _result(exp: Experiment, pair: Pair, per: pd.DataFrame, values: pd.DataFrame
                      "Shapley weights")
     if exp.failures:
         notes.append(f"{len(exp.failures)} run(s) failed: their replications are left out")
-    return Decomposition(kpi, unit_of(kpi), method, level, pair.a.policy.name
-                         if pair.a.name == pair.b.name else pair.a.name,
-                         pair.b.policy.name if pair.a.name == pair.b.name else pair.b.name,
+    a, b = (pair.a.name, pair.b.name) if pair.a.name != pair.b.name else \
+        pair.names if pair.names[0] != pair.names[1] else ("A", "B")
+    return Decomposition(kpi, unit_of(kpi), method, level, a, b,
                          float(values[0].mean()), float(values[2 ** len(mechs) - 1].mean()),
                          total, table, per.reset_index(), mechs, orderings, exp, notes)
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from ..arguments import SettingError
@@ -40,6 +40,8 @@ class Mechanism:
     name: str
     paths: tuple[str, ...] = ()
     policy: tuple[str, ...] = ()
+    keys: tuple[tuple, ...] = field(default=(), repr=False, compare=False)
+    """The data paths of ``paths`` as keys (a dict key may look like a list index)."""
 
     @property
     def settings(self) -> str:
@@ -191,7 +193,8 @@ class Pair:
                                    "differs between A and B (differing: "
                                    f"{', '.join(every) or 'nothing'})")
         return [Mechanism(name, tuple(_dotted(i) for k, i in found if k == "path"),
-                          tuple(i for k, i in found if k == "policy"))
+                          tuple(i for k, i in found if k == "policy"),
+                          tuple(i for k, i in found if k == "path"))
                 for name, found in members.items()]
 
     # ---------------------------------------------------------------- coalitions
@@ -205,8 +208,7 @@ class Pair:
         data = copy.deepcopy(self.data_a)
         taken = [self.mechanisms[i] for i in on]
         for m in taken:
-            for path in m.paths:
-                keys = tuple(int(k) if k.isdigit() else k for k in path.split("."))
+            for keys in m.keys:
                 _put(data, keys, _get(self.data_b, keys))
         take = [p for m in taken for p in m.policy]
         if self.policy_mechs:
