@@ -45,7 +45,7 @@ def register(group: click.Group) -> None:
     @click.argument("files", nargs=-1, metavar="A.yaml [B.yaml]")
     @use(POLICIES, SET, KPI, replications(10, False, "replications of every coalition"),
          DECOMPOSE_METHOD, GROUP, PERMUTATIONS, ORDER, SEED, WORKERS, DASK,
-         out("also write the table as CSV here"), REPORT, ALLOW_LARGE, QUIET)
+         out("also write the decomposition table as CSV here"), REPORT, ALLOW_LARGE, QUIET)
     def decompose_(args: Args, console: Console) -> int:
         """Share a KPI's difference between scenario A and B (or two --policies of A) among
         the mechanisms that differ between them: each switched alone and in combination on
