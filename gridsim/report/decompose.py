@@ -42,8 +42,11 @@ def waterfall_png(d: Decomposition) -> bytes:
     ax.set_yticks(range(len(names)), names)
     ax.invert_yaxis()
     ax.set_xlabel(f"{label(d.kpi)} ({d.unit})")
-    lo = min(d.a_mean, d.b_mean, *(t["low"].cumsum() + d.a_mean))
-    ax.set_xlim(left=max(0.0, lo - 0.15 * abs(d.b_mean - d.a_mean)) if lo > 0 else None)
+    ends = d.a_mean + t["contribution"].cumsum() - t["contribution"]
+    lows, highs = ends + t["low"], ends + t["high"]
+    lo, hi = min(d.a_mean, d.b_mean, *lows), max(d.a_mean, d.b_mean, *highs)
+    pad = 0.1 * (hi - lo) or 1.0
+    ax.set_xlim(max(0.0, lo - pad) if lo >= 0 else lo - pad, hi + pad)
     ax.set_title(f"{label(d.kpi)}: {d.a} to {d.b}, by mechanism ({d.level:.0%} intervals)",
                  fontsize=10)
     fig.tight_layout()
