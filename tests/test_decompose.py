@@ -195,6 +195,9 @@ def test_cli_refuses_bad_input_with_one_line(capsys, tmp_path):
                               "--group", "x=nowhere"], "--group x: none of nowhere")
     _one_line_exit_2(capsys, ["decompose", str(a), "--policies", "baseline,whistle",
                               "--method", "sequential"], "needs an order")
+    _one_line_exit_2(capsys, ["decompose", str(a), "--policies", "baseline,whistle",
+                              "--method", "factorial", "--permutations", "3"],
+                     "permutations apply only to method shapley")
     mine = tmp_path / "mine.csv"
     mine.write_text("my own notes\n", encoding="utf-8")
     _one_line_exit_2(capsys, ["decompose", str(a), "--policies", "baseline,whistle",

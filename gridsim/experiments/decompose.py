@@ -157,8 +157,13 @@ def _plan(method: str, k: int, mechs: list[Mechanism], permutations: int | None,
         return "sequential", [tuple(names.index(n) for n in order)]
     if method == "sequential":
         raise SettingError("method sequential needs an order of the mechanisms")
+    if order is not None:
+        raise SettingError(f"an order applies only to method sequential, not {method}")
     if method == "auto":
         method = "factorial" if k <= FACTORIAL_MAX else "shapley"
+    if permutations is not None and method != "shapley":
+        raise SettingError(f"permutations apply only to method shapley (this is {method}, "
+                           f"{k} mechanisms)")
     if method == "factorial":
         if k > FACTORIAL_LIMIT:
             raise SettingError(f"{k} mechanisms: a factorial of 2^{k} coalitions is too many; "
