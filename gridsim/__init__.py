@@ -5,15 +5,26 @@
     result.issues, result.kpis, result.load    # pandas DataFrames
     exp = gridsim.compare(scenario, ["baseline", "four_tier"], replications=30)
     exp.summary, exp.differences, exp.best()
+    parts = gridsim.decompose(scenario, policies=["baseline", "whistle"], replications=5)
+    parts.table                                # which mechanism buys what
 """
 
 from ._version import __version__
 from .arguments import SettingError  # noqa: E402
-from .experiments import Experiment, compare, replicate, suggest_warmup, sweep  # noqa: E402
+from .experiments import (  # noqa: E402
+    Decomposition,
+    Experiment,
+    compare,
+    decompose,
+    replicate,
+    suggest_warmup,
+    sweep,
+)
 from .results.result import Result  # noqa: E402
 from .runner import simulate  # noqa: E402
 from .scenario import Scenario, ScenarioError, bundled_scenario, load_scenario  # noqa: E402
 
-__all__ = ["Experiment", "Result", "Scenario", "ScenarioError", "SettingError", "__version__",
-           "bundled_scenario", "compare", "load_scenario", "replicate", "simulate",
+__all__ = ["Decomposition", "Experiment", "Result", "Scenario", "ScenarioError", "SettingError",
+           "__version__",
+           "bundled_scenario", "compare", "decompose", "load_scenario", "replicate", "simulate",
            "suggest_warmup", "sweep"]

@@ -19,7 +19,7 @@ from gridsim.validation import Param
 from gridsim.validation.calibrate import BadParam, check_param, default_fit_path
 from gridsim.vocabulary import format_kpi
 
-FACTORIES = ("--out", "--replications")  # options.out() and options.replications(): per command
+FACTORIES = ("--out", "--replications", "--method")  # options.out(), .replications(), .method()
 
 
 def _help(capsys, *args: str) -> str:

@@ -199,6 +199,7 @@ policy:
     bounce_delay: {dist: lognormal, mean: 12h, sd: 6h}
     retry_delay: 3d
   first_receiver: {within: four_tier}
+  mix: {base: four_tier, other: whistle, take: [report_time, retry_delay]}
 record: {load_interval: 2h, level: events, stream: false, chunk: 4096}
 preempt: [community]
 resident:  # gridsim.model.resident
@@ -223,7 +224,8 @@ NOT_SIMULATED = {
     ("Recording", "chunk"): "rows packed per chunk: memory, not results (identical by design)",
 }
 
-POLICIES = ("four_tier", "whistle", "baseline", "two_way", "joint_first", "first_receiver")
+POLICIES = ("four_tier", "whistle", "baseline", "two_way", "joint_first", "first_receiver",
+            "mix")
 BACKLOG = ("category,district,street,community,grid,tier,age\n"
            "garbage,Riverside,0,1,2,community,3d\n"
            "road,Riverside,2,,,district,10d\n"
@@ -337,6 +339,7 @@ def perturbed(value: Any, key: tuple[str, str], data: dict, tmp: Path) -> Any:
                                           "office"],
         ("FrontEnd", "settled_by_category"): lambda: {k: 0.9 for k in value},
         ("CityDepartment", "categories"): lambda: ["garbage"],
+        ("MixParams", "take"): lambda: [*value, "escalation"],
         ("Resume", "every"): lambda: "2d" if value is None else "3d",  # with after: refused
     }
     if key in special:
@@ -384,6 +387,7 @@ def _literal_options(cls: str, field: str, sch: Any) -> list[str]:
             "gridsim.policies.four_tier", "gridsim.policies.baseline",
             "gridsim.policies.whistle", "gridsim.policies.two_way",
             "gridsim.policies.joint_first", "gridsim.policies.first_receiver",
+            "gridsim.policies.mix",
             "gridsim.scenario.hotline")]):
         c = getattr(mod, cls, None)
         if isinstance(c, type) and issubclass(c, BaseModel):

@@ -4,7 +4,8 @@ An option several commands share (``--set``, ``--seed``, ``--workers``, ...) is 
 :class:`click.Option` object here that each command attaches with :func:`use`, so its name,
 type, help and check cannot drift apart between commands. ``--out`` and ``--replications``
 mean a different thing per command (a folder, a file; a count, or ``auto`` too) and are made
-by one function each, :func:`out` and :func:`replications`.
+by one function each, :func:`out` and :func:`replications`; so is ``--method``
+(:func:`method`).
 
 Parsing refuses text that is no value (``--seed abc``); :func:`check_args` then refuses values
 that cannot work (``--seed -1``, ``--workers 0``, ``--precision 1.5``, an unknown ``--kpi``) or
@@ -115,6 +116,13 @@ def replications(default: int | None, auto: bool, help: str) -> click.Option:
                    show_default=default is not None, help=help)
 
 
+def method(choices: list[str], help: str) -> click.Option:
+    """``--method``: how a command computes (its choices differ per command; the first is the
+    default)."""
+    return _option("--method", key=f"--method:{choices[0]}", type=click.Choice(choices),
+                   default=choices[0], show_default=True, help=help)
+
+
 FILE = click.Argument(["file"], required=False, metavar="[FILE]")
 """The scenario YAML of a command that runs the bundled one without it (not validate-scenario,
 whose FILE is required)."""
@@ -157,9 +165,19 @@ POLICIES = _option("--policies", type=PolicyList(), metavar="A,B,...",
                    help="comma-separated policies, e.g. baseline,whistle,four_tier")
 VARY = _option("--vary", multiple=True, metavar="PATH=V1,V2,...",
                help="a parameter and its values (repeatable)")
-METHOD = _option("--method", type=click.Choice(["mser5", "welch"]), default="mser5",
-                 show_default=True, help="MSER-5 on the mean of the replications, or on its "
-                                         "Welch moving average (smoother)")
+METHOD = method(["mser5", "welch"], "MSER-5 on the mean of the replications, or on its Welch "
+                                    "moving average (smoother)")
+DECOMPOSE_METHOD = method(["auto", "factorial", "shapley", "sequential"],
+                          "factorial: every coalition (auto: up to 5 mechanisms); shapley: "
+                          "sampled orderings; sequential: along --order")
+GROUP = _option("--group", multiple=True, metavar="NAME=PATH,...",
+                help="switch these dotted paths (and everything below them) or policy "
+                     "mechanisms together as one mechanism (repeatable)")
+PERMUTATIONS = _option("--permutations", type=WHOLE, metavar="N",
+                       help="with --method shapley: orderings sampled (default: one per "
+                            "mechanism)")
+ORDER = _option("--order", metavar="M1,M2,...",
+                help="the order of the mechanisms for --method sequential")
 CHECK = _option("--check", multiple=True, metavar="ID",
                 help="run only this check (or every check under this prefix); repeatable")
 REPORT = _option("--report", metavar="FILE.html",
@@ -194,7 +212,7 @@ def check_args(command: str, given: dict[str, Any]) -> None:
             raise SettingError(f"--{name} is empty: give a path" + (
                 " (or leave the option out for the default)" if name == "out" else ""))
     check_workers(get("workers"), "--workers")
-    for name in ("max_replications", "maxiter"):
+    for name in ("max_replications", "maxiter", "permutations"):
         if get(name) is not None:
             check_count(get(name), "--" + name.replace("_", "-"))
     if isinstance(get("replications"), int):

@@ -12,11 +12,12 @@ from .baseline import Baseline
 from .first_receiver import FirstReceiver
 from .four_tier import FourTier
 from .joint_first import JointFirst
+from .mix import Mix
 from .two_way import TwoWay, TwoWayParams
 from .whistle import Whistle
 
 REGISTRY: dict[str, type[Policy]] = {
-    cls.name: cls for cls in (Baseline, Whistle, FourTier, JointFirst, TwoWay, FirstReceiver)}
+    cls.name: cls for cls in (Baseline, Whistle, FourTier, JointFirst, TwoWay, FirstReceiver, Mix)}
 
 
 def make_policy(spec: Any) -> Policy:
