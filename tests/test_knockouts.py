@@ -15,6 +15,7 @@ import pydantic
 import pytest
 import yaml
 
+import gridsim
 from gridsim.cli.published import CALIBRATED_MARK
 from gridsim.scenario.loader import bundled_scenario
 from gridsim.validation import Check, load_checks, run_checks
@@ -131,3 +132,27 @@ def test_cli_knockouts_exit_1_when_a_check_survives_its_knockout(run_cli, tmp_pa
     table = pd.read_csv(out)
     assert bool(table.loc[0, "passed"]) and bool(table.loc[0, "knockout_passed"])
     assert table.loc[0, "knockout"] == "categories.*.deadline=20wd"
+
+
+def test_cli_refuses_a_structural_check_without_a_knockout(run_cli, tmp_path):
+    data = yaml.safe_load(bundled_scenario("published/metrics.yaml").read_text(encoding="utf-8"))
+    row = next(r for r in data["checks"] if r["id"] == "xinzhou.reform")
+    row.pop("knockout")
+    path = tmp_path / "metrics.yaml"
+    path.write_text(yaml.safe_dump({"checks": [row]}, allow_unicode=True), encoding="utf-8")
+    proc = run_cli("validate", "--metrics", str(path), "--fast")
+    assert proc.returncode == 2
+    assert "needs a mechanism" in proc.stderr and "knockout" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_left_street_share_counts_cases_that_reached_the_joint_consultation_or_the_city():
+    """The KPI of Bazhong's motto: at least each of the two tiers' shares, at most their sum."""
+    s = gridsim.load_scenario(bundled_scenario("published/bazhong.yaml"))
+    r = gridsim.simulate(s.with_overrides({"horizon": "120d"}))
+    left, joint, city = (r.kpi(k) for k in ("left_street_share", "entered_share_joint",
+                                            "entered_share_city"))
+    assert 0 < max(joint, city) <= left <= joint + city + 1e-12
+    whistle_only = gridsim.simulate(gridsim.load_scenario(bundled_scenario(
+        "published/zhangwan.yaml")))  # a street under the whistle: no tier above it
+    assert whistle_only.kpi("left_street_share") == 0
