@@ -180,9 +180,10 @@ def published(draw) -> Example:
     argv = ["validate", "-q", "--fast"] + draw(st.sampled_from([
         ["--check", "nope"], ["--check", ""], ["--metrics", "notes.md"],
         ["--metrics", "missing.yaml"], ["--metrics", "{file}"], ["--metrics", "empty"],
-        ["--check", "nope", "-n", "0"]]))
+        ["--check", "nope", "-n", "0"], ["--report", "notes.md"]]))
     metrics = argv[argv.index("--metrics") + 1] if "--metrics" in argv else None
-    return Example((), argv, Expect(kind="published", options=("--check", "--metrics"),
+    return Example((), argv, Expect(kind="published",
+                                    options=("--check", "--metrics", "--report", "--replications"),
                                     file=metrics.replace("{file}", "s.yaml") if metrics else None,
                                     names=("check", "metrics", "notes.md", "missing.yaml",
                                            "empty")), frozenset(tags))

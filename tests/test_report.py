@@ -8,11 +8,11 @@ import html
 import json
 import re
 import shutil
-import subprocess
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from browser import browse, dom
 
 import gridsim
 from gridsim.experiments import compare
@@ -192,33 +192,13 @@ def test_an_unfinished_experiment_is_refused(tmp_path):
 
 
 # ------------------------------------------------------------------------ a real browser
-def _chromium() -> str | None:
-    for name in ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable"):
-        found = shutil.which(name)
-        if found:
-            return found
-    return "/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None
-
-
-def _browse(binary: str, page: Path, profile: Path, *args: str) -> subprocess.CompletedProcess:
-    cmd = [binary, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-           "--no-first-run", "--disable-background-networking", "--disable-component-update",
-           "--disable-sync", "--disable-dev-shm-usage", f"--user-data-dir={profile}", *args,
-           page.resolve().as_uri()]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=180, check=False)
-
-
 @pytest.mark.parametrize("kind", ["run", "experiment"])
 def test_report_renders_in_headless_chromium(folders, reports, kind, tmp_path):
-    binary = _chromium()
-    if binary is None:
-        pytest.skip("no Chromium binary (chromium, chromium-browser, google-chrome) found")
     import matplotlib.image as mpimg
 
     page = folders[kind] / "report.html"
     shot = tmp_path / "shot.png"
-    done = _browse(binary, page, tmp_path / "profile", f"--screenshot={shot}",
-                   "--window-size=1280,2000")
+    done = browse(page, tmp_path / "profile", f"--screenshot={shot}", "--window-size=1280,2000")
     assert shot.is_file(), done.stderr[-2000:]
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert shot.stat().st_size > 20_000
@@ -229,9 +209,7 @@ def test_report_renders_in_headless_chromium(folders, reports, kind, tmp_path):
     assert 0.005 < dark.mean() < 0.6
     assert dark.any(axis=1).mean() > 0.3  # content down the whole page, not one line
 
-    dom = _browse(binary, page, tmp_path / "profile2", "--dump-dom")
-    assert dom.returncode == 0, dom.stderr[-2000:]
-    body = dom.stdout
+    body = dom(page, tmp_path / "profile2")
     assert '<table class="kpis' in body and "</table>" in body
     assert len(re.findall(r"<tr>", body)) >= 20
     assert body.count('src="data:image/png;base64,') == len(

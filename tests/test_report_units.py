@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import re
 import shutil
-import subprocess
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from browser import dom
 from matplotlib.figure import Figure
 
 import gridsim
@@ -208,24 +208,6 @@ def experiment(tmp_path_factory, default_scenario) -> Path:
     return compare(s, policies=POINTS, replications=2, workers=1, out=root / "c").write()
 
 
-def _chromium() -> str | None:
-    found = shutil.which("chromium") or shutil.which("chromium-browser")
-    return found or ("/usr/bin/chromium" if Path("/usr/bin/chromium").exists() else None)
-
-
-def _dom(page: Path, profile: Path) -> str:
-    binary = _chromium()
-    if binary is None:
-        pytest.skip("no Chromium binary found")
-    done = subprocess.run(
-        [binary, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-dev-shm-usage", f"--user-data-dir={profile}", "--dump-dom",
-         page.resolve().as_uri()], capture_output=True, text=True, timeout=180, check=False)
-    assert done.returncode == 0, done.stderr[-2000:]
-    return done.stdout
-
-
 @pytest.mark.parametrize("table", ["real", "future"])
 def test_heat_map_of_every_variant_in_chromium(experiment, tmp_path, table):
     folder = shutil.copytree(experiment, tmp_path / "exp")
@@ -233,7 +215,7 @@ def test_heat_map_of_every_variant_in_chromium(experiment, tmp_path, table):
         units = future_units(POINTS)
         units.to_csv(folder / "units.csv", index=False)
     page = write_report(folder)
-    body = _dom(page, tmp_path / "profile")
+    body = dom(page, tmp_path / "profile")
     views = re.findall(r'<div class="hm-view" data-kpi="([a-z_0-9]+)"', body)
     picks = re.findall(r'<input type="radio" class="hm-pick" name="hm-kpi" id="hm-([a-z_0-9]+)"',
                        body)

@@ -8,6 +8,7 @@ import click
 from rich.console import Console
 from rich.progress import Progress, TextColumn
 
+from ..report.validation import GENERATOR, validation_report
 from ..results.io import atomic_write_text
 from ..results.outdir import check_file
 from ..validation import Param, Target, calibrate, load_checks, run_checks, select
@@ -24,6 +25,7 @@ from .options import (
     METRICS,
     PARAM,
     QUIET,
+    REPORT,
     SEED,
     SET,
     TARGET,
@@ -46,23 +48,28 @@ def register(group: click.Group) -> None:
 
     @command(group, "validate", "check the model against published figures")
     @use(CHECK, FAST, KNOCKOUTS, replications(None, False, "replications for every check"),
-         METRICS, SEED, WORKERS, DASK, out("also write the table as CSV here"), QUIET)
+         METRICS, SEED, WORKERS, DASK, out("also write the table as CSV here"), REPORT, QUIET)
     def validate(args: Args, console: Console) -> int:
         """Check the model against the figures cities published: each check runs its
         scenario and compares the simulated mean and 95% CI with the published figure.
         Exit status 1 if a figure is missed (known failures aside). With --knockouts each
         out-of-sample and structural check is run again under its knockout (the mechanism it
         is evidence for switched off); exit status 1 also if one still passes there.
+        --report writes a page for sceptics: every check with its quote, source, kind,
+        interval, knockout result and plot.
 
         Example:
 
         \b
           gridsim validate --check zhangwan --fast --out checks.csv
           gridsim validate --knockouts --fast
+          gridsim validate --fast --knockouts --report validation.html
         """
         checks = load_checks(args.metrics)
         if args.out:  # refused before the checks run
             check_file(args.out, "--out", CHECKS_CSV_HEADER)
+        if args.report:
+            check_file(args.report, "--report", GENERATOR)
         try:
             chosen = select(checks, args.check)
         except KeyError as e:
@@ -79,6 +86,11 @@ def register(group: click.Group) -> None:
             check_file(args.out, "--out", CHECKS_CSV_HEADER)
             with writing(Path(args.out)):
                 atomic_write_text(args.out, table.to_csv(index=False))
+        if args.report:
+            with writing(Path(args.report)):
+                path = validation_report(table, chosen, args.report, _settings(args),
+                                         args.metrics)
+            console.print(f"validation report written to {path}", markup=False, soft_wrap=True)
         return 1 if len(failures(table)) or len(survivors(table)) else 0
 
     @command(group, "calibrate", "fit free parameters to published targets")
@@ -98,6 +110,17 @@ def register(group: click.Group) -> None:
             --param categories.*.solve.community=0.2:0.9 -n 3 --out fitted.yaml
         """
         return _calibrate(args, console)
+
+
+def _settings(args: Args) -> dict[str, str | None]:
+    """How the checks were run, for the report."""
+    reps = (f"{args.replications} for every check" if args.replications
+            else "each check's fast_replications" if args.fast else "each check's replications")
+    return {"Command": "gridsim validate" + (" --fast" if args.fast else "")
+            + (" --knockouts" if args.knockouts else ""),
+            "Checks": ", ".join(args.check) if args.check else "all",
+            "Replications": reps, "Seed": str(args.seed) if args.seed is not None else
+            "each scenario's own"}
 
 
 def _calibrate(args: Args, console: Console) -> int:

@@ -273,17 +273,43 @@ def finish(issue: Issue, now: float) -> None:
 
 
 def poisson_quantile(u: float, mean: float) -> int:
-    """The smallest ``k`` with ``P(N <= k) > u`` for ``N ~ Poisson(mean)`` (inversion)."""
+    """The smallest ``k`` with ``P(N <= k) > u`` for ``N ~ Poisson(mean)`` (inversion; it
+    agrees with ``scipy.stats.poisson.ppf``, without loading scipy into every run)."""
     if mean <= 0:
         return 0
-    if mean > 30:  # the sum below would underflow e^-mean slowly; scipy is exact enough
-        from scipy.stats import poisson
-
-        return int(poisson.ppf(u, mean))
+    if mean > 30:  # e^-mean and the sum from 0 would be slow: invert from the mode outwards
+        return _quantile_from_mode(u, mean)
     p = math.exp(-mean)
     total, k = p, 0
     while u >= total and k < 1000:
         k += 1
         p *= mean / k
         total += p
+    return k
+
+
+def _quantile_from_mode(u: float, mean: float) -> int:
+    m = int(mean)
+    pm = math.exp(m * math.log(mean) - mean - math.lgamma(m + 1))  # P(N = m), in log space
+    cdf, p, j = pm, pm, m  # P(N <= m): the terms below the mode until they are negligible
+    while j > 0:
+        p *= j / mean
+        j -= 1
+        cdf += p
+        if p < 1e-17 * cdf:
+            break
+    k, p = m, pm
+    if u < cdf:  # down from the mode
+        while k > 0:
+            below = cdf - p
+            if u >= below:
+                return k
+            cdf = below
+            p *= k / mean
+            k -= 1
+        return 0
+    while u >= cdf:  # up from the mode
+        k += 1
+        p *= mean / k
+        cdf += p
     return k

@@ -97,11 +97,16 @@ def plots(folder: Path) -> list[dict[str, str]]:
         if not data.startswith(b"\x89PNG"):
             continue
         figures.append({
-            "uri": "data:image/png;base64," + base64.b64encode(data).decode("ascii"),
+            "uri": data_uri(data),
             "title": PLOT_TITLES.get(png.stem, png.stem.replace("_", " ").capitalize()),
             "name": png.relative_to(folder).as_posix(),
         })
     return figures
+
+
+def data_uri(png: bytes) -> str:
+    """A PNG image as a ``data:`` URI, to embed in the page."""
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
 def when(ts: str | None) -> str | None:

@@ -38,6 +38,8 @@ from .run import run_context
 __all__ = ["REPORT_NAME", "ReportError", "folder_kind", "render_report", "write_report"]
 
 REPORT_NAME = "report.html"
+GENERATOR = '<meta name="generator" content="gridsim '
+"""How every page gridsim writes begins (only such a file is overwritten)."""
 NAV = (("scenario", "Scenario"), ("failures", "Failures"), ("kpis", "KPIs"),
        ("comparison", "Comparison"), ("organisation", "Organisation"),
        ("appraisal", "Departments"), ("bottleneck", "Bottleneck"),
@@ -76,7 +78,7 @@ def environment() -> jinja2.Environment:
         trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
 
 
-def _css() -> Markup:
+def css() -> Markup:
     """The style sheet, read as the package resource (our own text: not escaped)."""
     env = environment()
     source, _, _ = env.loader.get_source(env, "report.css")  # type: ignore[union-attr]
@@ -102,7 +104,7 @@ def render_report(results_dir: str | Path) -> str:
                           f"{type(err).__name__} {err}") from None
     nav = [(id_, text) for id_, text in NAV if _present(context, id_)]
     page = environment().get_template(f"{kind}.html.j2").render(
-        **context, kicker=kicker, lead=_lead(folder, kind), nav=nav, css=_css(),
+        **context, kicker=kicker, lead=_lead(folder, kind), nav=nav, css=css(),
         version=__version__, folder=str(folder.resolve()),
         now=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"))
     return page.rstrip("\n") + "\n"
@@ -139,7 +141,7 @@ def write_report(results_dir: str | Path) -> Path:
     text = render_report(folder)
     path = folder / REPORT_NAME
     try:  # replaces only a report gridsim wrote
-        check_file(path, "report", '<meta name="generator" content="gridsim ')
+        check_file(path, "report", GENERATOR)
     except OutputError as e:
         raise ReportError(str(e)) from None
     atomic_write_text(path, text)
