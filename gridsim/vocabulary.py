@@ -34,6 +34,11 @@ BACKLOG_TIERS: tuple[str, ...] = TIERS[1:]
 WHISTLE_RANGE: tuple[str, ...] = ("street", "district", "joint", "city")
 """Bazhong's "whistle range" (001): the cases that went to tier 2 (the street) or above."""
 
+ABOVE_STREET: tuple[str, ...] = ("joint", "city")
+"""The tiers above the street's command (Bazhong's tiers 3 and 4, 001): a case that reaches one
+has left the street (大事不出街道, "big matters do not leave the street"). The departments a street
+whistles work under its call, so the district tier is not among them."""
+
 SOURCES: tuple[str, ...] = ("patrol", "hotline", "above", "units", "camera")
 """Where cases come from: found by a grid worker's patrol, a resident's 12345 hotline call, handed
 down from above, collected from units in the area (Bazhong's three paths, 001), flagged by a
@@ -144,6 +149,9 @@ def _catalogue() -> dict[str, Kpi]:
          "The share of cases that reached the street tier or above."),
         ("whistle_range_solved_share", "share", 1, "Whistle-range cases solved",
          "Of the cases in the whistle range, the share closed by the end."),
+        ("left_street_share", "share", 0, "Left the street",
+         "The share of cases that reached the joint consultation or the city coordination "
+         "(tiers above the street; Bazhong's motto 大事不出街道)."),
         ("whistles", "count", -1, "Whistles blown",
          "Times a street called district departments to a case (吹哨)."),
         ("whistles_per_case", "per case", -1, "Whistles per case",

@@ -19,11 +19,11 @@ from gridsim.report.folder import ReportError
 from gridsim.report.validation import NOT_RUN
 from gridsim.results.outdir import OutputError
 from gridsim.validation import Check, load_checks
-from gridsim.validation.run import _row
+from gridsim.validation.run import Measured, _row
 
 FAILED = "zhangwan.collected"
 KNOWN = "bazhong.motto.big_matters"
-BLUNT = "zhangwan.legacy_solved"
+BLUNT = "jianghan.two_way"
 """In the synthetic table: a missed figure, a missed one with a reason on record, and a check
 that still passes under its knockout."""
 REASON = "the assumed agenda caps the city tier (synthetic reason)"
@@ -34,7 +34,7 @@ def _checks() -> list[Check]:
     out = []
     for c in load_checks():
         update = {}
-        if c.kind != "fit":
+        if c.kind not in ("fit", "identity"):
             update["knockout"] = {"policy.two_way.share": 0}
             update["mechanism"] = f"the mechanism behind {c.id}"
         if c.id == KNOWN:
@@ -53,11 +53,11 @@ def _synthetic(checks: list[Check], knockouts: bool) -> pd.DataFrame:
             lo, hi = c.bounds()
             mean = hi + (hi - lo) if miss else c.value
             half = (hi - lo) / 4
-            rows.append(_row(c, mean, mean - half, mean + half, 3, not miss, f"{lo} … {hi}"))
+            rows.append(_row(c, Measured(mean, mean - half, mean + half, 3, not miss)))
         else:
             sign = -1 if c.effect.direction == "lower" else 1
             low, high = sorted((2.0 * sign, 8.0 * sign))
-            rows.append(_row(c, 5.0 * sign, low, high, 3, True, "effect"))
+            rows.append(_row(c, Measured(5.0 * sign, low, high, 3, True)))
         if knockouts:  # the blunt check as before; the others miss: 0 in the interval
             r = rows[-1]
             on = c.knockout is not None
@@ -115,9 +115,9 @@ def test_every_check_is_listed_with_quote_source_kind_and_interval(checks, pages
         assert c.source in card and c.scenario in card and html.escape(c.figure) in card
         assert "95% CI" in card and "n = 3" in card
         assert {"fit": "no evidence", "out_of_sample": "out of sample",
-                "structural": "structural"}[c.kind] in card
+                "structural": "structural", "identity": "identity"}[c.kind] in card
         if c.mechanism:
-            assert c.mechanism in card
+            assert html.escape(c.mechanism) in card
     assert 'lang="en"' in text and "Noto Sans CJK SC" in text  # a CJK-capable font stack
 
 

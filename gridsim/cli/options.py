@@ -183,6 +183,9 @@ CHECK = _option("--check", multiple=True, metavar="ID",
 REPORT = _option("--report", metavar="FILE.html",
                  help="also write a self-contained HTML page here")
 FAST = _option("--fast", is_flag=True, help="fewer replications (the test form)")
+KNOCKOUTS = _option("--knockouts", is_flag=True,
+                    help="also run each check with the mechanism it is evidence for switched "
+                         "off (its knockout); exit 1 if one still passes")
 METRICS = _option("--metrics", metavar="FILE",
                   help="the published-metrics table (default: the bundled one)")
 TARGET = _option("--target", multiple=True, metavar="KPI=VALUE",

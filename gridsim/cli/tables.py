@@ -220,26 +220,53 @@ def experiment_stationarity_lines(exp: Experiment) -> list[str]:
 
 
 def print_checks(table: pd.DataFrame, console: Console) -> None:
-    """The published figures against the simulated ones, and how many passed."""
+    """The published figures against the simulated ones, and how many passed; with a
+    knockout column (``validate --knockouts``) also each check under its knockout."""
+    knock = "knockout_passed" in table
     out = Table(title="published figures vs simulated (mean and 95% CI)")
     out.add_column("check", no_wrap=True)
-    for col in ("kind", "KPI", "published", "simulated [95% CI]", "tolerance", ""):
+    cols = ["kind", "KPI", "published", "simulated [95% CI]", "tolerance", ""]
+    cols += ["under its knockout [95% CI]", "knockout"] if knock else []  # overrides: CSV
+    for col in cols:
         out.add_column(col, justify="right" if col == "published" else "left")
     for r in table.itertuples():
         pub: Any = r.published if isinstance(r.published, str) else f"{r.published:.4g}"
-        out.add_row(escape(r.check), r.kind, escape(r.kpi), escape(str(pub)),
-                    f"{r.simulated:.4g} [{r.low:.4g}, {r.high:.4g}] n={r.n}",
-                    escape(str(r.tolerance)), _verdict(r.passed, r.known_failure))
+        cells = [escape(r.check), r.kind, escape(r.kpi), escape(str(pub)),
+                 f"{r.simulated:.4g} [{r.low:.4g}, {r.high:.4g}] n={r.n}",
+                 escape(str(r.tolerance)), _verdict(r.passed, r.known_failure)]
+        if knock:
+            cells += _knockout_cells(r)
+        out.add_row(*cells)
     console.print(out)
     passed = int(table["passed"].sum())
     known = int((~table["passed"] & table["known_failure"].astype(bool)).sum())
     failed = len(table) - passed - known
-    fits = int((table["kind"] == "fit").sum())
+    fits = int(table["kind"].isin(["fit", "identity"]).sum())
     console.print(f"{passed} passed, {failed} failed, {known} known failures; {fits} of the "
-                  "checks are figures the scenarios were fitted to (consistency, not evidence)")
+                  "checks are figures the scenarios were fitted to or identities of the code "
+                  "(consistency, not evidence)")
+    if knock:
+        ran = table["knockout_passed"].notna()
+        bites = int((ran & ~table["knockout_passed"].fillna(False).astype(bool)).sum())
+        console.print(f"knockouts: {bites} of {int(ran.sum())} checks fail under their "
+                      f"knockout, {int(ran.sum()) - bites} still pass (no evidence for their "
+                      "mechanism)")
+        for r in table[table["knockout_passed"].fillna(False).astype(bool)].itertuples():
+            console.print(f"still passes under its knockout {r.check}: {r.knockout}",
+                          markup=False, highlight=False)
     for r in table[~table["passed"] & table["known_failure"].astype(bool)].itertuples():
         console.print(f"known failure {r.check}: {r.known_failure}", markup=False,
                       highlight=False)
+
+
+def _knockout_cells(r: Any) -> list[str]:
+    """The knockout result of one row: the simulated value under it, and its verdict (a check
+    that fails there is what a knockout should show)."""
+    if r.knockout_passed is None or r.knockout_passed != r.knockout_passed:
+        return ["", "[dim]none[/]"]
+    verdict = "[red]still passes[/]" if r.knockout_passed else "[green]fails (bites)[/]"
+    return [f"{r.knockout_simulated:.4g} [{r.knockout_low:.4g}, {r.knockout_high:.4g}]",
+            verdict]
 
 
 def _verdict(passed: bool, known_failure: str) -> str:

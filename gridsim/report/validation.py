@@ -44,8 +44,12 @@ KINDS = {
     "out_of_sample": ("out of sample", "oos",
                       "no parameter was set from this figure: a pass is (weak) evidence"),
     "structural": ("structural", "structural",
-                   "holds by the model's construction given the scenario's assumptions: a pass "
-                   "checks the implementation, not the world"),
+                   "follows from a named mechanism under the scenario's assumed numbers: a pass "
+                   "shows the mechanism works as built, not the world; under its knockout it "
+                   "must fail"),
+    "identity": ("identity \u00b7 no evidence", "fit",
+                 "true by the code's definitions whatever the numbers: a test of the "
+                 "implementation, with nothing to knock out"),
 }
 VERDICTS = {"pass": "pass", "fail": "FAIL", "known": "known failure"}
 NAV = (("summary", "Summary"), ("checks", "All checks"), ("cities", "By city and source"),
@@ -74,9 +78,11 @@ def _knockout(row: Mapping[str, Any], check: Check, unit: str, run: bool) -> dic
         return {**out, "text": NOT_RUN, "short": "not run", "cls": "ns"}
     passed = row.get("knockout_passed")
     if is_missing(row.get("knockout_simulated")) or passed is None or is_missing(float(passed)):
-        fit = check.kind == "fit"
-        return {**out, "text": "none: a fit is no evidence" if fit else "no knockout named",
-                "short": "none (a fit)" if fit else "none named", "cls": "ns"}
+        if check.kind in ("fit", "identity"):
+            what = "a fit" if check.kind == "fit" else "an identity"
+            return {**out, "text": f"none: {what} is no evidence", "short": f"none ({what})",
+                    "cls": "ns"}
+        return {**out, "text": "no knockout named", "short": "none named", "cls": "ns"}
     est = Estimate(float(row["knockout_simulated"]), float(row["knockout_low"]),
                    float(row["knockout_high"]))
     out.update(estimate=est, simulated=f"{format_value(est.mean, unit, signed)} (95% CI "

@@ -21,7 +21,16 @@ import numpy as np
 import pandas as pd
 
 from ..model.records import Chunk, RunNames
-from ..vocabulary import KPIS, LEADS, SOURCES, STATES, TIERS, WHISTLE_RANGE, canonical
+from ..vocabulary import (
+    ABOVE_STREET,
+    KPIS,
+    LEADS,
+    SOURCES,
+    STATES,
+    TIERS,
+    WHISTLE_RANGE,
+    canonical,
+)
 from .chunks import chunk_from_frame, names_of
 from .race import RaceCounts
 from .resident import ResidentCounts
@@ -76,6 +85,7 @@ class KpiAccumulator:
         self._entered = np.zeros(len(TIERS), dtype=np.int64)
         self._in_range = 0
         self._in_range_closed = 0
+        self._left_street = 0
         self._sums = {"whistles": 0, "escalations": 0, "bounces": 0, "two_way": 0}
         self._reopened = 0
         self._report_on_time = 0
@@ -148,11 +158,15 @@ class KpiAccumulator:
         solved = c["solved_tier"][done].astype(np.int64)
         self._solved += np.bincount(solved[solved >= 0], minlength=len(TIERS))
         in_range = np.zeros(len(cat), dtype=bool)
+        left = np.zeros(len(cat), dtype=bool)
         for i, tier in enumerate(TIERS[1:], start=1):
             entered = ~np.isnan(c[f"t_enter_{tier}"]) & cohort
             self._entered[i] += np.count_nonzero(entered)
             if tier in WHISTLE_RANGE:
                 in_range |= entered
+            if tier in ABOVE_STREET:
+                left |= entered
+        self._left_street += np.count_nonzero(left)
         self._in_range += np.count_nonzero(in_range)
         self._in_range_closed += np.count_nonzero(in_range & closed)
         for col in ("whistles", "escalations", "bounces"):
@@ -198,6 +212,7 @@ class KpiAccumulator:
         self._entered += other._entered
         self._in_range += other._in_range
         self._in_range_closed += other._in_range_closed
+        self._left_street += other._left_street
         for k, v in other._sums.items():
             self._sums[k] += v
         self._reopened += other._reopened
@@ -283,6 +298,7 @@ class KpiAccumulator:
             ("whistle_range_share", "all", in_range / n if n else np.nan),
             ("whistle_range_solved_share", "all",
              self._in_range_closed / in_range if in_range else np.nan),
+            ("left_street_share", "all", self._left_street / n if n else np.nan),
         ]
 
         def per_case(col: str) -> float:

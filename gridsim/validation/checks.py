@@ -23,6 +23,10 @@ from ..vocabulary import kpi_info
 
 METRICS_FILE = "published/metrics.yaml"
 
+Kind = Literal["fit", "out_of_sample", "structural", "identity"]
+NEEDS_KNOCKOUT: frozenset[str] = frozenset({"out_of_sample", "structural"})
+"""The kinds of check that are evidence for a mechanism, so must name it and its knockout."""
+
 
 class Effect(BaseModel):
     """A published direction: the KPI moves ``direction`` when ``set`` is applied."""
@@ -48,15 +52,25 @@ class Check(BaseModel):
     tolerance: float | None = None
     relative: bool = Field(False, description="tolerance is a fraction of the value")
     why: str = Field(description="why this tolerance, and how the figure maps to the KPI")
-    kind: Literal["fit", "out_of_sample", "structural"] = Field(
-        description="fit: the scenario was calibrated to this figure (no evidence of validity); "
-                    "out_of_sample: not used in fitting; structural: holds by construction")
+    kind: Kind = Field(
+        description="fit: the scenario was calibrated or set by hand to this figure (no "
+                    "evidence of validity); out_of_sample: not used in fitting; structural: "
+                    "follows from a named mechanism under assumed numbers (it has a knockout); "
+                    "identity: true by the code's definitions whatever the numbers (a test of "
+                    "the implementation, no knockout)")
     effect: Effect | None = None
+    min_effect: float | None = Field(
+        None, gt=0, description="effect checks: the smallest effect, in the KPI's unit, that "
+                                "counts as the published direction (the mean difference must "
+                                "clear it, besides the 95 % interval excluding 0)")
+    min_effect_why: str = Field("", description="why that threshold")
     mechanism: str = Field("", description="the engine mechanism this check is evidence for "
-                                           "(out_of_sample and structural checks)")
+                                           "(required for out_of_sample and structural checks)")
     knockout: dict[str, Any] | None = Field(
-        None, description="--set overrides that disable that mechanism: under them the check "
-                          "must fail (gridsim validate --knockouts)")
+        None, description="--set overrides that disable that mechanism (``*`` matches every "
+                          "key at a level): under them the check must fail "
+                          "(gridsim validate --knockouts); required for out_of_sample and "
+                          "structural checks")
     known_failure: str = Field(
         "", description="why the model misses this figure, when it is known to: the check is "
                         "still run and shown, but does not fail `gridsim validate`")
@@ -77,6 +91,14 @@ class Check(BaseModel):
             raise ValueError("a check has either a value (with tolerance) or an effect")
         if self.value is not None and self.tolerance is None:
             raise ValueError("a value check needs a tolerance")
+        if self.effect is not None and (self.min_effect is None or not self.min_effect_why):
+            raise ValueError("an effect check needs min_effect (the practical threshold, in "
+                             "the KPI's unit) and min_effect_why (its reason)")
+        if self.effect is None and self.min_effect is not None:
+            raise ValueError("min_effect is for effect checks; a value check has a tolerance")
+        if self.kind in NEEDS_KNOCKOUT and (not self.mechanism or not self.knockout):
+            raise ValueError(f"a {self.kind} check needs a mechanism (what it is evidence for) "
+                             "and a knockout (the --set overrides that disable it)")
         return self
 
     def bounds(self) -> tuple[float, float]:
