@@ -14,10 +14,7 @@ from ..experiments.decompose import Decomposition
 from ..results.io import atomic_write_text
 from ..results.outdir import check_file
 from ..vocabulary import format_percent, format_value, label
-from .html import _css, environment
-
-GENERATOR = '<meta name="generator" content="gridsim '
-"""How a page gridsim wrote begins (only such a file is overwritten)."""
+from .html import GENERATOR, css, environment
 
 
 def waterfall_png(d: Decomposition) -> bytes:
@@ -68,7 +65,7 @@ def render_decomposition(d: Decomposition) -> str:
         title=f"Which mechanism buys what: {d.a} against {d.b}", kicker="gridsim decomposition",
         lead=f"{label(d.kpi)}, {d.total.n} replications on common random numbers",
         nav=[("decomposition", "Decomposition"), ("plot", "Waterfall"), ("notes", "Notes")],
-        css=_css(), version=__version__, folder=d.experiment.folder or "(in memory)",
+        css=css(), version=__version__, folder=d.experiment.folder or "(in memory)",
         now=dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"), rows=rows,
         a=d.a, b=d.b, a_mean=format_value(d.a_mean, d.unit),
         b_mean=format_value(d.b_mean, d.unit), total=fmt(d.total.mean),
