@@ -136,3 +136,14 @@ def test_the_function_import_check_sees_one(tmp_path):
     probe = tmp_path / "gridsim" / "probe.py"
     probe.write_text("import os\n\n\ndef f():\n    from . import runner\n    import scipy\n")
     assert _function_imports(probe, tmp_path) == [(5, "gridsim.runner"), (6, "scipy")]
+
+
+def test_import_gridsim_loads_no_deferred_library():
+    """``import gridsim`` (every CLI start and every worker process) must not load the heavy
+    libraries that only some calls need: scipy alone took a second more at every start."""
+    code = ("import sys, gridsim, gridsim.cli\n"
+            "print(sorted({m.split('.')[0] for m in sys.modules} & {'scipy', 'matplotlib', "
+            "'dask'}))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, cwd=ROOT)
+    assert out.stdout.strip() == "[]", out.stdout

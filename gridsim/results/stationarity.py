@@ -35,7 +35,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 BATCHES = 25
 """Batches of the measured period (batch means; 20-30 is the usual advice)."""
@@ -93,6 +92,8 @@ def _trend(t: np.ndarray, q: np.ndarray, batches: int, days: float) -> dict[str,
     if np.ptp(means) == 0:  # never queued (or a constant queue): nothing grows
         tau, p, slope = 0.0, 1.0, 0.0
     else:
+        from scipy import stats  # deferred: scipy takes a second to load
+
         tau, p = stats.kendalltau(np.arange(n), means, alternative="greater")
         slope = stats.theilslopes(means, mid).slope
     return {"batches": n, "queue_first": float(means[0]), "queue_last": float(means[-1]),
@@ -106,6 +107,8 @@ def adjust(p: np.ndarray) -> np.ndarray:
     out = np.full(len(p), np.nan)
     ok = ~np.isnan(p)
     if ok.any():
+        from scipy import stats
+
         out[ok] = stats.false_discovery_control(p[ok], method="bh")
     return out
 

@@ -18,7 +18,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from scipy import optimize
 
 from ..arguments import check_count, check_seed, check_workers
 from ..experiments import replicate
@@ -185,6 +184,8 @@ def calibrate(scenario: Scenario, targets: list[Target], params: list[Param],
 
     x0 = np.array([_current(data, concrete[p.path][0], p) for p in params])
     bounds = [(p.low, p.high) for p in params]
+    from scipy import optimize  # deferred: scipy takes a second to load
+
     result = optimize.minimize(lambda x: evaluate(x)[0], x0, method=method, bounds=bounds,
                                options={"maxiter": maxiter, "xtol": 1e-3, "ftol": 1e-6})
     best = min(history, key=lambda h: h[1])[0]
