@@ -40,7 +40,6 @@ from .results.io import Scratch
 from .results.kpis import KpiAccumulator
 from .results.manifest import make_manifest
 from .results.result import Result
-from .results.stationarity import manifest_entry
 from .results.stream import EventFiles, EventWriter, IssueFiles, IssueWriter, accumulate_files
 from .results.tables import backlog_frame, events_frame, issues_frame, load_frame, workers_frame
 from .scenario import Scenario
@@ -155,7 +154,6 @@ def simulate(scenario: Scenario, seed: int | None = None,
     result = Result(scenario, seed, issues, kpis, load, backlog_frame(raw), manifest,
                     accumulator=acc, issue_files=files, spool=spool, record=record_info,
                     events=events, event_files=event_files, workers=workers_frame(raw))
-    manifest["stationarity"] = manifest_entry(result.stationarity())
     return result
 
 

@@ -15,7 +15,7 @@ from .appraisal import appraisal_table
 from .io import Scratch, atomic_dir, write_json
 from .kpis import KpiAccumulator, kpi
 from .outdir import RUN, FolderLock, check_out
-from .stationarity import growing, stationarity
+from .stationarity import growing, manifest_entry, stationarity
 from .stream import EventFiles, IssueFiles, read_events, read_issues
 from .units import case_units, organisation_of, rank_units, with_load
 
@@ -45,7 +45,7 @@ class Result:
         self._issues = issues
         self._events = events
         self.event_files = event_files
-        self.kpis, self.load, self.backlog, self.manifest = kpis, load, backlog, manifest
+        self.kpis, self.load, self.backlog, self._manifest = kpis, load, backlog, manifest
         self.accumulator = accumulator
         self._workers = workers
         self.issue_files = issue_files
@@ -55,6 +55,15 @@ class Result:
         self._spool = spool
         if spool is not None:  # the scratch folder of streamed files lives as long as we do
             self._cleanup = weakref.finalize(self, spool.close)
+
+    @property
+    def manifest(self) -> dict[str, Any]:
+        """Provenance (:mod:`gridsim.results.manifest`), with the stationarity test's verdict
+        (``stationarity``), computed when first asked for: the test loads scipy, which a run
+        that is not looked at should not pay for."""
+        if "stationarity" not in self._manifest:
+            self._manifest["stationarity"] = manifest_entry(self.stationarity())
+        return self._manifest
 
     def __repr__(self) -> str:
         return (f"Result(scenario={self.scenario.name!r}, seed={self.seed}, "
