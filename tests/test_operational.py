@@ -26,7 +26,7 @@ OPS = [c for c in load_checks() if c.scenario == "default.yaml"]
 FITTED = {  # check id -> the words of default.yaml's header that record the fit
     "huzhou.month.on_spot": "on_spot shares 0.12-0.15: set from Huzhou's 13.3 %",
     "kaizhou.month.patrol": "the patrol\n#   share (Kaizhou 92.76 % inspectors",
-    "kaizhou.month.hotline": "set once so that the patrol share lands in the published range",
+    "kaizhou.month.hotline": "set once so that the patrol share lands in an assumed range",
     "yichun.month.answered_on_call": 'set from Yichun "answered on the call 20,334 (53 %)"',
     "yichun.month.city_departments": "is SET so that the\n"
                                      "#   city departments get Yichun's 11.11 %",
