@@ -51,7 +51,7 @@ from ..vocabulary import RECEIVERS
 from .calltakers import Call, CallTakers, Consultations, weekly_profile
 from .case import ON_HOLD, REDIAL, Issue
 from .pools import Meter, Pool
-from .streams import Buffered, stream
+from .streams import Buffered, Draw, stream
 from .trace import (
     ANSWERED,
     CALLED,
@@ -78,7 +78,7 @@ def draws(dist: Any, rng: np.random.Generator) -> Callable[[], float]:
     return Buffered(lambda n: dist.sample(rng, n))
 
 
-def _uniforms(rng: np.random.Generator) -> Buffered:
+def _uniforms(rng: np.random.Generator) -> Draw:
     """The next uniform draw from ``rng``, drawn in batches."""
     return Buffered(lambda n: rng.random(n))
 

@@ -20,6 +20,7 @@ policy runs. Each transition is emitted once (:mod:`gridsim.model.trace`) when a
 from __future__ import annotations
 
 from bisect import bisect_right
+from itertools import repeat
 
 import numpy as np
 
@@ -82,9 +83,8 @@ __all__ = ["ABOVE", "CASE_DRAWS", "HOTLINE", "LATENT", "PATROL", "RETRY", "SOURC
 
 def _draws(dist, rng):
     """A callable giving the next draw of ``dist`` from ``rng`` (a constant needs no draws)."""
-    if isinstance(dist, Fixed):
-        value = dist.value.hours
-        return lambda: value
+    if isinstance(dist, Fixed):  # a C-level callable: no Python frame per draw
+        return repeat(dist.value.hours).__next__
     return Buffered(lambda n: dist.sample(rng, n))
 
 
@@ -349,7 +349,7 @@ class Lifecycle(FrontEnd, Departments, Loops, States, ResidentSide):
         return u < issue.cat.solve[tier]
 
     def _attempted(self, issue: Issue) -> None:
-        if self._sent_back(issue):
+        if issue.cat.back[issue.tier] and self._sent_back(issue):  # most are never sent back
             return
         if self._solve_draw(issue, issue.tier):
             self._solved(issue)
@@ -401,7 +401,7 @@ class Lifecycle(FrontEnd, Departments, Loops, States, ResidentSide):
     def decide_at_meeting(self, issue: Issue) -> None:
         """The joint consultation or city meeting takes the case up."""
         tier = issue.tier
-        if self._sent_back(issue):
+        if issue.cat.back[tier] and self._sent_back(issue):
             return
         if self._solve_draw(issue, tier):
             self._call_jointly(issue, self._work(issue, tier), self._solved)

@@ -30,13 +30,13 @@ from ..plan import Plan
 from ..scenario.expand import deadline_shift
 from .case import HOTLINE, Issue
 from .hotline import draws
-from .streams import Buffered, stream
+from .streams import Buffered, Draw, stream
 from .trace import CALLED_BACK, CLOSED, EXPLAINED, REOPENED
 
 NAN = float("nan")
 
 
-def _uniforms(rng: Any) -> Buffered:
+def _uniforms(rng: Any) -> Draw:
     return Buffered(lambda n: rng.random(n))
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import zlib
 from collections.abc import Callable
+from itertools import chain
+from typing import Any
 
 import numpy as np
 
@@ -45,22 +47,29 @@ def named_columns(seed: int, names: tuple[str, ...], *key: str | int
     return lambda n: np.column_stack([rng.random(n) for rng in rngs])
 
 
-class Buffered:
-    """Hands out values drawn in vectorised batches (a list popped from its end).
+Draw = Callable[[], Any]
+"""A source of draws: each call returns the next value (or row)."""
 
-    ``draw(n)`` returns an array of ``n`` values (or rows); calling the object returns the next.
+
+def Buffered(draw: Callable[[int], np.ndarray], n: int = 512) -> Draw:  # noqa: N802
+    """The next value of ``draw`` each call, drawn in vectorised batches of ``n``.
+
+    ``draw(n)`` returns an array of ``n`` values (or rows); a batch is drawn only when the last
+    one is used up, so a stream is consumed in the same order and amount however the calls are
+    spread. The returned callable is a C-level iterator's ``__next__`` (a chain of batches, each
+    popped from its end), so a draw costs no Python frame and a used value is not kept; only a
+    new batch runs Python code. Named like a class because it replaced one.
     """
+    return chain.from_iterable(_batches(draw, n)).__next__
 
-    __slots__ = ("_draw", "_n", "_buf")
 
-    def __init__(self, draw: Callable[[int], np.ndarray], n: int = 512):
-        self._draw = draw
-        self._n = n
-        self._buf: list = []
+_END = object()
+"""Marks the end of a batch in :func:`_batches` (it equals no draw)."""
 
-    def __call__(self):
-        try:
-            return self._buf.pop()
-        except IndexError:
-            self._buf = self._draw(self._n).tolist()[::-1]
-            return self._buf.pop()
+
+def _batches(draw: Callable[[int], np.ndarray], n: int):
+    while True:
+        values = draw(n).tolist()
+        values.reverse()
+        values.insert(0, _END)  # popped last: ends the batch
+        yield iter(values.pop, _END)
