@@ -19,8 +19,9 @@ import gridsim
 from gridsim import vocabulary as v
 from gridsim.experiments import compare
 from gridsim.report import write_report
+from gridsim.report.appraisal import appraisal
 from gridsim.report.folder import verdict
-from gridsim.report.units import appraisal, organisation
+from gridsim.report.units import organisation
 
 POINTS = ["baseline", "four_tier"]
 FUTURE = ["on_time_rate", "resolution_time_mean", "resolution_time_p90", "satisfaction_rate",

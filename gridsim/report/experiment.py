@@ -15,6 +15,7 @@ import pandas as pd
 
 from ..vocabulary import DASH, format_percent, format_value, headline, is_missing, label, unit_of
 from ..vocabulary import minimise as _minimise
+from .appraisal import appraisal
 from .folder import (
     BY_TITLES,
     LEVEL_TITLES,
@@ -36,7 +37,7 @@ from .folder import (
     when,
 )
 from .stationarity import experiment_section
-from .units import appraisal, organisation
+from .units import organisation
 
 KIND_TITLES = {"compare": "Comparison", "sweep": "Parameter sweep",
                "replicate": "Replications"}

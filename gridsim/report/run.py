@@ -14,6 +14,7 @@ from typing import Any
 import pandas as pd
 
 from ..vocabulary import DASH, format_percent, format_value, headline, is_missing, unit_of
+from .appraisal import appraisal
 from .folder import (
     BY_TITLES,
     LEVEL_TITLES,
@@ -31,7 +32,7 @@ from .folder import (
     when,
 )
 from .stationarity import run_section
-from .units import appraisal, organisation
+from .units import organisation
 
 
 def run_context(folder: Path) -> dict[str, Any]:

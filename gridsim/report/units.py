@@ -63,15 +63,6 @@ RANK_LEVELS: tuple[tuple[str, str, int], ...] = (
     ("department", "Departments", 12))
 """The levels ranked, their titles and how many units of each are listed."""
 
-APPRAISAL: tuple[tuple[str, tuple[str, ...]], ...] = (
-    ("Report rate", ("report_rate",)),
-    ("Report time", ("dept_report_time_mean", "report_time_mean")),
-    ("On-time report", ("dept_report_on_time_rate", "report_on_time_rate")),
-    ("Cooperation", ("cooperation_rate",)),
-    ("Resolution", ("resolution_rate",)),
-)
-"""The columns of the department appraisal table and the KPI names each may be written as."""
-
 MIN_SPAN: dict[str, float] = {"share": 0.05, "h": 5.0, "cases": 2.0, "count": 2.0}
 """The narrowest colour scale by unit (5 pp, 5 h, 2 cases: five times the practical threshold
 for shares and times), so that noise between near-equal units is not painted red and blue."""
@@ -167,7 +158,7 @@ def _scales(u: pd.DataFrame, kpi: str, unit: str) -> dict[str, tuple[float, floa
 
 
 # ---------------------------------------------------------------------------- values
-def _value(row: Any, kpi: str) -> tuple[float, float | None, float | None]:
+def unit_value(row: Any, kpi: str) -> tuple[float, float | None, float | None]:
     """Value, low and high of ``kpi`` on a unit row (no interval without ``kpi_hw``)."""
     v, hw = row.get(kpi), row.get(f"{kpi}_hw")
     if is_missing(v):
@@ -193,7 +184,7 @@ def _hover(unit: str, kpi: str, v: float, lo: float | None, hi: float | None,
 def _cell(row: Any, kpi: str, scale: tuple[float, float] | None, level: float | None,
           name: str | None = None) -> dict[str, str]:
     unit, better, _ = kpi_meta(kpi)
-    v, lo, hi = _value(row, kpi)
+    v, lo, hi = unit_value(row, kpi)
     lo_s, hi_s = scale or (0.0, 0.0)
     return {"name": name or short(str(row["unit"])), "unit": str(row["unit"]),
             "v": format_value(v, unit),
@@ -296,7 +287,7 @@ def _ranking(u: pd.DataFrame, points: list[str], kpi: str,
                     row += [DASH] if points != [""] else [DASH, DASH]
                     continue
                 r = c.iloc[i]
-                v, lo, hi = _value(r, kpi)
+                v, lo, hi = unit_value(r, kpi)
                 sub = format_value(v, unit)
                 if lo is not None:
                     sub += f" \u00b1{format_value((hi - lo) / 2, unit, signed=False)}".replace(
@@ -330,7 +321,7 @@ def _values(records: list[dict], points: list[str], kpi: str,
             if r is None:
                 row.append(DASH)
                 continue
-            v, lo, hi = _value(r, kpi)
+            v, lo, hi = unit_value(r, kpi)
             row.append(value_cell(v, unit, lo, hi, level))
         rows.append(row)
     heads: list[Cell] = ["Unit", *(points if points != [""] else ["Value"])]
@@ -375,78 +366,3 @@ def organisation(units: pd.DataFrame | None, points: list[str] | None = None,
     return {"views": views, "multi": len(pts) > 1,
             "communities_left_out": int(per_point) if drawn is not u else 0,
             "absent": [k for k in HEAT_KPIS[:8] if k not in kpis]}
-
-
-# ---------------------------------------------------------------------------- appraisal
-def _scope_rows(kpis: pd.DataFrame | None) -> pd.DataFrame:
-    """KPI rows with scope ``department=...``, as point, unit, metric, value, low, high."""
-    cols = ["point", "unit", "metric", "value", "low", "high"]
-    if kpis is None or kpis.empty or "scope" not in kpis:
-        return pd.DataFrame(columns=cols)
-    d = kpis[kpis["scope"].astype(str).str.startswith("department=")].copy()
-    if d.empty:
-        return pd.DataFrame(columns=cols)
-    d["unit"] = d["scope"].astype(str).str.split("=", n=1).str[1]
-    d["point"] = d["point"].astype(str) if "point" in d else ""
-    if "mean" in d:
-        d["value"] = d["mean"]
-    for c in ("low", "high"):
-        if c not in d:
-            d[c] = math.nan
-    return d[cols]
-
-
-def appraisal(kpis: pd.DataFrame | None, units: pd.DataFrame | None,
-              points: list[str] | None = None,
-              level: float | None = None) -> dict[str, Any] | None:
-    """The department appraisal table, or ``None`` when neither source has its KPIs."""
-    scoped = _scope_rows(kpis)
-    u = normalise(units, points)
-    u = u[u["level"] == "department"].copy() if not u.empty else u
-    for _, names in APPRAISAL:
-        for c in (n for name in names for n in (name, f"{name}_hw")):
-            if c in u:
-                u[c] = pd.to_numeric(u[c], errors="coerce")
-    found: dict[str, tuple[str, str]] = {}  # column title -> (metric, source)
-    for title, names in APPRAISAL:
-        for n in names:
-            if n in set(scoped["metric"]):
-                found[title] = (n, "kpis")
-                break
-            if n in u and pd.to_numeric(u[n], errors="coerce").notna().any():
-                found[title] = (n, "units")
-                break
-    if not any(t in found for t in ("Report rate", "Cooperation", "On-time report")):
-        return None
-    pts = points or [""]
-    used = {source for _, source in found.values()}  # a department once, from what is shown
-    names = list(dict.fromkeys([*(scoped["unit"] if "kpis" in used else []),
-                                *(u["unit"] if "units" in used else [])]))
-    sidx = {(r.point, r.unit, r.metric): r for r in scoped.itertuples()}
-    uidx = {(r["point"], r["unit"]): r for r in u.to_dict("records")}
-    rows: list[list[Cell]] = []
-    for name in names:
-        for pt in pts:
-            row: list[Cell] = [stacked(short(name), name, "")] if pt == "" else [
-                stacked(short(name), pt, "")]
-            for title, _ in APPRAISAL:
-                if title not in found:
-                    continue
-                metric, source = found[title]
-                unit = kpi_meta(metric)[0]
-                if source == "kpis":
-                    r = sidx.get((pt, name, metric))
-                    row.append(DASH if r is None else value_cell(
-                        r.value, unit, r.low, r.high, level))
-                else:
-                    r = uidx.get((pt, name))
-                    if r is None:
-                        row.append(DASH)
-                        continue
-                    v, lo, hi = _value(r, metric)
-                    row.append(value_cell(v, unit, lo, hi, level))
-            rows.append(row)
-    heads: list[Cell] = ["Department", *({"kind": "kpi", "label": t, "name": found[t][0]}
-                                         for t, _ in APPRAISAL if t in found)]
-    missing = [t.lower() for t, _ in APPRAISAL if t not in found]
-    return {"table": table(heads, rows, "appraisal wide"), "missing": missing}

@@ -44,7 +44,8 @@ class Check(BaseModel):
     id: str = Field(pattern=r"^[a-z0-9_]+(\.[a-z0-9_]+)+$")
     figure: str = Field(description="the published statement, in English")
     quote: str = Field("", description="the original words")
-    source: str = Field(description="file in ../shared/seeds/")
+    source: str = Field(description="file in ../shared/seeds/, or the web address (and date) "
+                                    "that ../shared/domain.md gives")
     scenario: str = Field(description="scenario file under scenarios/")
     kpi: str
     scope: str = "all"
