@@ -12,7 +12,8 @@ from rich.console import Console
 
 import gridsim
 from gridsim.experiments.stats import t_interval
-from gridsim.results.units import STATS, Times, rank_units
+from gridsim.results.ranking import rank_units
+from gridsim.results.units import STATS, Times
 
 COUNTS = ("cases", "closed", "due", "overdue_end", "open_end")
 RATES = ("on_time_rate", "resolution_time_mean", "resolution_time_p90")

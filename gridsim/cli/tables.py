@@ -14,9 +14,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..experiments import Experiment
+from ..results.ranking import rank_units
 from ..results.result import Result
 from ..results.stationarity import growing_lines
-from ..results.units import rank_units
 from ..vocabulary import format_interval, format_kpi, format_percent, headline, label, unit_of
 
 

@@ -15,9 +15,10 @@ from .appraisal import appraisal_table
 from .io import Scratch, atomic_dir, write_json
 from .kpis import KpiAccumulator, kpi
 from .outdir import RUN, FolderLock, check_out
+from .ranking import rank_units
 from .stationarity import growing, manifest_entry, stationarity
 from .stream import EventFiles, IssueFiles, read_events, read_issues
-from .units import case_units, organisation_of, rank_units, with_load
+from .units import case_units, organisation_of, with_load
 
 
 class Result:

@@ -44,7 +44,6 @@ import numpy as np
 import pandas as pd
 
 from ..model.records import Chunk, RunNames
-from ..vocabulary import direction
 
 CITY_DEPT = 2
 """The ``dispatched_to`` code of a work order sent to a city department (``RECEIVERS``)."""
@@ -138,7 +137,8 @@ class UnitView:
 class UnitStat:
     """One column of ``units.csv``: its name, how to compute it per unit, the levels it
     applies to (None: all) and, for a name the KPI catalogue does not know, which direction
-    is better (-1 smaller, +1 larger; ranking uses :func:`gridsim.vocabulary.direction` first)."""
+    is better (-1 smaller, +1 larger; :mod:`gridsim.results.ranking` asks
+    :func:`gridsim.vocabulary.direction` first)."""
 
     name: str
     compute: Callable[[UnitView], np.ndarray]
@@ -161,18 +161,6 @@ the staff pools). Add one line per column."""
 
 LOAD_COLUMNS: dict[str, int] = {"utilisation": 0, "queue_mean": -1}
 """The load columns after :data:`STATS`, with their better direction."""
-
-
-def better_of(column: str) -> int:
-    """The better direction of a ``units.csv`` column: the KPI catalogue's, else its
-    :class:`UnitStat`'s (0: neither)."""
-    d = direction(column)
-    if d:
-        return d
-    for s in STATS:
-        if s.name == column:
-            return s.better
-    return LOAD_COLUMNS.get(column, 0)
 
 
 # ---------------------------------------------------------------------------- counting
@@ -413,25 +401,3 @@ def unit_columns(units: pd.DataFrame) -> list[str]:
     average over replications), in table order."""
     known = [s.name for s in STATS] + list(LOAD_COLUMNS)
     return [c for c in known if c in units.columns]
-
-
-# ---------------------------------------------------------------------------- ranking
-def rank_units(units: pd.DataFrame, kpi: str = "on_time_rate", level: str = "street",
-               n: int | None = None) -> pd.DataFrame:
-    """The units of ``level`` from worst to best on column ``kpi`` of a ``units.csv`` table
-    (better direction from the KPI catalogue, see :func:`better_of`); units without a value
-    last. ``rank`` counts from 1; ``n`` keeps the first ``n``."""
-    if kpi not in units.columns:
-        raise KeyError(f"units.csv has no column {kpi!r}; columns: "
-                       f"{', '.join(c for c in units.columns if c not in ('level', 'unit'))}")
-    better = better_of(kpi)
-    if better == 0:
-        raise ValueError(f"{kpi!r} has no better direction to rank units by")
-    rows = units[units["level"] == level]
-    if rows.empty:
-        levels = sorted(set(units["level"].astype(str)))
-        raise KeyError(f"no units at level {level!r}; levels: {', '.join(levels)}")
-    out = rows.sort_values([kpi, "unit"], ascending=[better > 0, True], na_position="last",
-                           kind="stable").reset_index(drop=True)
-    out.insert(0, "rank", np.arange(1, len(out) + 1))
-    return out if n is None else out.head(n)
