@@ -35,7 +35,7 @@ import pandas as pd
 from ..arguments import SettingError, check_kpi
 from ..results.io import atomic_write_text
 from ..scenario import Scenario
-from ..vocabulary import canonical, unit_of
+from ..vocabulary import canonical, format_value, unit_of
 from .experiment import DEFAULT_KPI, Experiment, Point
 from .mechanisms import Mechanism, Pair
 from .run import run_points
@@ -247,9 +247,11 @@ def _result(exp: Experiment, pair: Pair, per: pd.DataFrame, values: pd.DataFrame
     alone = table["alone"]
     if alone.notna().all() and total.mean:
         gap = total.mean - float(alone.sum())
-        notes.append(f"switched alone on A the mechanisms add up to {alone.sum():.4g}; the "
-                     f"remaining {gap:.4g} comes from their interactions, shared out by the "
-                     "Shapley weights")
+        unit = unit_of(kpi)
+        notes.append("switched alone on A the mechanisms add up to "
+                     f"{format_value(float(alone.sum()), unit, True)}; the remaining "
+                     f"{format_value(gap, unit, True)} comes from their interactions, shared "
+                     "out by the Shapley weights")
     if exp.failures:
         notes.append(f"{len(exp.failures)} run(s) failed: their replications are left out")
     a, b = (pair.a.name, pair.b.name) if pair.a.name != pair.b.name else \
