@@ -362,7 +362,8 @@ def test_stored_replications_are_fsynced_before_the_rename(tmp_path, monkeypatch
 
 def test_a_second_process_cannot_write_the_same_folder(tmp_path, capsys):
     out = tmp_path / "exp"
-    cmd = [sys.executable, "-m", "gridsim", "replicate", *QUICK, "-n", "60", "-j", "1",
+    n = "1000"  # far more than finish before the interrupt, however fast the engine gets
+    cmd = [sys.executable, "-m", "gridsim", "replicate", *QUICK, "-n", n, "-j", "1",
            "--out", str(out)]
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
                             env={**os.environ, "PYTHONPATH": str(ROOT)})
@@ -370,8 +371,7 @@ def test_a_second_process_cannot_write_the_same_folder(tmp_path, capsys):
         deadline = time.time() + 300
         while time.time() < deadline and len(list(out.glob("reps/p*_r*"))) < 2:
             time.sleep(0.05)
-        code, _, err = cli(capsys, "replicate", *QUICK, "-n", "60", "-j", "1", "--out",
-                           str(out))
+        code, _, err = cli(capsys, "replicate", *QUICK, "-n", n, "-j", "1", "--out", str(out))
         assert code == 2
         assert f"another gridsim process (pid {proc.pid})" in one_line(err)
         proc.send_signal(signal.SIGINT)  # Ctrl-C: what was kept, and how to resume
@@ -381,7 +381,7 @@ def test_a_second_process_cannot_write_the_same_folder(tmp_path, capsys):
     assert proc.returncode == 130
     kept = len(list(out.glob("reps/p*_r*")))
     line = one_line(stderr)
-    assert f"interrupted; {kept} of 60 finished replications are kept in {out}" in line
+    assert f"interrupted; {kept} of {n} finished replications are kept in {out}" in line
     assert "run the same command again to resume" in line and "nothing written" not in line
     code, _, err = cli(capsys, "replicate", *QUICK, "-n", "2", "-j", "1", "--out", str(out))
     assert code == 0 and "resuming: 2 of 2 replications already done" in err  # lock released
