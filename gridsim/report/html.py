@@ -43,7 +43,7 @@ GENERATOR = '<meta name="generator" content="gridsim '
 NAV = (("scenario", "Scenario"), ("failures", "Failures"), ("kpis", "KPIs"),
        ("comparison", "Comparison"), ("organisation", "Organisation"),
        ("appraisal", "Departments"), ("bottleneck", "Bottleneck"),
-       ("loaded", "Most loaded"), ("plots", "Plots"))
+       ("stationarity", "Stationarity"), ("loaded", "Most loaded"), ("plots", "Plots"))
 """The sections of a page, in order, with their link text (a section without data is left out
 of the page and of the contents)."""
 _SECTION_DATA = {"failures": ("failures",), "comparison": ("comparison",),
