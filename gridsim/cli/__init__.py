@@ -24,14 +24,14 @@ from ..arguments import SettingError
 from ..interrupt import exit_status, terminate_like_interrupt
 from ..results.outdir import OutputError
 from ..scenario import ScenarioError
-from . import decompose, experiments, published, run
+from . import decompose, experiments, optimise, published, run
 from .common import UsageError
 
 EXIT_BAD_INPUT = 2
 
 
-ORDER: tuple[str, ...] = ("run", "validate-scenario", "compare", "replicate", "sweep", "decompose",
-                          "warmup", "report", "validate", "calibrate", "schema")
+ORDER: tuple[str, ...] = ("run", "validate-scenario", "compare", "replicate", "sweep", "optimise",
+                          "decompose", "warmup", "report", "validate", "calibrate", "schema")
 """The commands as ``gridsim --help`` lists them: a planner's path through them."""
 
 
@@ -54,7 +54,7 @@ def cli() -> None:
     """
 
 
-for _module in (run, experiments, decompose, published):
+for _module in (run, experiments, optimise, decompose, published):
     _module.register(cli)
 
 

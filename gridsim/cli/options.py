@@ -197,6 +197,36 @@ PARAM = _option("--param", multiple=True, metavar="PATH=LOW:HIGH",
 MAXITER = _option("--maxiter", type=WHOLE, default=40, show_default=True, metavar="N",
                   help="the most iterations of the optimiser")
 
+OPT_VARY = _option("--vary", key="--vary:optimise", multiple=True, metavar="PATH=LOW..HIGH",
+                   help="a decision variable: a head count (or any value) and its range, "
+                        "LOW..HIGH, LOW..HIGH:STEP or V1,V2,...; PATH alone: 1 to twice its "
+                        "value; * makes one variable per key, e.g. 'departments.*.staff', "
+                        "'streets.overrides.*.staff.enforcement=4..16' (repeatable)")
+OPT_TARGET = _option("--target", key="--target:optimise", multiple=True,
+                     metavar="'KPI>=X [@ SCOPE]'",
+                     help="a target that must hold at --level confidence, e.g. "
+                          "'on_time_rate>=0.9', 'on_time_rate>=0.85 @ street=*' (every "
+                          "street), 'wait_share<=0.2 @ pool=*/enforcement' (repeatable)")
+COSTS = _option("--costs", metavar="FILE.yaml",
+                help="cost per head by pool kind (per_head:, per_added:, default:, unit:); "
+                     "default: every head costs 1")
+COST = _option("--cost", multiple=True, metavar="KIND=PRICE",
+               help="cost per head of one pool kind, e.g. department=1.2 (repeatable)")
+BUDGET = _option("--budget", type=NUMBER, metavar="X",
+                 help="with --maximise: spend at most this (in the costs' unit)")
+MAXIMISE = _option("--maximise", metavar="'KPI [@ SCOPE]'",
+                   help="with --budget: the KPI to make best within it (the worst unit's for "
+                        "a unit scope)")
+OPT_MAX_REPLICATIONS = _option("--max-replications", key="--max-replications:optimise",
+                               type=WHOLE, metavar="N",
+                               help="the most replications of one candidate before its "
+                                    "targets are called undecided (default 40)")
+CONFIRM = _option("--confirm", type=WHOLE, metavar="N",
+                  help="replications of the chosen allocation on fresh seeds (default 20; 0: "
+                       "none)")
+LEVEL = _option("--level", type=NUMBER, metavar="X",
+                help="family-wise confidence of the targets (default 0.95)")
+
 EXPERIMENT = (replications(10, True, "replications per variant, or 'auto' (see --precision)"),
               PRECISION, KPI, MAX_REPLICATIONS, SEED, WORKERS, DASK,
               out("results folder (default: a folder under results/ named after the scenario "
@@ -222,11 +252,15 @@ def check_args(command: str, given: dict[str, Any]) -> None:
         check_count(get("replications"), "--replications")
     if get("kpi") is not None:
         check_kpi(get("kpi"), "--kpi")
-    auto = get("replications") == "auto"
+    auto = get("replications") == "auto" or command == "optimise"
     for name in ("precision", "max_replications"):
         if get(name) is not None and not auto:
             raise SettingError(f"--{name.replace('_', '-')} applies only with "
                                "--replications auto")
+    if get("level") is not None:
+        check_fraction(get("level"), "--level", "0.95")
+    if get("confirm") is not None and get("confirm") < 0:
+        raise SettingError(f"--confirm must be 0 or more, got {get('confirm')}")
     if get("precision") is not None:
         check_fraction(get("precision"), "--precision", "0.05 for ±5 %")
     if command == "run" and get("shards") is None:
