@@ -7,6 +7,9 @@
     exp.summary, exp.differences, exp.best()
     parts = gridsim.decompose(scenario, policies=["baseline", "whistle"], replications=5)
     parts.table                                # which mechanism buys what
+    opt = gridsim.optimise(scenario, ["streets.staff.enforcement=4..16"],
+                           ["on_time_rate>=0.9 @ street=*"])
+    opt.chosen, opt.confirmation, opt.candidates   # the cheapest staffing meeting the target
 """
 
 from ._version import __version__
@@ -20,11 +23,11 @@ from .experiments import (  # noqa: E402
     suggest_warmup,
     sweep,
 )
+from .optimise import Optimisation, optimise  # noqa: E402
 from .results.result import Result  # noqa: E402
 from .runner import simulate  # noqa: E402
 from .scenario import Scenario, ScenarioError, bundled_scenario, load_scenario  # noqa: E402
 
-__all__ = ["Decomposition", "Experiment", "Result", "Scenario", "ScenarioError", "SettingError",
-           "__version__",
-           "bundled_scenario", "compare", "decompose", "load_scenario", "replicate", "simulate",
-           "suggest_warmup", "sweep"]
+__all__ = ["Decomposition", "Experiment", "Optimisation", "Result", "Scenario", "ScenarioError",
+           "SettingError", "__version__", "bundled_scenario", "compare", "decompose",
+           "load_scenario", "optimise", "replicate", "simulate", "suggest_warmup", "sweep"]

@@ -1,8 +1,8 @@
 """Imports go one way: the layers of pyproject.toml's import-linter contract, no import cycles,
 no import inside a function (except to defer a heavy library that only some calls need).
 
-The contract's layers, highest first: cli, report, validation, experiments, runner, parallel,
-arguments, results, model, plan, scenario, policies, distributions, units, vocabulary.
+The contract's layers, highest first: cli, report, optimise, validation, experiments, runner,
+parallel, arguments, results, model, plan, scenario, policies, distributions, units, vocabulary.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "gridsim"
-DEFERRED = ("scipy", "matplotlib", "dask", "gridsim.results.plots", "gridsim.experiments.plots")
+DEFERRED = ("scipy", "matplotlib", "dask", "gridsim.results.plots", "gridsim.experiments.plots",
+            "gridsim.optimise.plots")
 """What a function may import for itself: libraries that take a second to load and that only
 some calls need (statistics, plots, a Dask cluster), and the plot modules that import them."""
 NOT_YET: set[str] = set()

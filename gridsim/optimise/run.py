@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import runner
 from ..arguments import SettingError, check_count, check_fraction, check_seed, check_workers
 from ..experiments.outputs import replication_outputs
 from ..experiments.store import Store
@@ -127,8 +128,6 @@ def _objective(maximise: str | None, budget: float | None) -> Target | None:
 
 def _check_targets(scenario: Scenario, space: Space, targets: list[Target]) -> None:
     """Every target names what a run of the scenario reports: tried on a day's run."""
-    from .. import runner
-
     top = scenario.with_overrides(space.values(space.top))
     hours = min(top.horizon.hours, 24.0)
     short = top.with_overrides({"horizon": f"{hours}h", "warmup": "0h",

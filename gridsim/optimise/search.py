@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from ..experiments.stats import paired_difference, select_best
 from .bounds import DEFAULT_WAIT, Bound, least_servers
@@ -336,9 +337,7 @@ def _clip(v, value: float) -> float | int:
                                                               abs(v.values[k] - value)))]
 
 
-def _pool_frame(pools: list[str]):
-    import pandas as pd
-
+def _pool_frame(pools: list[str]) -> pd.DataFrame:
     return pd.DataFrame({"level": "pool", "unit": pools, "wait_share": 0.0})
 
 

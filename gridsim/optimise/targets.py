@@ -26,6 +26,7 @@ import pandas as pd
 
 from ..arguments import SettingError, check_kpi
 from ..experiments.stats import bonferroni_level, t_interval
+from ..results.units import unit_columns
 from ..scenario.errors import closest
 from ..vocabulary import UNIT_LEVELS, canonical
 
@@ -124,8 +125,6 @@ class Target:
                                                         else ""))
             return
         u = tables["units"]
-        from ..results.units import unit_columns
-
         cols = unit_columns(u)
         if self.metric not in cols:
             hint = closest(self.metric, cols)

@@ -29,8 +29,11 @@ from typing import Any
 import numpy as np
 
 from ..arguments import SettingError
+from ..model.simulation import run_model
 from ..scenario import Scenario, ScenarioError
+from ..scenario.loader import validate_data
 from ..scenario.overrides import parse_override
+from ..scenario.recording import RecordPlan
 
 CONTINUOUS_VALUES = 11
 """How many values a continuous range ``LOW..HIGH`` without a step is cut into."""
@@ -315,10 +318,6 @@ def staff_of(scenario: Scenario) -> Staff:
 
 @lru_cache(maxsize=4096)
 def _staff(text: str) -> Staff:
-    from ..model.simulation import run_model
-    from ..scenario.loader import validate_data
-    from ..scenario.recording import RecordPlan
-
     data = json.loads(text)
     data.update(horizon="1h", warmup="0h")
     data["initial_backlog"] = None
