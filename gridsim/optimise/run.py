@@ -29,6 +29,9 @@ from .variables import Space, parse_vary
 DEFAULT_REPLICATIONS = 5
 DEFAULT_MAX_REPLICATIONS = 40
 DEFAULT_CONFIRM = 20
+METHODS = ("search", "exhaustive")
+MAX_EXHAUSTIVE = 500
+"""The most allocations ``method="exhaustive"`` evaluates."""
 
 
 def optimise(scenario: Scenario, vary: Sequence[str] | dict[str, Any],
@@ -42,7 +45,7 @@ def optimise(scenario: Scenario, vary: Sequence[str] | dict[str, Any],
              workers: int | None = None, client: Any = None, out: str | Path | None = None,
              progress: Callable[[int, int], None] | None = None,
              note: Callable[[str], None] | None = None,
-             allow_large: bool = False) -> Optimisation:
+             method: str = "search", allow_large: bool = False) -> Optimisation:
     """The cheapest allocation of the ``vary`` head counts (or values) whose ``targets`` are
     met at family-wise confidence ``level``, by simulation optimisation on common random
     numbers (:mod:`gridsim.optimise.search`); with ``budget`` and ``maximise`` (a KPI, as a
@@ -58,9 +61,12 @@ def optimise(scenario: Scenario, vary: Sequence[str] | dict[str, Any],
     its constraints are decided or ``max_replications`` are done; ``confirm``: replications
     of the chosen allocation on fresh seeds (0: none). With ``out``, every replication is
     stored there and a rerun with the same arguments resumes; the result is the same whatever
-    ``workers`` or ``client`` (a Dask client) run it. Bad arguments raise
-    :class:`~gridsim.arguments.SettingError` before anything runs.
+    ``workers`` or ``client`` (a Dask client) run it. ``method="exhaustive"`` decides every
+    allocation of the ranges instead of searching (small spaces; the search's reference).
+    Bad arguments raise :class:`~gridsim.arguments.SettingError` before anything runs.
     """
+    if method not in METHODS:
+        raise SettingError(f"method must be one of {', '.join(METHODS)}, got {method!r}")
     check_count(replications, "replications")
     check_count(max_replications, "max_replications")
     if max_replications < replications:
@@ -75,6 +81,9 @@ def optimise(scenario: Scenario, vary: Sequence[str] | dict[str, Any],
     check_workers(workers)
     space = parse_vary(scenario, vary)
     goals = parse_targets(list(targets))
+    if method == "exhaustive" and space.size > MAX_EXHAUSTIVE:
+        raise SettingError(f"method exhaustive: the ranges hold {space.size} allocations (at "
+                           f"most {MAX_EXHAUSTIVE}): narrow them or use the search")
     objective = _objective(maximise, budget)
     if objective is None and not goals:
         raise SettingError("optimise needs a --target (or a --budget with --maximise)")
@@ -88,7 +97,8 @@ def optimise(scenario: Scenario, vary: Sequence[str] | dict[str, Any],
                    "variables": [[v.path, list(v.values)] for v in space.variables],
                    "targets": [str(t) for t in all_targets], "costs": table.model_dump(),
                    "budget": budget, "replications": replications,
-                   "max_replications": max_replications, "confirm": confirm, "level": level}
+                   "max_replications": max_replications, "confirm": confirm, "level": level,
+                   "method": method}
     batch = max(workers or default_workers(), 1)
     with Executor(workers, client, fn=run_task) as executor:
         store = Store(out, fingerprint) if out is not None else None
@@ -96,7 +106,7 @@ def optimise(scenario: Scenario, vary: Sequence[str] | dict[str, Any],
             ev = Evaluator(scenario, space, all_targets, table, seed, level, executor, store,
                            batch, max_replications, progress)
             search = Search(ev, replications, confirm, budget, objective, note)
-            outcome = search.run()
+            outcome = search.exhaustive() if method == "exhaustive" else search.run()
         finally:
             if store:
                 store.close()

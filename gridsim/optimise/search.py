@@ -13,8 +13,9 @@
    until each is shown feasible or infeasible; the first feasible one is taken, and the
    descent goes on from there. When no decrease is feasible, **swaps** (one head fewer here,
    one more there) that lower the cost are tried the same way. An allocation below (head by
-   head) one shown infeasible is not tried: more staff never hurts a target (monotonicity,
-   the search's one assumption).
+   head) one that was not shown feasible (shown infeasible, or still undecided at the
+   replication limit) is not tried: more staff never hurts a target (monotonicity, the
+   search's one assumption).
 5. **Selection**: among the feasible allocations of least cost (ties), the one with the most
    slack on the first target, by multiple comparisons with the best on the common seeds.
 6. **Confirmation** of the chosen allocation on fresh seeds, reported apart from the search.
@@ -26,6 +27,7 @@ it evaluated within the budget (and meeting any targets) is chosen the same way.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -36,7 +38,7 @@ import pandas as pd
 from ..experiments.stats import paired_difference, select_best
 from .bounds import DEFAULT_WAIT, Bound, least_servers
 from .evaluate import CONFIRM_POINT, Candidate, Evaluator
-from .targets import MET, Target
+from .targets import MET, Target, judge
 
 
 @dataclass
@@ -83,10 +85,10 @@ class Search:
     def decide(self, c: Candidate, phase: str, move: str) -> str:
         if self._dominated(c.point):
             c.status = c.status if c.status != "unevaluated" else "skipped"
-            self.log(phase, c, move, "not tried: below an allocation shown infeasible")
+            self.log(phase, c, move, "not tried: below an allocation not shown feasible")
             return "infeasible"
         status = self.ev.decide(c, self.n0)
-        if status == "infeasible":
+        if status != "feasible":  # shown infeasible, or not shown feasible at the limit
             self.infeasible.append(c.point)
         c.phase = c.phase or phase
         self.log(phase, c, move)
@@ -133,6 +135,24 @@ class Search:
         cur = self._descend(cur)
         chosen = self._select()
         return self._finish(chosen, True, bounds, pilot)
+
+    def exhaustive(self) -> Outcome:
+        """Every allocation of the space decided on its own (no pruning): the reference the
+        search is measured against, and a method for small spaces."""
+        ev = self.ev
+        pilot = ev.candidate(ev.space.top, "pilot")
+        self.decide(pilot, "pilot", "every variable at the top of its range")
+        bounds = self.bounds(pilot)
+        for point in itertools.product(*(range(len(v.values)) for v in ev.space.variables)):
+            c = ev.candidate(point, "exhaustive")
+            if c.status == "unevaluated":
+                ev.decide(c, self.n0)
+                self.log("exhaustive", c, ev.space.label(point))
+        if not any(c.status == "feasible" for c in ev.candidates):
+            self.notes.append("infeasible: no allocation in the ranges meets the targets; at "
+                              "the top of every range " + _failing(ev, pilot))
+            return self._finish(pilot, False, bounds, pilot)
+        return self._finish(self._select(), True, bounds, pilot)
 
     def bounds(self, pilot: Candidate) -> list[Bound]:
         """Each pool-sizing variable's offered load and start from the pilot's utilisation."""
@@ -187,7 +207,7 @@ class Search:
         if not ups:
             return None
         cands = [self.ev.candidate(p, "greedy") for p in ups]
-        n = cur.replications
+        n = min(cur.replications, self.n0)  # screened on the first seeds, paired with cur's
         self.ev.replicate(cands, n)
         need = _shortfall(self.ev, cur, n)
         best, best_score = None, -np.inf
@@ -342,16 +362,18 @@ def _pool_frame(pools: list[str]) -> pd.DataFrame:
 
 
 def _shortfall(ev: Evaluator, c: Candidate, n: int) -> float:
-    """How far ``c``'s constraints are from being met, each relative to its bound (mean over
-    the first ``n`` replications; 0 for a met one)."""
+    """How far ``c``'s constraints are from being shown met on its first ``n`` replications:
+    per constraint, how far the far end of its interval lies beyond the bound (the whole
+    interval on the wrong side counts its far end too), relative to the bound; 0 when met."""
+    judged = judge(ev.targets, c.ordered(n), ev.level)
     total = 0.0
-    keys = {k for s in c.ordered(n) for k in s}
-    for key in keys:
-        t = ev.targets[key[0]]
-        vals = np.array([s.get(key, np.nan) for s in c.ordered(n)], dtype=float)
-        if np.all(np.isnan(vals)):
-            continue
-        total += max(0.0, -t.slack(float(np.nanmean(vals)))) / (abs(t.bound) or 1.0)
+    for r in judged.itertuples():
+        t = ev.targets[r.target]
+        far = r.low if t.maximise else r.high
+        if np.isnan(far):
+            far = r.mean
+        if not np.isnan(far):
+            total += max(0.0, -t.slack(float(far))) / (abs(t.bound) or 1.0)
     return total
 
 
