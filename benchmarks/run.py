@@ -4,6 +4,7 @@
     python benchmarks/run.py --quick    # smoke run: short horizons, 20,000 customers
     python benchmarks/run.py --no-scaling  # without the one-street/district/megacity runs
     python benchmarks/run.py --repeat 3 # the fastest of three runs of each measurement
+    python benchmarks/run.py --no-scaling --optimiser  # with the optimiser vs exhaustive search
 
 (a) Lifecycle throughput: the bundled default scenario under each policy (baseline, whistle,
     four_tier), one seed: wall time of ``gridsim.simulate()``, issues per second, SimPy events
@@ -18,6 +19,10 @@
     processes, all recording KPIs only: wall time, cases per second, process-seconds per case
     (wall time × processes / cases) relative to the one-street run, and peak memory of all
     processes together.
+(d) The staffing optimiser (``--optimiser``; :mod:`optimiser`): on the Jackson tandem, whose
+    cheapest allocation meeting a mean-time target is known from the formula, how often the
+    search finds it over 10 base seeds and the replications it spends, against exhaustive
+    search of all 25 allocations (2 seeds and a shorter horizon with ``--quick``).
 
 Every measurement runs in a fresh process (multiprocessing, spawn), so peak memory is that one
 run's: ``getrusage(RUSAGE_SELF).ru_maxrss`` of the child, the resident-set high-water mark,
@@ -204,7 +209,7 @@ def _fmt(value: Any, spec: str) -> str:
 
 def measure(quick: bool, customers: int, seed: int, repeat: int,
             console: Console, scaling: bool = False,
-            megacity_horizon: str | None = None) -> dict[str, Any]:
+            megacity_horizon: str | None = None, optimiser: bool = False) -> dict[str, Any]:
     rows: list[dict[str, Any]] = []
     horizon, warmup = ("14d", "2d") if quick else (None, None)
     for policy in POLICIES:
@@ -259,10 +264,16 @@ def measure(quick: bool, customers: int, seed: int, repeat: int,
             if r["benchmark"] == "scaling":
                 r["s_per_issue_vs_smallest"] = ((r["wall_s"] * r["processes"] / r["issues"])
                                                 / (small["wall_s"] / small["issues"]))
+    if optimiser:
+        import optimiser as opt_bench
+
+        console.print("optimiser: search and exhaustive search on the Jackson tandem …",
+                      style="dim")
+        rows += opt_bench.run(2 if quick else 10, "500h" if quick else "1000h")
     ratio = (gridsim_row["wall_s"] / gridsim_row["issues"]
              / (simpy_row["wall_s"] / simpy_row["issues"])) if gridsim_row else None
     for row in rows:
-        if "wall_s" in row:
+        if "wall_s" in row and "issues" in row:
             row["issues_per_s"] = row["issues"] / row["wall_s"] if row["wall_s"] > 0 else None
     return {
         "generated": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -304,6 +315,13 @@ def render(report: dict[str, Any]) -> Table:
             table.add_row(row["benchmark"], row["name"], f"[yellow]{row['skipped']}[/]",
                           "[yellow]skipped[/]", "", "", "", "", "")
             continue
+        if row["benchmark"] == "optimiser":
+            table.add_row(row["benchmark"], row["name"],
+                          f"Jackson tandem, {row['horizon']}: found the cheapest feasible "
+                          f"allocation in {row['hits']}/{row['seeds']} base seeds with "
+                          f"{row['replications_mean']:.0f} replications on average",
+                          _fmt(row["wall_s"], ".1f"), "", "", "", "", "")
+            continue
         workload = row["workload"]
         if "s_per_issue_vs_smallest" in row:
             workload += (f"; process-s/issue {row['s_per_issue_vs_smallest']:.2f}× "
@@ -338,6 +356,9 @@ def main(argv: list[str] | None = None) -> int:
                    help="skip the scaling runs: one street, one district (a year) and the "
                         "megacity (scenarios/bench/; a year, one shard per district on 2 "
                         "processes)")
+    p.add_argument("--optimiser", action="store_true",
+                   help="also run the staffing optimiser against exhaustive search on the "
+                        "Jackson tandem (10 base seeds; 2 with --quick)")
     p.add_argument("--megacity-horizon", default=None,
                    help="simulated span of the megacity run (default 365d, 2d with --quick)")
     args = p.parse_args(argv)
@@ -347,7 +368,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.repeat < 1:
         p.error("--repeat must be at least 1")
     report = measure(args.quick, customers, args.seed, args.repeat, console, args.scaling,
-                     args.megacity_horizon)
+                     args.megacity_horizon, args.optimiser)
     console.print(render(report))
     lifecycle = [r for r in report["rows"] if r["benchmark"] == "lifecycle"]
     console.print("lifecycle throughput (issues/s): " + ", ".join(

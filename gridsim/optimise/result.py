@@ -4,6 +4,7 @@ the folder it writes (``optimum.yaml``, tables, the frontier plot, the report's 
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,7 +13,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..experiments.store import ExperimentMismatch
 from ..results.io import atomic_write_text, write_json
+from ..results.outdir import EXPERIMENT, FolderLock, check_out
 from ..scenario import Scenario
 from ..validation.checks import dump_yaml
 from .costs import Costs
@@ -39,6 +42,8 @@ class Optimisation:
     budget: float | None = None
     objective: Target | None = None
     folder: Path | None = None
+    fingerprint: dict[str, Any] | None = None
+    """What identifies the search's results (its folder's ``experiment.json``)."""
 
     # ------------------------------------------------------------------ the answer
     @property
@@ -228,9 +233,25 @@ class Optimisation:
 
     def write(self, folder: str | Path | None = None, plot: bool = True) -> Path:
         """Write ``optimum.yaml``, the tables (CSV), ``optimise.json`` and the frontier plot
-        into ``folder`` (the search's own folder by default)."""
+        into ``folder`` (the search's own by default; otherwise missing, empty or this
+        search's: see :func:`~gridsim.results.outdir.check_out`), holding its lock."""
         folder = Path(folder or self.folder)
-        folder.mkdir(parents=True, exist_ok=True)
+        fingerprint = json.loads(json.dumps(self.fingerprint or {"kind": "optimise"}))
+        check_out(folder, EXPERIMENT)
+        with FolderLock(folder):
+            folder.mkdir(parents=True, exist_ok=True)
+            meta = folder / "experiment.json"
+            if meta.exists():
+                old = json.loads(meta.read_text(encoding="utf-8")).get("fingerprint")
+                if old != fingerprint:
+                    raise ExperimentMismatch(f"{folder} holds results of a different "
+                                             "experiment; write this one into another folder")
+            else:
+                write_json(meta, {"fingerprint": fingerprint})
+            self._write(folder, plot)
+        return folder
+
+    def _write(self, folder: Path, plot: bool) -> None:
         atomic_write_text(folder / "optimum.yaml",
                           self.header() + "\n" + dump_yaml(self.scenario.to_data()))
         for name in ("candidates", "constraints", "confirmation", "binding", "steps"):
@@ -240,7 +261,6 @@ class Optimisation:
             from .plots import write_frontier
 
             write_frontier(self.candidates, self.summary(), folder)
-        return folder
 
 
 def _tightest(t: Target, judged: pd.DataFrame) -> dict[str, Any]:

@@ -116,7 +116,7 @@ def optimise(scenario: Scenario, vary: Sequence[str] | dict[str, Any],
              "confirmation": confirmed, "exhaustive": None}
     return Optimisation(scenario, space, all_targets, table, outcome, ev.candidates, seed,
                         level, spent, ev.var_pools, budget, objective,
-                        Path(out) if out is not None else None)
+                        Path(out) if out is not None else None, fingerprint)
 
 
 def _objective(maximise: str | None, budget: float | None) -> Target | None:
