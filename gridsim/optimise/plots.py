@@ -96,8 +96,11 @@ def _panel(ax: Axes, candidates: pd.DataFrame, meta: dict[str, Any], k: int) -> 
                     xycoords=("axes fraction", "data"), xytext=(-4, 4),
                     textcoords="offset points", ha="right", va="bottom", fontsize=8.5,
                     color=CHOSEN)
+    # cheap and good (top left; bottom left when smaller is better) is empty, or the search
+    # would have chosen it; dear and bad (the opposite corner) nearly so: room for the labels
+    up = -1 if str(target.get("sense")) in ("<=", "<") else 1
     if k == 0:
-        _mark_base(ax, c, x, mean, meta)
+        _mark_base(ax, c, x, mean, meta, up)
     chosen = np.flatnonzero(_bool(c["chosen"]).to_numpy()) if "chosen" in c else []
     if len(chosen):
         ch, xc, y = c.iloc[chosen[0]], x[chosen[0]], float(mean[chosen[0]])
@@ -108,8 +111,9 @@ def _panel(ax: Axes, candidates: pd.DataFrame, meta: dict[str, Any], k: int) -> 
                                for v in meta.get("variables") or [] if v["path"] in ch)
             ax.annotate(f"chosen: {values}\n{format_value(ch['cost'], _unit(meta))}"
                         f" \u00b7 {format_value(y, unit)}", (xc, y),
-                        xytext=(14, -26), textcoords="offset points", fontsize=9,
-                        fontweight="bold", color=CHOSEN, va="top",
+                        xytext=(0.02, 0.95 if up > 0 else 0.05), textcoords="axes fraction",
+                        fontsize=9, fontweight="bold", color=CHOSEN, ha="left",
+                        va="top" if up > 0 else "bottom",
                         bbox={"boxstyle": "round,pad=0.3", "fc": "white", "ec": "#c8d0d9"},
                         arrowprops={"arrowstyle": "-", "color": CHOSEN, "lw": 1}, zorder=5)
     where = " (worst unit)" if target.get("per_unit") else ""
@@ -134,7 +138,7 @@ def _dodged(cost: pd.Series) -> np.ndarray:
 
 
 def _mark_base(ax: Axes, c: pd.DataFrame, x: np.ndarray, mean: pd.Series,
-               meta: dict[str, Any]) -> None:
+               meta: dict[str, Any], up: int) -> None:
     """Label the scenario's own staffing (every variable at its base value), if evaluated."""
     variables = [v for v in meta.get("variables") or [] if v.get("path") in c]
     if not variables:
@@ -143,10 +147,13 @@ def _mark_base(ax: Axes, c: pd.DataFrame, x: np.ndarray, mean: pd.Series,
                                   == float(v.get("base", np.nan)) for v in variables])
     if base.any():
         i = int(np.flatnonzero(base)[0])
-        ax.annotate("the scenario's staffing", (x[i], float(mean[i])), xytext=(-8, -4),
-                    textcoords="offset points", ha="right", va="top", fontsize=8.5,
-                    color=CHOSEN, bbox={"boxstyle": "round,pad=0.2", "fc": "white",
-                                        "ec": "none", "alpha": 0.85}, zorder=5)
+        ax.annotate("the scenario's staffing", (x[i], float(mean[i])),
+                    xytext=(0.98, 0.05 if up > 0 else 0.95),
+                    textcoords="axes fraction", ha="right", va="bottom" if up > 0 else "top",
+                    fontsize=8.5, color=CHOSEN, zorder=5,
+                    bbox={"boxstyle": "round,pad=0.2", "fc": "white", "ec": "none",
+                          "alpha": 0.85},
+                    arrowprops={"arrowstyle": "-", "color": CHOSEN, "lw": 0.8})
 
 
 def _int(v: Any) -> str:
