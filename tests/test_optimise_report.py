@@ -247,6 +247,30 @@ def test_starting_point_search_and_notes(page):
     assert "Eight streets &amp; &lt;two&gt; new areas" in page
 
 
+def test_a_search_that_found_nothing_says_so(folder, tmp_path):
+    """No feasible staffing, nothing evaluated one step cheaper, a budget and a KPI to
+    maximise: the page still renders and says what happened in words."""
+    import shutil
+
+    here = shutil.copytree(folder, tmp_path / "none")
+    meta = json.loads((here / "optimise.json").read_text())
+    meta |= {"objective": "maximise on_time_rate", "budget": 300.0, "notes": [], "search": []}
+    meta["chosen"] |= {"status": "infeasible", "feasible": False}
+    meta["variables"][1]["low"] = 6  # the chosen 6 office workers: the bottom of the range
+    (here / "optimise.json").write_text(json.dumps(meta), encoding="utf-8")
+    (here / "binding.csv").write_text("variable,value,neighbour,target,unit,mean,bound,status\n")
+    (here / "plots" / "frontier.png").unlink()
+    text = render_report(here)
+    s = _section(text, "summary")
+    assert "No staffing in the search ranges met every target." in s
+    assert "the best Closed on time (on_time_rate)" in text and "300 heads" in text
+    s = _section(text, "binding")
+    assert "one step lower was not evaluated" in s
+    assert "Office workers per street cannot go lower: 6 is the bottom" in s
+    assert 'id="search"' not in text and 'id="notes"' not in text and 'href="#notes"' not in text
+    assert "No frontier plot in this folder" in _section(text, "frontier")
+
+
 def test_other_pages_keep_their_contents(tmp_path):
     """An experiment folder without optimise.json is still an experiment page."""
     (tmp_path / "experiment.json").write_text(json.dumps({"fingerprint": {"kind": "compare"}}))
@@ -297,3 +321,28 @@ def test_the_page_lays_out_in_chromium(folder, page, tmp_path):
     assert img.shape[:2] == (3000, 1280) and img.std() > 0.05
     dark = img.min(axis=2) < 0.6
     assert dark.any(axis=1).mean() > 0.3  # content down the page
+
+
+PROBE = """<script>window.addEventListener("load", () => {
+  const img = document.querySelector("#frontier img"), b = document.body;
+  const box = img.getBoundingClientRect();
+  b.dataset.img = `${Math.round(box.width)}x${Math.round(box.height)}x${img.naturalWidth}`;
+  b.dataset.table = Math.round(document.querySelector("table.candidates")
+                                  .getBoundingClientRect().width);
+  b.dataset.page = document.documentElement.scrollWidth;
+});</script></body>"""
+
+
+def test_the_frontier_image_and_table_have_room(folder, page, tmp_path):
+    """A copy of the page with a probe (the page itself has no scripts): the plot is decoded
+    and laid out at its width, and nothing pushes the page wider than the window."""
+    probe = tmp_path / "probe.html"
+    probe.write_text(page.replace("</body>", PROBE), encoding="utf-8")
+    done = browse(probe, tmp_path / "profile", "--dump-dom", "--window-size=1280,3000")
+    body = done.stdout
+    found = re.search(r'data-img="(\d+)x(\d+)x(\d+)" data-table="(\d+)" data-page="(\d+)"',
+                      body)
+    assert found, body[:500]
+    width, height, natural, table_width, page_width = map(int, found.groups())
+    assert natural == 950 and 600 < width <= 950 and height > 400
+    assert table_width > 600 and page_width <= 1280

@@ -68,9 +68,14 @@ def _panel(ax: Axes, candidates: pd.DataFrame, meta: dict[str, Any], k: int) -> 
     target = meta["targets"][k]
     metric = str(target.get("metric"))
     unit = unit_of(metric)
+    if f"t{k}_mean" not in candidates:
+        ax.text(0.5, 0.5, f"no values of {target.get('text')} in the candidates table",
+                transform=ax.transAxes, ha="center", va="center", color=CHOSEN)
+        ax.set_title(target_text(target), loc="left", fontsize=10)
+        return
     c = candidates.sort_values(["cost", "candidate"]).reset_index(drop=True)
     x = _dodged(c["cost"].astype(float))
-    mean, low, high = (pd.to_numeric(c[f"t{k}_{x}"], errors="coerce")
+    mean, low, high = (pd.to_numeric(c.get(f"t{k}_{x}", c[f"t{k}_mean"]), errors="coerce")
                        for x in ("mean", "low", "high"))
     status = c["status"].astype(str)
     for st, style in STATUS_STYLE.items():

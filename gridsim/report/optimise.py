@@ -56,6 +56,8 @@ def optimise_context(folder: Path) -> dict[str, Any]:
     if not isinstance(meta, dict) or not {"variables", "targets", "chosen"} <= set(meta):
         raise ReportError(f"{folder} is not a readable staffing optimisation: optimise.json "
                           "has no variables, targets or chosen allocation")
+    if not isinstance(meta["chosen"], dict):  # nothing chosen: say so rather than fail
+        meta = {**meta, "chosen": {"status": "infeasible", "feasible": False}}
     level = float(meta.get("level") or 0.95)
     variables = list(meta["variables"])
     targets = list(meta["targets"])
