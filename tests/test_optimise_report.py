@@ -236,6 +236,18 @@ def test_the_frontier_section_embeds_the_plot_and_lists_frontier_candidates_firs
     assert 'title="enforcement=9, office=6"' in s
 
 
+def test_many_candidates_fold_all_but_the_frontier_and_the_chosen(folder, monkeypatch):
+    from gridsim.report import optimise
+
+    monkeypatch.setattr(optimise, "MAX_CANDIDATES", 5)
+    s = _section(render_report(folder), "frontier")
+    shown, rest = s.split("<details>")
+    c = pd.read_csv(folder / "candidates.csv")
+    assert shown.count("<tr class=") == int((c["frontier"] | c["chosen"]).sum())
+    assert f"The other {len(c) - shown.count('<tr class=')} allocations" in rest
+    assert 'class="badge opt-st opt-feasible"' in rest
+
+
 def test_starting_point_search_and_notes(page):
     s = _section(page, "start")
     assert "6.3" in s and ">7<" in s and ">9<" in s and "4.1" in s

@@ -20,7 +20,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.ticker import PercentFormatter
+from matplotlib.ticker import PercentFormatter, StrMethodFormatter
 
 from ..vocabulary import format_value, is_missing, label, unit_of
 
@@ -130,6 +130,7 @@ def _panel(ax: Axes, candidates: pd.DataFrame, meta: dict[str, Any], k: int) -> 
     ax.set_title(target_text(target), loc="left", fontsize=10)
     if unit == "share":
         ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    ax.xaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))  # 1,200,000, not 1.2e6
     ax.grid(alpha=0.3)
 
 

@@ -48,6 +48,8 @@ GLYPHS = {"o": "\u25cf", "X": "\u2716", "^": "\u25b2"}
 NUMBERS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
 MAX_UNITS = 10
 """Units of a per-unit target listed before the rest are folded away."""
+MAX_CANDIDATES = 30
+"""Beyond this many candidates, only the frontier and the chosen one are listed unfolded."""
 
 
 def optimise_context(folder: Path) -> dict[str, Any]:
@@ -204,8 +206,12 @@ def _summary(meta: dict[str, Any], variables: list[dict[str, Any]]) -> dict[str,
             step = (f"{format_value(d, 'count', signed=True)} each, "
                     f"{format_value(d * pools, 'count', signed=True)} in all") if d else "no change"
             changes.append(f"{staff_words(v).lower()} {_count(base)} \u2192 {_count(new)}")
+        pools = v.get("pools")
+        where = role(v)[1]
+        if where.startswith("per street") and not is_missing(pools):
+            pools = f"{_count(pools)} streets"
         rows.append([stacked(staff_words(v), str(v["path"])), _count(base), _count(new), step,
-                     _count(v.get("pools")),
+                     pools if isinstance(pools, str) else _count(pools),
                      f"{_count(v.get('low'))} to {_count(v.get('high'))}"
                      f" in steps of {_count(v.get('step') or 1)}"])
     cost, heads = chosen.get("cost"), chosen.get("heads")
@@ -416,7 +422,10 @@ def _frontier(folder: Path, c: pd.DataFrame | None, meta: dict[str, Any],
                                                      ("chosen", r["_chosen"])) if on),
                      "id": f"#{_count(r.get('candidate'))}", "label": str(r.get("label") or ""),
                      "badges": badges, "cells": cells})
-    out["table"] = {"head": head, "rows": rows, "n_front": int(flag["frontier"].sum())}
+    shown_rows = [r for r in rows if r["cls"]] if len(rows) > MAX_CANDIDATES else rows
+    out["table"] = {"head": head, "rows": shown_rows, "n": len(rows),
+                    "rest": [r for r in rows if r not in shown_rows],
+                    "n_front": int(flag["frontier"].sum())}
     return out
 
 
