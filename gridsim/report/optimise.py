@@ -391,7 +391,9 @@ def _frontier(folder: Path, c: pd.DataFrame | None, meta: dict[str, Any],
     head += ["Replications", "Status"]
     head += [stacked(f"{label(str(t.get('metric')))}"
                      f"{' (worst ' + _level(t) + ')' if t.get('per_unit') else ''}",
-                     _bound_text(t)) for t in targets]
+                     f"target {SENSE.get(str(t.get('sense')), t.get('sense'))} "
+                     f"{format_value(t.get('bound'), unit_of(str(t.get('metric'))))}")
+             for t in targets]
     rows = []
     for r in c.to_dict("records"):
         st = str(r.get("status"))
