@@ -93,17 +93,17 @@ def build_folder(folder: Path) -> Path:
     pd.DataFrame(
         [{"target": TARGETS[0]["text"], "unit": u, "mean": _on_time(e, o, s) + 0.004,
           "low": _on_time(e, o, s) - 0.004, "high": _on_time(e, o, s) + 0.012, "bound": 0.9,
-          "met": True} for s, u in enumerate(STREETS)]
+          "status": "met", "met": True} for s, u in enumerate(STREETS)]
         + [{"target": TARGETS[1]["text"], "unit": "all", "mean": 34.6, "low": 33.9,
-            "high": 35.3, "bound": 36.0, "met": True}]).to_csv(
+            "high": 35.3, "bound": 36.0, "status": "met", "met": True}]).to_csv(
         folder / "confirmation.csv", index=False)
-    binding = []
-    for path, value, neighbour in ((ENF, e, (e - 1, o)), (OFF, o, (e, o - 1))):
+    binding = []  # as Optimisation.binding writes it: the value one step down, the candidate
+    for path, value, neighbour in ((ENF, e - 1, (e - 1, o)), (OFF, o - 1, (e, o - 1))):
         n = EVALUATED.index(neighbour)
-        failed = cons[(cons["candidate"] == n) & (cons["status"] != "met")].sort_values(
-            ["status", "mean"], ascending=[False, True]).iloc[0]  # violated first, worst
-        binding.append({"variable": path, "value": value, "neighbour": value - 1,
-                        **failed[["target", "unit", "mean", "bound", "status"]].to_dict()})
+        for r in cons[(cons["candidate"] == n) & (cons["status"] != "met")].itertuples():
+            binding.append({"variable": path, "value": value, "neighbour": n,
+                            "target": r.target, "unit": r.unit, "mean": r.mean,
+                            "bound": r.bound, "status": r.status})
     pd.DataFrame(binding).to_csv(folder / "binding.csv", index=False)
     meta = {
         "scenario": {"name": "default-8", "description": "Eight streets & <two> new areas",
@@ -219,6 +219,23 @@ def test_what_binds_is_said_in_words(page):
     assert "street Riverside/s5 misses Closed on time \u2265 90.0%" in s
     assert "estimated at 88.2%" in s
     assert "One fewer office worker per street" in s and "may miss" in s
+    # the worst failure first, the others one step down named after it
+    enforcement = s[:s.index("streets.staff.enforcement</code>")]
+    also = enforcement[enforcement.index("Also failing there: "):]
+    assert "street Riverside/s1 (Closed on time, 90.7%)" in also  # too close to call there
+    assert "the whole area (Resolution time, mean, 36.0 h)" in enforcement
+
+
+def test_binding_in_the_briefs_format_reads_the_same(folder, tmp_path):
+    """A binding table that gives the chosen value and the one below it (not the candidate)."""
+    import shutil
+
+    here = shutil.copytree(folder, tmp_path / "brief")
+    pd.DataFrame([{"variable": ENF, "value": 9, "neighbour": 8, "target": TARGETS[0]["text"],
+                   "unit": "Riverside/s5", "mean": 0.882, "bound": 0.9,
+                   "status": "violated"}]).to_csv(here / "binding.csv", index=False)
+    s = _section(render_report(here), "binding")
+    assert "One fewer enforcement officer per street (9 \u2192 8): street Riverside/s5 misses" in s
 
 
 def test_the_frontier_section_embeds_the_plot_and_lists_frontier_candidates_first(folder, page):
@@ -277,7 +294,7 @@ def test_a_search_that_found_nothing_says_so(folder, tmp_path):
     assert "No staffing in the search ranges met every target." in s
     assert "the best Closed on time (on_time_rate)" in text and "300 heads" in text
     s = _section(text, "binding")
-    assert "one step lower was not evaluated" in s
+    assert "no allocation one step lower was evaluated" in s
     assert "Office workers per street cannot go lower: 6 is the bottom" in s
     assert 'id="search"' not in text and 'id="notes"' not in text and 'href="#notes"' not in text
     assert "No frontier plot in this folder" in _section(text, "frontier")

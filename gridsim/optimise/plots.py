@@ -13,16 +13,16 @@ With several targets there is one panel per target, on a shared cost axis.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from matplotlib.axes import Axes
-from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
-from matplotlib.ticker import PercentFormatter, StrMethodFormatter
 
 from ..vocabulary import format_value, is_missing, label, unit_of
+
+if TYPE_CHECKING:  # matplotlib is imported by the functions that draw (the report needs
+    from matplotlib.axes import Axes  # this module's words without the second it takes)
+    from matplotlib.figure import Figure
 
 STATUS_STYLE: dict[str, dict[str, Any]] = {
     "feasible": {"color": "#0072B2", "marker": "o", "text": "feasible (meets every target)"},
@@ -65,6 +65,8 @@ def _bool(s: pd.Series) -> pd.Series:
 
 def _panel(ax: Axes, candidates: pd.DataFrame, meta: dict[str, Any], k: int) -> None:
     """Target ``k`` against cost, every candidate with its interval."""
+    from matplotlib.ticker import PercentFormatter, StrMethodFormatter
+
     target = meta["targets"][k]
     metric = str(target.get("metric"))
     unit = unit_of(metric)
@@ -77,7 +79,7 @@ def _panel(ax: Axes, candidates: pd.DataFrame, meta: dict[str, Any], k: int) -> 
     x = _dodged(c["cost"].astype(float))
     mean, low, high = (pd.to_numeric(c.get(f"t{k}_{x}", c[f"t{k}_mean"]), errors="coerce")
                        for x in ("mean", "low", "high"))
-    status = c["status"].astype(str)
+    status = c["status"].astype(str).where(c["status"].isin(list(STATUS_STYLE)), "undecided")
     for st, style in STATUS_STYLE.items():
         pick = (status == st).to_numpy()
         if not pick.any():
@@ -93,17 +95,19 @@ def _panel(ax: Axes, candidates: pd.DataFrame, meta: dict[str, Any], k: int) -> 
         if front.any():
             ax.step(x[front], mean[front],
                     where="post", color="#56B4E9", lw=2, zorder=2)
+    # cheap and good (top left; bottom left when smaller is better) is empty, or the search
+    # would have chosen it; dear and bad (the opposite corner) nearly so: room for the labels
+    up = -1 if str(target.get("sense")) in ("<=", "<") else 1
     bound = target.get("bound")
     if not is_missing(bound):
         ax.axhline(float(bound), color=CHOSEN, ls="--", lw=1.3, zorder=1)
         ax.annotate(f"target {SENSE.get(str(target.get('sense')), '')} "
-                    f"{format_value(bound, unit)}", (1, float(bound)),
-                    xycoords=("axes fraction", "data"), xytext=(-4, 4),
-                    textcoords="offset points", ha="right", va="bottom", fontsize=8.5,
-                    color=CHOSEN)
-    # cheap and good (top left; bottom left when smaller is better) is empty, or the search
-    # would have chosen it; dear and bad (the opposite corner) nearly so: room for the labels
-    up = -1 if str(target.get("sense")) in ("<=", "<") else 1
+                    f"{format_value(bound, unit)}", (0, float(bound)),
+                    xycoords=("axes fraction", "data"), xytext=(4, 3 * up),
+                    textcoords="offset points", ha="left", va="bottom" if up > 0 else "top",
+                    fontsize=8.5, color=CHOSEN, zorder=5,
+                    bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none",
+                          "alpha": 0.8})
     if k == 0:
         _mark_base(ax, c, x, mean, meta, up)
     chosen = np.flatnonzero(_bool(c["chosen"]).to_numpy()) if "chosen" in c else []
@@ -114,7 +118,7 @@ def _panel(ax: Axes, candidates: pd.DataFrame, meta: dict[str, Any], k: int) -> 
         if k == 0:
             values = ", ".join(f"{short_name(v['path'])} {_int(ch.get(v['path']))}"
                                for v in meta.get("variables") or [] if v["path"] in ch)
-            ax.annotate(f"chosen: {values}\n{format_value(ch['cost'], _unit(meta))}"
+            ax.annotate(f"chosen: {values}\n{amount(ch['cost'], _unit(meta))}"
                         f" \u00b7 {format_value(y, unit)}", (xc, y),
                         xytext=(0.02, 0.95 if up > 0 else 0.05), textcoords="axes fraction",
                         fontsize=9, fontweight="bold", color=CHOSEN, ha="left",
@@ -162,6 +166,14 @@ def _mark_base(ax: Axes, c: pd.DataFrame, x: np.ndarray, mean: pd.Series,
                     arrowprops={"arrowstyle": "-", "color": CHOSEN, "lw": 0.8})
 
 
+def amount(v: Any, unit: str, signed: bool = False) -> str:
+    """A cost: a whole number without decimals (``24 heads``, ``−40 heads``), else as
+    :func:`~gridsim.vocabulary.format_value` gives it."""
+    if not is_missing(v) and float(v).is_integer():
+        return f"{format_value(v, 'count', signed=signed)} {unit}".strip()
+    return format_value(v, unit, signed=signed)
+
+
 def _int(v: Any) -> str:
     """A staff number as written (``9``, not ``9.0``)."""
     return format_value(v, "count")
@@ -172,7 +184,10 @@ def _unit(meta: dict[str, Any]) -> str:
 
 
 def _legend(fig: Figure, candidates: pd.DataFrame, level: float) -> None:
-    present = set(candidates["status"].astype(str))
+    from matplotlib.lines import Line2D
+
+    present = {st if st in STATUS_STYLE else "undecided"
+               for st in candidates["status"].astype(str)}
     handles = [Line2D([], [], ls="none", marker=s["marker"], color=s["color"], markersize=7,
                       label=s["text"]) for st, s in STATUS_STYLE.items() if st in present]
     handles += [Line2D([], [], color="#56B4E9", lw=2, label="frontier (best for the cost)"),
@@ -186,6 +201,8 @@ def _legend(fig: Figure, candidates: pd.DataFrame, level: float) -> None:
 
 def frontier(candidates: pd.DataFrame, meta: dict[str, Any], ax: Axes | None = None) -> Axes:
     """The first target against cost on ``ax`` (a new figure's when ``None``)."""
+    from matplotlib.figure import Figure
+
     if ax is None:
         ax = Figure(figsize=(9, 5), layout="constrained").add_subplot()
     _panel(ax, candidates, meta, 0)
@@ -196,6 +213,8 @@ def frontier(candidates: pd.DataFrame, meta: dict[str, Any], ax: Axes | None = N
 def frontier_figure(candidates: pd.DataFrame, meta: dict[str, Any]) -> Figure:
     """Every target (up to :data:`MAX_PANELS`) against cost, one panel each, with a legend
     and a title naming the scenario."""
+    from matplotlib.figure import Figure
+
     n = min(max(len(meta.get("targets") or []), 1), MAX_PANELS)
     fig = Figure(figsize=(9.5, 1.6 + 3.4 * n), layout="constrained")
     axes = fig.subplots(n, 1, sharex=True, squeeze=False)[:, 0]

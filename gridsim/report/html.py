@@ -126,8 +126,16 @@ def render_report(results_dir: str | Path) -> str:
 def page_kind(folder: Path) -> str:
     """``"run"``, ``"experiment"`` or, for an experiment folder holding ``optimise.json``,
     ``"optimise"`` (the page each is rendered with)."""
+    opt = folder / "optimise.json"
+    if opt.is_file() and not (folder / "experiment.json").is_file():
+        try:  # written by Optimisation.write without a search folder: known by its content
+            meta = json.loads(opt.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            meta = None
+        if isinstance(meta, dict) and {"variables", "targets", "chosen"} <= set(meta):
+            return OPTIMISE
     kind = folder_kind(folder)
-    return OPTIMISE if kind == "experiment" and (folder / "optimise.json").is_file() else kind
+    return OPTIMISE if kind == "experiment" and opt.is_file() else kind
 
 
 def _present(context: dict[str, Any], section: str) -> bool:

@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..optimise.plots import SENSE, STATUS_STYLE, target_text
+from ..optimise.plots import SENSE, STATUS_STYLE, amount, target_text
 from ..vocabulary import DASH, MINUS, format_value, is_missing, label, unit_of
 from .folder import (
     Cell,
@@ -40,10 +40,11 @@ ROLES = {
     "department": "department field worker", "city_department": "city department worker",
 }
 """A pool's member in words (singular), by the variable's last path part or its kind."""
-PHASES = {"start": "Starting point", "greedy": "Greedy cut", "descent": "Descent",
-          "swap": "Swap", "select": "Selection", "confirm": "Confirmation on fresh seeds"}
+PHASES = {"pilot": "Pilot (the top of every range)", "start": "Starting point",
+          "greedy": "Greedy cut", "descent": "Descent", "swap": "Swap", "select": "Selection",
+          "confirm": "Confirmation on fresh seeds"}
 TARGET_STATUS = {"met": ("met", "better"), "violated": ("missed", "worse"),
-                 "undecided": ("too close to call", "ns")}
+                 "undecided": ("too close to call", "ns"), "no data": ("no data", "ns")}
 GLYPHS = {"o": "\u25cf", "X": "\u2716", "^": "\u25b2"}
 NUMBERS = ("no", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine", "ten")
 MAX_UNITS = 10
@@ -145,11 +146,22 @@ def _level(target: dict[str, Any]) -> str:
     return scope.split("=", 1)[0] if "=" in scope else "unit"
 
 
+def _names(k: int, t: dict[str, Any]) -> set[str]:
+    """How a table may name target ``k``: its text as given, its canonical form
+    (``on_time_rate>=0.9 @ street=*``), its index; spaces do not count."""
+    names = {str(t.get("text")), str(k), f"t{k}"}
+    if not is_missing(t.get("bound")):
+        scope = str(t.get("scope") or "all")
+        names.add(f"{t.get('metric')}{t.get('sense')}{float(t['bound']):g}"
+                  + ("" if scope == "all" else f" @ {scope}"))
+    return {"".join(n.split()) for n in names}
+
+
 def _find(targets: list[dict[str, Any]], key: Any) -> tuple[int, dict[str, Any]] | None:
-    """A target named in a table: by its text, its index or its metric."""
-    key = str(key)
+    """A target named in a table (see :func:`_names`), or by its metric alone."""
+    key = "".join(str(key).split())
     for k, t in enumerate(targets):
-        if key in (str(t.get("text")), str(k), f"t{k}"):
+        if key in _names(k, t):
             return k, t
     for k, t in enumerate(targets):
         if key == str(t.get("metric")):
@@ -180,7 +192,8 @@ def _facts(folder: Path, meta: dict[str, Any], level: float) -> list[tuple[str, 
         ("Budget", None if is_missing(budget) else format_value(budget, unit)),
         ("Confidence level", f"{level:.0%} (each target must hold with this confidence)"),
         ("Search seed", meta.get("seed")),
-        ("Confirmation seed", conf.get("seed")),
+        ("Confirmation seed", conf.get("seed") if conf.get("seed") != meta.get("seed")
+         else None),
         ("Chosen scenario", "optimum.yaml (runnable: gridsim run optimum.yaml)"
          if (folder / "optimum.yaml").is_file() else None),
         ("Written", mtime(folder / "optimise.json")),
@@ -216,16 +229,21 @@ def _summary(meta: dict[str, Any], variables: list[dict[str, Any]]) -> dict[str,
                      f" in steps of {_count(v.get('step') or 1)}"])
     cost, heads = chosen.get("cost"), chosen.get("heads")
     money: list[tuple[str, Any]] = []
+    base_cost = chosen.get("base_cost")
+    if is_missing(base_cost) and not is_missing(cost) and all(
+            not is_missing(v.get("per_head")) for v in variables):
+        base_cost = float(cost) - d_cost  # the change is what the varied pools cost
     if not is_missing(cost):
-        base_cost = float(cost) - d_cost
-        money += [("Cost of the chosen staffing", _amount(cost, unit)),
-                  ("Cost of the scenario's staffing", _amount(base_cost, unit)),
-                  ("Change", f"{_amount(d_cost, unit, signed=True)} "
-                             f"({_signed_percent(d_cost, base_cost)})" if d_cost else "none")]
+        money.append(("Cost of the chosen staffing", amount(cost, unit)))
+    if not is_missing(cost) and not is_missing(base_cost):
+        d = float(cost) - float(base_cost)
+        money += [("Cost of the scenario's staffing", amount(base_cost, unit)),
+                  ("Change", f"{amount(d, unit, signed=True)} "
+                             f"({_signed_percent(d, float(base_cost))})" if d else "none")]
     if not is_missing(heads) and unit != "heads":
-        money += [("Heads (staff)", f"{_count(heads)} (the scenario's: "
-                                    f"{_count(float(heads) - d_heads)}, "
-                                    f"{format_value(d_heads, 'count', signed=True)})")]
+        money += [("Heads in the pools varied", f"{_count(heads)} (the scenario's: "
+                                                f"{_count(float(heads) - d_heads)}, "
+                                                f"{format_value(d_heads, 'count', signed=True)})")]
     reps = meta.get("replications") or {}
     exhaustive = reps.get("exhaustive")
     spent = facts([
@@ -240,13 +258,6 @@ def _summary(meta: dict[str, Any], variables: list[dict[str, Any]]) -> dict[str,
     return {"callout": _verdict(meta, changes), "allocation": table(
         ["Staff", "Scenario", "Chosen", "Change", "Pools", "Searched"], rows, "allocation",
         num_from=1), "money": facts(money), "spent": spent}
-
-
-def _amount(v: float, unit: str, signed: bool = False) -> str:
-    """A cost: whole numbers without decimals (``−40 heads``), else as :func:`format_value`."""
-    if float(v).is_integer():
-        return f"{format_value(v, 'count', signed=signed)} {unit}".strip()
-    return format_value(v, unit, signed=signed)
 
 
 def _reps(n: Any) -> str | None:
@@ -266,7 +277,8 @@ def _verdict(meta: dict[str, Any], changes: list[str]) -> dict[str, Any]:
         return {"cls": "unclear", "lead": "No staffing in the search ranges met every target.",
                 "text": f"The closest found{found}: {what}. Widen the ranges or relax a "
                         "target; see Targets and What binds."}
-    seeds = f" (seed {conf['seed']})" if conf.get("seed") is not None else ""
+    seeds = (f" (seed {conf['seed']})" if conf.get("seed") is not None
+             and conf.get("seed") != meta.get("seed") else "")
     if conf.get("feasible") is False:
         return {"cls": "unclear", "lead": f"Chosen{found}: {what}.",
                 "text": f"It misses a target on {_reps(n) or 'the'} fresh replications{seeds}: "
@@ -286,43 +298,51 @@ def _target(k: int, t: dict[str, Any], conf: pd.DataFrame | None,
     out: dict[str, Any] = {"title": target_text(t), "code": str(t.get("text")),
                            "kpi": metric, "sentence": "", "table": None, "rest": None}
     rows = pd.DataFrame()
-    if conf is not None:
-        names = conf["target"].astype(str)
-        rows = conf[names.isin([str(t.get("text")), str(k), f"t{k}"])]
+    if conf is not None and not conf.empty:
+        names = conf["target"].astype(str).str.replace(r"\s+", "", regex=True)
+        rows = conf[names.isin(_names(k, t))]
         if rows.empty:
             rows = conf[names == metric]
     if rows.empty:
         out["sentence"] = "No confirmation on fresh seeds in this folder."
         return out
     sign = -1.0 if str(t.get("sense")) in ("<=", "<") else 1.0
-    rows = rows.assign(margin=sign * (rows["mean"] - rows["bound"]),
-                       ok=rows["met"].astype(str).str.lower().isin(["true", "1"]))
-    rows = rows.sort_values("margin")
+    if "status" in rows:
+        state = rows["status"].astype(str)
+    else:  # only the flag: shown met or not
+        state = rows["met"].astype(str).str.lower().isin(["true", "1"]).map(
+            {True: "met", False: "violated"})
+    rows = rows.assign(margin=sign * (rows["mean"] - rows["bound"]), state=state,
+                       ok=state == "met").sort_values("margin")
     per_unit = bool(t.get("per_unit"))
     lv = _level(t)
-    missed = rows[~rows["ok"]]
+    missed = rows[rows["state"] == "violated"]
+    unsure = rows[~rows["ok"] & (rows["state"] != "violated")]
     tight = rows.iloc[0]
     value = f"{format_value(tight['mean'], unit)} ({level:.0%} CI " \
             f"{format_value(tight['low'], unit)} to {format_value(tight['high'], unit)})"
     if per_unit:
         n = len(rows)
-        if missed.empty:
+        if missed.empty and unsure.empty:
             out["sentence"] = (f"Met in all {n} {lv}s on fresh seeds; the tightest, "
                                f"{tight['unit']}, at {value}.")
         else:
-            out["sentence"] = (f"Missed in {len(missed)} of {n} {lv}s on fresh seeds: "
-                               f"{', '.join(str(u) for u in missed['unit'])}.")
+            parts = [f"missed in {len(g)} of {n} {lv}s ({', '.join(str(u) for u in g['unit'])})"
+                     if st == "missed" else f"too close to call in {len(g)} of {n} "
+                     f"({', '.join(str(u) for u in g['unit'])})"
+                     for st, g in (("missed", missed), ("unsure", unsure)) if len(g)]
+            out["sentence"] = "On fresh seeds: " + "; ".join(parts) + "."
     else:
-        out["sentence"] = (f"{'Met' if missed.empty else 'Missed'} on fresh seeds: "
-                           f"{value} against {format_value(t.get('bound'), unit)}.")
+        how = ("Met" if tight["ok"] else "Missed" if tight["state"] == "violated"
+               else "Too close to call")
+        out["sentence"] = (f"{how} on fresh seeds: {value} against "
+                           f"{format_value(t.get('bound'), unit)}.")
     cells = []
     for r in rows.itertuples(index=False):
         cell = value_cell(r.mean, unit, r.low, r.high, level)
         cells.append([str(r.unit) if per_unit else "overall", cell,
                       format_value(r.bound, unit),
-                      {"kind": "point", "label": "",
-                       "badges": [{"text": "met", "cls": "better"} if r.ok else
-                                  {"text": "missed", "cls": "worse"}]}])
+                      {"kind": "point", "label": "", "badges": [_badge(r.state)]}])
     head = [lv.capitalize() if per_unit else "Scope", "On fresh seeds", "Bound", "Result"]
     out["table"] = table(head, cells[:MAX_UNITS], "targets")
     if len(cells) > MAX_UNITS:
@@ -331,41 +351,72 @@ def _target(k: int, t: dict[str, Any], conf: pd.DataFrame | None,
     return out
 
 
+def _badge(status: str) -> dict[str, str]:
+    """A target's status in words (met, missed, too close to call, no data)."""
+    text, cls = TARGET_STATUS.get(status, (status, "ns"))
+    return {"text": text, "cls": cls}
+
+
 def _binding(df: pd.DataFrame | None, meta: dict[str, Any], variables: list[dict[str, Any]],
              targets: list[dict[str, Any]]) -> list[dict[str, str]]:
-    """For each variable: what fails one step below the chosen value, in words."""
-    values = (meta["chosen"].get("values") or {})
-    by = {} if df is None else {str(r["variable"]): r for _, r in df.iterrows()}
+    """For each variable: what fails one step below the chosen value, in words (the worst
+    failure first, the others named after it)."""
+    values = meta["chosen"].get("values") or {}
+    groups = {} if df is None or df.empty else dict(
+        tuple(df.groupby(df["variable"].astype(str), sort=False)))
     lines = []
     for v in variables:
-        r = by.get(str(v["path"]))
         value = values.get(v["path"])
-        if r is None:
+        g = groups.get(str(v["path"]))
+        if g is None:
             low = v.get("low")
             at_low = not is_missing(value) and not is_missing(low) and float(value) - float(
                 v.get("step") or 1) < float(low)
             text = (f"{staff_words(v)} cannot go lower: {_count(value)} is the bottom of the "
                     "search range." if at_low else
-                    f"{staff_words(v)}: one step lower was not evaluated by the search.")
+                    f"{staff_words(v)}: no allocation one step lower was evaluated, or "
+                    "nothing was shown to fail there.")
             lines.append({"text": text, "cls": "ns", "code": str(v["path"])})
             continue
-        found = _find(targets, r["target"])
-        t = found[1] if found else {"metric": str(r["target"]), "sense": "", "bound": r["bound"]}
-        unit = unit_of(str(t.get("metric")))
-        where = (f"{_level(t)} {r['unit']}" if str(r["unit"]) not in ("all", "", "nan")
-                 else "the whole area")
-        verb = {"violated": "misses", "undecided": "may miss", "met": "still meets"}.get(
-            str(r["status"]), str(r["status"]))
-        step = float(r["value"]) - float(r["neighbour"])
-        tail = (" (too close to call with the replications spent)"
-                if str(r["status"]) == "undecided" else "")
-        lines.append({"text": f"{fewer(v, step)} ({_count(r['value'])} \u2192 "
-                              f"{_count(r['neighbour'])}): {where} {verb} {_bound_text(t)}, "
-                              f"estimated at {format_value(r['mean'], unit)}{tail}.",
-                      "cls": {"violated": "worse", "undecided": "ns"}.get(str(r["status"]),
-                                                                        "better"),
+        failures = [_failure(r, targets) for r in g.to_dict("records")]
+        failures.sort(key=lambda f: (f["status"] != "violated", f["slack"]))
+        worst, rest = failures[0], failures[1:]
+        r = worst["row"]
+        # binding.csv's value is the value one step down (its neighbour the candidate there);
+        # a table giving the chosen value and the one below is read as well
+        lower = r["value"] if is_missing(value) or float(r["value"]) != float(value) else r[
+            "neighbour"]
+        step = float(value) - float(lower) if not is_missing(value) else 1.0
+        text = (f"{fewer(v, step)} ({_count(value)} \u2192 {_count(lower)}): {worst['text']}"
+                + (" (too close to call with the replications spent)"
+                   if worst["status"] == "undecided" else "") + ".")
+        if rest:
+            named = ", ".join(f["short"] for f in rest[:4]) + (", \u2026" if len(rest) > 4 else "")
+            text += f" Also failing there: {named}."
+        lines.append({"text": text, "cls": "worse" if worst["status"] == "violated" else "ns",
                       "code": str(v["path"])})
     return lines
+
+
+def _failure(r: dict[str, Any], targets: list[dict[str, Any]]) -> dict[str, Any]:
+    """One failed constraint of ``binding.csv`` in words, with its slack (negative: missed by
+    that much) to rank it."""
+    found = _find(targets, r.get("target"))
+    t = found[1] if found else {"metric": str(r.get("target")), "sense": "",
+                                "bound": r.get("bound")}
+    unit = unit_of(str(t.get("metric")))
+    where = (f"{_level(t)} {r['unit']}" if str(r.get("unit")) not in ("all", "", "nan")
+             else "the whole area")
+    status = str(r.get("status"))
+    verb = {"violated": "misses", "undecided": "may miss"}.get(status, status)
+    sign = -1.0 if str(t.get("sense")) in ("<=", "<") else 1.0
+    slack = sign * (float(r["mean"]) - float(r["bound"])) if not (
+        is_missing(r.get("mean")) or is_missing(r.get("bound"))) else 0.0
+    return {"row": r, "status": status, "slack": slack,
+            "text": f"{where} {verb} {_bound_text(t)}, estimated at "
+                    f"{format_value(r.get('mean'), unit)}",
+            "short": f"{where} ({label(str(t.get('metric')))}, "
+                     f"{format_value(r.get('mean'), unit)})"}
 
 
 def _frontier(folder: Path, c: pd.DataFrame | None, meta: dict[str, Any],
@@ -417,8 +468,7 @@ def _frontier(folder: Path, c: pd.DataFrame | None, meta: dict[str, Any],
             where = r.get(f"t{k}_unit")
             if t.get("per_unit") and isinstance(where, str) and where != "all":
                 cell["subs"].insert(0, {"text": where, "ci": False})
-            text, cls = TARGET_STATUS.get(str(r.get(f"t{k}_status")), (DASH, "ns"))
-            cell["badge"] = {"text": text, "cls": cls}
+            cell["badge"] = _badge(str(r.get(f"t{k}_status") or DASH))
             cells.append(cell)
         rows.append({"cls": " ".join(x for x, on in (("frontier", r["_front"]),
                                                      ("chosen", r["_chosen"])) if on),
