@@ -392,7 +392,7 @@ def _binding(df: pd.DataFrame | None, meta: dict[str, Any], variables: list[dict
                    if worst["status"] == "undecided" else "") + ".")
         if rest:
             named = ", ".join(f["short"] for f in rest[:4]) + (", \u2026" if len(rest) > 4 else "")
-            text += f" Also failing there: {named}."
+            text += f" Also failing or too close to call there: {named}."
         lines.append({"text": text, "cls": "worse" if worst["status"] == "violated" else "ns",
                       "code": str(v["path"])})
     return lines
