@@ -300,6 +300,19 @@ def test_a_search_that_found_nothing_says_so(folder, tmp_path):
     assert "No frontier plot in this folder" in _section(text, "frontier")
 
 
+def test_a_folder_written_without_a_search_folder_is_known_by_optimise_json(folder, tmp_path):
+    """``Optimisation.write(folder)`` outside the search's own folder writes no
+    experiment.json: the page is still the optimisation's."""
+    import shutil
+
+    here = shutil.copytree(folder, tmp_path / "bare")
+    (here / "experiment.json").unlink()
+    assert "gridsim staffing optimisation report" in render_report(here)
+    (here / "optimise.json").write_text("[]", encoding="utf-8")  # not ours: not a folder
+    with pytest.raises(ReportError, match="not a gridsim results folder"):
+        render_report(here)
+
+
 def test_other_pages_keep_their_contents(tmp_path):
     """An experiment folder without optimise.json is still an experiment page."""
     (tmp_path / "experiment.json").write_text(json.dumps({"fingerprint": {"kind": "compare"}}))
