@@ -42,7 +42,7 @@ ROLES = {
 """A pool's member in words (singular), by the variable's last path part or its kind."""
 PHASES = {"pilot": "Pilot (the top of every range)", "start": "Starting point",
           "greedy": "Greedy cut", "descent": "Descent", "swap": "Swap", "select": "Selection",
-          "confirm": "Confirmation on fresh seeds"}
+          "exhaustive": "Exhaustive (every allocation)", "confirm": "Confirmation on fresh seeds"}
 TARGET_STATUS = {"met": ("met", "better"), "violated": ("missed", "worse"),
                  "undecided": ("too close to call", "ns"), "no data": ("no data", "ns")}
 GLYPHS = {"o": "\u25cf", "X": "\u2716", "^": "\u25b2"}
