@@ -35,6 +35,7 @@ from .options import (
     NO_PLOTS,
     OPT_TARGET,
     OPT_VARY,
+    OPTIMISE_METHOD,
     QUIET,
     SEED,
     SET,
@@ -54,7 +55,7 @@ def register(group: click.Group) -> None:
     @use(FILE_ARG, SET, OPT_VARY, OPT_TARGET, COSTS, COST, BUDGET, MAXIMISE,
          replications(5, False, "first replications of every candidate (more are added until "
                                 "its targets are decided)"),
-         MAX_REPS, CONFIRM, LEVEL, SEED, WORKERS, DASK,
+         MAX_REPS, CONFIRM, LEVEL, OPTIMISE_METHOD, SEED, WORKERS, DASK,
          out("results folder (default: results/optimise-NAME); rerun with the same folder to "
              "resume"), ALLOW_LARGE, NO_PLOTS, QUIET)
     def optimise_(args: Args, console: Console) -> int:
@@ -82,7 +83,7 @@ def register(group: click.Group) -> None:
                   max_replications=args.max_replications or 40,
                   confirm=20 if args.confirm is None else args.confirm,
                   level=args.level if args.level is not None else 0.95,
-                  seed=args.seed, workers=args.workers, client=args.dask,
+                  seed=args.seed, workers=args.workers, client=args.dask, method=args.method,
                   allow_large=args.allow_large, out=folder)
         opt: Optimisation = run_experiment(console, lambda progress, note: optimise(
             scenario, list(args.vary), list(args.target or []),

@@ -170,6 +170,9 @@ METHOD = method(["mser5", "welch"], "MSER-5 on the mean of the replications, or 
 DECOMPOSE_METHOD = method(["auto", "factorial", "shapley", "sequential"],
                           "factorial: every coalition (auto: up to 5 mechanisms); shapley: "
                           "sampled orderings; sequential: along --order")
+OPTIMISE_METHOD = method(["search", "exhaustive"],
+                         "search: queueing start, greedy and descent; exhaustive: decide every "
+                         "allocation of the ranges (small spaces; at most 500)")
 GROUP = _option("--group", multiple=True, metavar="NAME=PATH,...",
                 help="switch these dotted paths (and everything below them) or policy "
                      "mechanisms together as one mechanism (repeatable)")
