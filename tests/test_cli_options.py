@@ -19,7 +19,9 @@ from gridsim.validation import Param
 from gridsim.validation.calibrate import BadParam, check_param, default_fit_path
 from gridsim.vocabulary import format_kpi
 
-FACTORIES = ("--out", "--replications", "--method")  # options.out(), .replications(), .method()
+FACTORIES = ("--out", "--replications", "--method", "--vary", "--target", "--max-replications")
+"""Options made per command by a function of options.py (out(), replications(), method(),
+vary(), target(), max_replications()): their meaning differs between commands."""
 
 
 def _help(capsys, *args: str) -> str:

@@ -116,6 +116,23 @@ def replications(default: int | None, auto: bool, help: str) -> click.Option:
                    show_default=default is not None, help=help)
 
 
+def vary(metavar: str, help: str) -> click.Option:
+    """``--vary``: the values a sweep runs, or the range an optimisation searches."""
+    return _option("--vary", key=f"--vary:{metavar}", multiple=True, metavar=metavar, help=help)
+
+
+def target(metavar: str, help: str) -> click.Option:
+    """``--target``: a figure to fit (calibrate) or a bound to meet (optimise)."""
+    return _option("--target", key=f"--target:{metavar}", multiple=True, metavar=metavar,
+                   help=help)
+
+
+def max_replications(help: str) -> click.Option:
+    """``--max-replications``: the most replications of a point (auto) or a candidate."""
+    return _option("--max-replications", key=f"--max-replications:{help}", type=WHOLE,
+                   metavar="N", help=help)
+
+
 def method(choices: list[str], help: str) -> click.Option:
     """``--method``: how a command computes (its choices differ per command; the first is the
     default)."""
@@ -158,13 +175,11 @@ PRECISION = _option("--precision", type=NUMBER, metavar="X",
                          "(default 0.05)")
 KPI = _option("--kpi", default="resolution_time_mean", show_default=True, metavar="NAME",
               help="KPI for --replications auto and for choosing the best variant")
-MAX_REPLICATIONS = _option("--max-replications", type=WHOLE, metavar="N",
-                           help="with --replications auto: the most replications per variant "
-                                "(default 200)")
+MAX_REPLICATIONS = max_replications("with --replications auto: the most replications per "
+                                    "variant (default 200)")
 POLICIES = _option("--policies", type=PolicyList(), metavar="A,B,...",
                    help="comma-separated policies, e.g. baseline,whistle,four_tier")
-VARY = _option("--vary", multiple=True, metavar="PATH=V1,V2,...",
-               help="a parameter and its values (repeatable)")
+VARY = vary("PATH=V1,V2,...", "a parameter and its values (repeatable)")
 METHOD = method(["mser5", "welch"], "MSER-5 on the mean of the replications, or on its Welch "
                                     "moving average (smoother)")
 DECOMPOSE_METHOD = method(["auto", "factorial", "shapley", "sequential"],
@@ -191,25 +206,23 @@ KNOCKOUTS = _option("--knockouts", is_flag=True,
                          "off (its knockout); exit 1 if one still passes")
 METRICS = _option("--metrics", metavar="FILE",
                   help="the published-metrics table (default: the bundled one)")
-TARGET = _option("--target", multiple=True, metavar="KPI=VALUE",
-                 help="e.g. whistle_range_share=0.6 or resolution_time_mean[lead=street]=30 "
-                      "(repeatable)")
+TARGET = target("KPI=VALUE", "e.g. whistle_range_share=0.6 or "
+                             "resolution_time_mean[lead=street]=30 (repeatable)")
 PARAM = _option("--param", multiple=True, metavar="PATH=LOW:HIGH",
                 help="a free parameter and its bounds; * matches every key at a level, e.g. "
                      "categories.*.solve.community=0.2:0.9 (repeatable)")
 MAXITER = _option("--maxiter", type=WHOLE, default=40, show_default=True, metavar="N",
                   help="the most iterations of the optimiser")
 
-OPT_VARY = _option("--vary", key="--vary:optimise", multiple=True, metavar="PATH=LOW..HIGH",
-                   help="a decision variable: a head count (or any value) and its range, "
-                        "LOW..HIGH, LOW..HIGH:STEP or V1,V2,...; PATH alone: 1 to twice its "
-                        "value; * makes one variable per key, e.g. 'departments.*.staff', "
-                        "'streets.overrides.*.staff.enforcement=4..16' (repeatable)")
-OPT_TARGET = _option("--target", key="--target:optimise", multiple=True,
-                     metavar="'KPI>=X [@ SCOPE]'",
-                     help="a target that must hold at --level confidence, e.g. "
-                          "'on_time_rate>=0.9', 'on_time_rate>=0.85 @ street=*' (every "
-                          "street), 'wait_share<=0.2 @ pool=*/enforcement' (repeatable)")
+OPT_VARY = vary("PATH=LOW..HIGH",
+                "a decision variable: a head count (or any value) and its range, LOW..HIGH, "
+                "LOW..HIGH:STEP or V1,V2,...; PATH alone: 1 to twice its value; * makes one "
+                "variable per key, e.g. 'departments.*.staff', "
+                "'streets.overrides.*.staff.enforcement=4..16' (repeatable)")
+OPT_TARGET = target("'KPI>=X [@ SCOPE]'",
+                    "a target that must hold at --level confidence, e.g. 'on_time_rate>=0.9', "
+                    "'on_time_rate>=0.85 @ street=*' (every street), "
+                    "'wait_share<=0.2 @ pool=*/enforcement' (repeatable)")
 COSTS = _option("--costs", metavar="FILE.yaml",
                 help="cost per head by pool kind (per_head:, per_added:, default:, unit:); "
                      "default: every head costs 1")
@@ -220,10 +233,8 @@ BUDGET = _option("--budget", type=NUMBER, metavar="X",
 MAXIMISE = _option("--maximise", metavar="'KPI [@ SCOPE]'",
                    help="with --budget: the KPI to make best within it (the worst unit's for "
                         "a unit scope)")
-OPT_MAX_REPLICATIONS = _option("--max-replications", key="--max-replications:optimise",
-                               type=WHOLE, metavar="N",
-                               help="the most replications of one candidate before its "
-                                    "targets are called undecided (default 40)")
+OPT_MAX_REPLICATIONS = max_replications("the most replications of one candidate before its "
+                                        "targets are called undecided (default 40)")
 CONFIRM = _option("--confirm", type=WHOLE, metavar="N",
                   help="replications of the chosen allocation on fresh seeds (default 20; 0: "
                        "none)")
