@@ -82,6 +82,9 @@ class _Sampler:
         # Python rows (an array is built once, after the run)
         self._area_busy: list[list[float]] = [[0.0] * m]
         self._area_queue: list[list[float]] = [[0.0] * m]
+        # and its cumulative jobs and jobs that waited (gridsim.model.pools.Meter)
+        self._jobs: list[list[int]] = [[0] * m]
+        self._waited: list[list[int]] = [[0] * m]
         self._open: list[int] = []
         self.k = 0
         clock.after(interval, self._sample)
@@ -95,6 +98,16 @@ class _Sampler:
     def queue(self) -> np.ndarray:
         """Case-hours waiting at each meter in each sampled interval, ``[k, meter]``."""
         return np.diff(np.array(self._area_queue, dtype=float), axis=0)
+
+    @property
+    def jobs(self) -> np.ndarray:
+        """Jobs each meter's pools took on in each sampled interval, ``[k, meter]``."""
+        return np.diff(np.array(self._jobs, dtype=np.int64), axis=0)
+
+    @property
+    def waited(self) -> np.ndarray:
+        """Of those, the jobs that had to queue, ``[k, meter]``."""
+        return np.diff(np.array(self._waited, dtype=np.int64), axis=0)
 
     @property
     def open(self) -> np.ndarray:
@@ -122,6 +135,8 @@ class _Sampler:
         # each meter's areas integrated up to now (the meters themselves carry on unchanged)
         self._area_busy.append([m.area_busy + m.busy * (now - m.last) for m in meters])
         self._area_queue.append([m.area_queue + m.queue * (now - m.last) for m in meters])
+        self._jobs.append([m.jobs for m in meters])
+        self._waited.append([m.waited for m in meters])
         self._open.append(len(self.life.live) - self.arrivals.ahead(now))
         self.k += 1
         self.clock.after(self.interval, self._sample)
@@ -273,6 +288,8 @@ def _run_model(plan: Plan, seed: int | None,
         "busy": sampler.busy.ravel(),
         "queue": sampler.queue.ravel(),
         "on_shift": sampler.on_shift().ravel(),
+        "jobs": sampler.jobs.ravel(),
+        "waited": sampler.waited.ravel(),
     }
     return RawRun(
         issues=recorder.columns() if keep else None, load=load,
