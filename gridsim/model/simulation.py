@@ -82,9 +82,11 @@ class _Sampler:
         # Python rows (an array is built once, after the run)
         self._area_busy: list[list[float]] = [[0.0] * m]
         self._area_queue: list[list[float]] = [[0.0] * m]
-        # and its cumulative jobs and jobs that waited (gridsim.model.pools.Meter)
-        self._jobs: list[list[int]] = [[0] * m]
-        self._waited: list[list[int]] = [[0] * m]
+        # and its cumulative jobs and jobs that waited (gridsim.model.pools.Meter), in arrays
+        # made once: rows of Python lists would be objects the paused cyclic collector keeps
+        # (tests/test_model.py counts them)
+        self._jobs = np.zeros((self._n + 1, m), dtype=np.int64)
+        self._waited = np.zeros((self._n + 1, m), dtype=np.int64)
         self._open: list[int] = []
         self.k = 0
         clock.after(interval, self._sample)
@@ -102,12 +104,12 @@ class _Sampler:
     @property
     def jobs(self) -> np.ndarray:
         """Jobs each meter's pools took on in each sampled interval, ``[k, meter]``."""
-        return np.diff(np.array(self._jobs, dtype=np.int64), axis=0)
+        return np.diff(self._jobs[:self.k + 1], axis=0)
 
     @property
     def waited(self) -> np.ndarray:
         """Of those, the jobs that had to queue, ``[k, meter]``."""
-        return np.diff(np.array(self._waited, dtype=np.int64), axis=0)
+        return np.diff(self._waited[:self.k + 1], axis=0)
 
     @property
     def open(self) -> np.ndarray:
@@ -135,8 +137,8 @@ class _Sampler:
         # each meter's areas integrated up to now (the meters themselves carry on unchanged)
         self._area_busy.append([m.area_busy + m.busy * (now - m.last) for m in meters])
         self._area_queue.append([m.area_queue + m.queue * (now - m.last) for m in meters])
-        self._jobs.append([m.jobs for m in meters])
-        self._waited.append([m.waited for m in meters])
+        self._jobs[k + 1] = [m.jobs for m in meters]
+        self._waited[k + 1] = [m.waited for m in meters]
         self._open.append(len(self.life.live) - self.arrivals.ahead(now))
         self.k += 1
         self.clock.after(self.interval, self._sample)

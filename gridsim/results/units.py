@@ -371,9 +371,10 @@ def with_load(units: pd.DataFrame, pools: pd.DataFrame, meter_unit: pd.Series) -
     names = pools.index.astype(str)
     util = pd.Series(pools["utilisation"].to_numpy(), index=names)
     queue = pd.Series(pools["queue_mean"].to_numpy(), index=names)
-    jobs = pd.Series(pools["jobs"].to_numpy(dtype=float), index=names)
-    waits = {c: pd.Series(pools[c].to_numpy(dtype=float), index=names)
-             for c in ("wait_share", "wait_mean")}
+    w = pools.reindex(columns=["jobs", "wait_share", "wait_mean"]).astype(float)  # NaN: absent
+    w.index = names
+    jobs = w["jobs"]
+    waits = {c: w[c] for c in ("wait_share", "wait_mean")}
     out = units.copy()
     out["kind"] = np.nan
     out["utilisation"] = np.nan
