@@ -17,8 +17,9 @@ probability of waiting is ``waited / jobs`` and, by Little's law, the mean wait 
 queue's case-hours over ``jobs``. A job is a request that takes a staff member: every
 ``serve``/``seize`` except instant work (0 hours) that finds someone free, which takes no one
 ("no event, no load"); an instant job that has to queue waits for a staff member like any other
-and is counted. A pre-empted job that queues again is not counted again (its second wait is in
-the queue's case-hours). Meetings count nothing.
+and is counted. A job withdrawn from the queue (the case escalated away while waiting) counts
+with the wait it had; a pre-empted job that queues again is not counted again (its second wait
+is in the queue's case-hours). Meetings count nothing.
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ import gc
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Protocol
 
 import numpy as np
@@ -69,6 +70,9 @@ class RawRun:
     keyed ``<district>/<department>`` in district order."""
 
 
+_JOBS, _WAITED = attrgetter("jobs"), attrgetter("waited")
+
+
 class _Sampler:
     """Every ``interval`` hours: load per meter and the number of open cases."""
 
@@ -82,11 +86,11 @@ class _Sampler:
         # Python rows (an array is built once, after the run)
         self._area_busy: list[list[float]] = [[0.0] * m]
         self._area_queue: list[list[float]] = [[0.0] * m]
-        # and its cumulative jobs and jobs that waited (gridsim.model.pools.Meter), in arrays
-        # made once: rows of Python lists would be objects the paused cyclic collector keeps
-        # (tests/test_model.py counts them)
-        self._jobs = np.zeros((self._n + 1, m), dtype=np.int64)
-        self._waited = np.zeros((self._n + 1, m), dtype=np.int64)
+        # and its cumulative jobs and jobs that waited (gridsim.model.pools.Meter), flat: a
+        # list per sample would be one more object per sample for the paused cyclic collector
+        # (tests/test_model.py counts them), and map(attrgetter) is the cheapest way to read
+        self._jobs: list[int] = [0] * m
+        self._waited: list[int] = [0] * m
         self._open: list[int] = []
         self.k = 0
         clock.after(interval, self._sample)
@@ -104,12 +108,17 @@ class _Sampler:
     @property
     def jobs(self) -> np.ndarray:
         """Jobs each meter's pools took on in each sampled interval, ``[k, meter]``."""
-        return np.diff(self._jobs[:self.k + 1], axis=0)
+        return self._per_interval(self._jobs)
 
     @property
     def waited(self) -> np.ndarray:
         """Of those, the jobs that had to queue, ``[k, meter]``."""
-        return np.diff(self._waited[:self.k + 1], axis=0)
+        return self._per_interval(self._waited)
+
+    def _per_interval(self, flat: list[int]) -> np.ndarray:
+        """Per-interval differences ``[k, meter]`` of cumulative counts sampled flat."""
+        m = len(self.org.meters)
+        return np.diff(np.array(flat, dtype=np.int64).reshape(self.k + 1, m), axis=0)
 
     @property
     def open(self) -> np.ndarray:
@@ -137,8 +146,8 @@ class _Sampler:
         # each meter's areas integrated up to now (the meters themselves carry on unchanged)
         self._area_busy.append([m.area_busy + m.busy * (now - m.last) for m in meters])
         self._area_queue.append([m.area_queue + m.queue * (now - m.last) for m in meters])
-        self._jobs[k + 1] = [m.jobs for m in meters]
-        self._waited[k + 1] = [m.waited for m in meters]
+        self._jobs.extend(map(_JOBS, meters))
+        self._waited.extend(map(_WAITED, meters))
         self._open.append(len(self.life.live) - self.arrivals.ahead(now))
         self.k += 1
         self.clock.after(self.interval, self._sample)
