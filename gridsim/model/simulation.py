@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import gc
+from array import array
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -86,11 +87,12 @@ class _Sampler:
         # Python rows (an array is built once, after the run)
         self._area_busy: list[list[float]] = [[0.0] * m]
         self._area_queue: list[list[float]] = [[0.0] * m]
-        # and its cumulative jobs and jobs that waited (gridsim.model.pools.Meter), flat: a
-        # list per sample would be one more object per sample for the paused cyclic collector
-        # (tests/test_model.py counts them), and map(attrgetter) is the cheapest way to read
-        self._jobs: list[int] = [0] * m
-        self._waited: list[int] = [0] * m
+        # and its cumulative jobs and jobs that waited (gridsim.model.pools.Meter), flat in
+        # machine integers: a list per sample would be one more object per sample for the
+        # paused cyclic collector (tests/test_model.py counts them), and numpy reads the
+        # array's buffer without converting element by element
+        self._jobs = array("q", bytes(8 * m))
+        self._waited = array("q", bytes(8 * m))
         self._open: list[int] = []
         self.k = 0
         clock.after(interval, self._sample)
@@ -115,10 +117,10 @@ class _Sampler:
         """Of those, the jobs that had to queue, ``[k, meter]``."""
         return self._per_interval(self._waited)
 
-    def _per_interval(self, flat: list[int]) -> np.ndarray:
+    def _per_interval(self, flat: array) -> np.ndarray:
         """Per-interval differences ``[k, meter]`` of cumulative counts sampled flat."""
         m = len(self.org.meters)
-        return np.diff(np.array(flat, dtype=np.int64).reshape(self.k + 1, m), axis=0)
+        return np.diff(np.frombuffer(flat, dtype=np.int64).reshape(self.k + 1, m), axis=0)
 
     @property
     def open(self) -> np.ndarray:
