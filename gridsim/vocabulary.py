@@ -298,8 +298,23 @@ def kpi_info(name: str) -> Kpi:
     return found
 
 
+UNIT_COLUMNS: dict[str, tuple[Unit, Better, str]] = {
+    "wait_share": ("share", -1, "Probability of waiting (jobs that queued)"),
+    "wait_mean": ("h", -1, "Mean wait in queue"),
+}
+"""Unit, direction and label of columns of the per-unit and pool tables (``units.csv``,
+``pools.csv``) that are not KPIs of the catalogue; :func:`unit_of`, :func:`direction` and
+:func:`label` fall back to them."""
+
+
+_UNIT_COLUMN_KPIS: dict[str, Kpi] = {
+    name: Kpi(name, unit, better, text, text, practical=PRACTICAL.get(unit))
+    for name, (unit, better, text) in UNIT_COLUMNS.items()}
+
+
 def _lookup(name: str) -> Kpi | None:
-    return KPIS.get(canonical(name))
+    k = KPIS.get(canonical(name))
+    return _UNIT_COLUMN_KPIS.get(name) if k is None else k
 
 
 def unit_of(name: str) -> str:

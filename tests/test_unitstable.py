@@ -214,7 +214,7 @@ def test_experiments_carry_units_per_variant_with_intervals(scenario, tmp_path):
     exp = gridsim.compare(s, policies=["baseline", "whistle"], replications=3, seed=2,
                           workers=1, out=tmp_path / "cmp")
     u = exp.units()
-    for col in [st.name for st in STATS] + ["utilisation", "queue_mean"]:
+    for col in [st.name for st in STATS] + ["utilisation", "queue_mean", "wait_share", "wait_mean"]:
         assert col in u and f"{col}_hw" in u, col
     assert {"parent", "kind"} <= set(u.columns)
     assert set(u["point"]) == {"baseline", "whistle"}

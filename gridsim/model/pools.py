@@ -11,7 +11,15 @@ A :class:`Meeting` is a tier that does not serve continuously: the district join
 (联席会议) meets weekly and the city monthly, each deciding up to ``agenda`` cases per meeting.
 
 A :class:`Meter` integrates busy staff and queue length over time for one pool or a group of
-pools (all grid workers of a street), so load per hour costs two multiplications per change.
+pools (all grid workers of a street), so load per hour costs two multiplications per change. It
+also counts the ``jobs`` its pools took on and how many of them ``waited`` in the queue, so the
+probability of waiting is ``waited / jobs`` and, by Little's law, the mean wait in queue is the
+queue's case-hours over ``jobs``. A job is a request that takes a staff member: every
+``serve``/``seize`` except instant work (0 hours) that finds someone free, which takes no one
+("no event, no load"); an instant job that has to queue waits for a staff member like any other
+and is counted. A job withdrawn from the queue (the case escalated away while waiting) counts
+with the wait it had; a pre-empted job that queues again is not counted again (its second wait
+is in the queue's case-hours). Meetings count nothing.
 """
 
 from __future__ import annotations
@@ -31,15 +39,17 @@ arrives, after it is seized (:mod:`gridsim.model.departments`)."""
 
 
 class Meter:
-    """Time-integrated busy servers and queue length of the pools that share it."""
+    """Time-integrated busy servers and queue length of the pools that share it, and the
+    number of jobs they took on (``jobs``) and of those that had to queue (``waited``)."""
 
     __slots__ = ("name", "kind", "unit", "capacity", "calendar", "busy", "queue", "area_busy",
-                 "area_queue", "last")
+                 "area_queue", "last", "jobs", "waited")
 
     def __init__(self, name: str, kind: str, unit: str, calendar: ShiftCalendar | None):
         self.name, self.kind, self.unit, self.calendar = name, kind, unit, calendar
         self.capacity = 0
         self.busy = self.queue = 0
+        self.jobs = self.waited = 0
         self.area_busy = self.area_queue = self.last = 0.0
 
     def update(self, now: float, dbusy: float, dqueue: int) -> None:
@@ -98,6 +108,7 @@ class Pool:
                 m.area_queue += m.queue * dt
                 m.last = now
             m.busy += 1
+            m.jobs += 1
             issue.waiting = None
             if work < 0:  # seized
                 then(issue)
@@ -111,7 +122,10 @@ class Pool:
         else:
             issue.waiting = self
             self.queue.append((issue, issue.visit, work, then))
-            self.meter.update(self.env._now, 0, 1)
+            m = self.meter
+            m.update(self.env._now, 0, 1)
+            m.jobs += 1
+            m.waited += 1
             return True
 
     def seize(self, issue: Any, then: Callable[[Any], None]) -> bool:

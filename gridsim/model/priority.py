@@ -107,7 +107,10 @@ class PreemptivePool(Pool):
         if self.busy >= self.capacity:
             issue.waiting = self
             q.push(issue.priority, seq, (issue, issue.visit, work, then, seq))
-            self.meter.update(now, 0, 1)
+            m = self.meter
+            m.update(now, 0, 1)
+            m.jobs += 1
+            m.waited += 1
             return True
         issue.waiting = None
         if self.site and issue.t_on_site != issue.t_on_site:
@@ -117,6 +120,7 @@ class PreemptivePool(Pool):
             return False
         self.busy += 1
         self.meter.update(now, 1, 0)
+        self.meter.jobs += 1
         self._begin(issue, work, then, seq, now)
         return False
 

@@ -7,9 +7,11 @@
 from __future__ import annotations
 
 import gc
+from array import array
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from operator import attrgetter
 from typing import Protocol
 
 import numpy as np
@@ -69,6 +71,9 @@ class RawRun:
     keyed ``<district>/<department>`` in district order."""
 
 
+_JOBS, _WAITED = attrgetter("jobs"), attrgetter("waited")
+
+
 class _Sampler:
     """Every ``interval`` hours: load per meter and the number of open cases."""
 
@@ -82,6 +87,12 @@ class _Sampler:
         # Python rows (an array is built once, after the run)
         self._area_busy: list[list[float]] = [[0.0] * m]
         self._area_queue: list[list[float]] = [[0.0] * m]
+        # and its cumulative jobs and jobs that waited (gridsim.model.pools.Meter), flat in
+        # machine integers: a list per sample would be one more object per sample for the
+        # paused cyclic collector (tests/test_model.py counts them), and numpy reads the
+        # array's buffer without converting element by element
+        self._jobs = array("q", bytes(8 * m))
+        self._waited = array("q", bytes(8 * m))
         self._open: list[int] = []
         self.k = 0
         clock.after(interval, self._sample)
@@ -95,6 +106,21 @@ class _Sampler:
     def queue(self) -> np.ndarray:
         """Case-hours waiting at each meter in each sampled interval, ``[k, meter]``."""
         return np.diff(np.array(self._area_queue, dtype=float), axis=0)
+
+    @property
+    def jobs(self) -> np.ndarray:
+        """Jobs each meter's pools took on in each sampled interval, ``[k, meter]``."""
+        return self._per_interval(self._jobs)
+
+    @property
+    def waited(self) -> np.ndarray:
+        """Of those, the jobs that had to queue, ``[k, meter]``."""
+        return self._per_interval(self._waited)
+
+    def _per_interval(self, flat: array) -> np.ndarray:
+        """Per-interval differences ``[k, meter]`` of cumulative counts sampled flat."""
+        m = len(self.org.meters)
+        return np.diff(np.frombuffer(flat, dtype=np.int64).reshape(self.k + 1, m), axis=0)
 
     @property
     def open(self) -> np.ndarray:
@@ -122,6 +148,8 @@ class _Sampler:
         # each meter's areas integrated up to now (the meters themselves carry on unchanged)
         self._area_busy.append([m.area_busy + m.busy * (now - m.last) for m in meters])
         self._area_queue.append([m.area_queue + m.queue * (now - m.last) for m in meters])
+        self._jobs.extend(map(_JOBS, meters))
+        self._waited.extend(map(_WAITED, meters))
         self._open.append(len(self.life.live) - self.arrivals.ahead(now))
         self.k += 1
         self.clock.after(self.interval, self._sample)
@@ -273,6 +301,8 @@ def _run_model(plan: Plan, seed: int | None,
         "busy": sampler.busy.ravel(),
         "queue": sampler.queue.ravel(),
         "on_shift": sampler.on_shift().ravel(),
+        "jobs": sampler.jobs.ravel(),
+        "waited": sampler.waited.ravel(),
     }
     return RawRun(
         issues=recorder.columns() if keep else None, load=load,

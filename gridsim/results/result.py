@@ -110,7 +110,11 @@ class Result:
 
         ``utilisation`` is case work (what cases queue for); ``patrol`` the share of the grid
         workers' on-shift time spent patrolling (0 for other pools) and ``working`` the two
-        together: the grid workers' whole day."""
+        together: the grid workers' whole day. ``jobs``: the jobs the pool took on after the
+        warm-up (see :class:`~gridsim.model.pools.Meter`); ``wait_share``: the share of them
+        that had to queue (the probability of waiting); ``wait_mean``: the mean wait in queue
+        per job, clock hours (off-shift time included), by Little's law (the queue's
+        case-hours over ``jobs``). Both are NaN without jobs (meetings count none)."""
         load = self.load[self.load["time"] > self.scenario.warmup.hours]
         g = load.groupby("pool", observed=True)
         cap_h = g["capacity_hours"].sum()
@@ -126,6 +130,12 @@ class Result:
             patrol = g["patrol"].sum() / cap_h
             out["patrol"] = patrol
             out["working"] = util + patrol
+        if "jobs" in load:
+            jobs = g["jobs"].sum()
+            per_job = 1 / jobs.where(jobs > 0).astype(float)
+            out["jobs"] = jobs
+            out["wait_share"] = g["waited"].sum() * per_job
+            out["wait_mean"] = g["queue"].sum() * self.scenario.record.load_interval.hours * per_job
         return out.sort_values("utilisation", ascending=False)
 
     def stationarity(self) -> pd.DataFrame:
@@ -157,7 +167,8 @@ class Result:
 
         Columns: ``level, unit, parent, kind`` (pool rows), ``cases``, ``closed``, ``due``,
         ``on_time_rate``, ``resolution_time_mean``, ``resolution_time_p90``, ``overdue_end``,
-        ``open_end``, ``utilisation``, ``queue_mean`` (see :mod:`gridsim.results.units`). They
+        ``open_end``, ``utilisation``, ``queue_mean``, ``wait_share``, ``wait_mean`` (see
+        :mod:`gridsim.results.units` and :meth:`pools`). They
         come from the run's KPI accumulator, so they need no issue table (any record level) and
         are the same at every level, sharded or not. ``level`` keeps one level's rows.
         """

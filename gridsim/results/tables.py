@@ -171,7 +171,11 @@ def load_frame(raw: RawRun, interval: float) -> pd.DataFrame:
     Meeting tiers (joint, city) have capacity 1 and ``utilisation`` is how full the agenda of
     their latest meeting was. ``patrol``: for grid worker pools, the staff-hours on shift not
     spent on cases (``capacity_hours - busy``: patrol, see :mod:`gridsim.model.workday`); 0 for
-    every other pool.
+    every other pool. ``jobs``: the jobs the pool took on in the interval (requests that take a
+    staff member: :class:`~gridsim.model.pools.Meter`), ``waited``: those of them that had to
+    queue (integers; 0 for meetings, which count none), so a period's probability of waiting is
+    ``waited.sum() / jobs.sum()`` and its mean wait in queue ``(queue × interval).sum() /
+    jobs.sum()`` hours (Little's law).
     """
     meters = pd.DataFrame(raw.meters, columns=["pool", "kind", "unit", "capacity"])
     L = raw.load
@@ -196,6 +200,8 @@ def load_frame(raw: RawRun, interval: float) -> pd.DataFrame:
         "queue": L["queue"] / interval,
         "patrol": np.where(meters["kind"].to_numpy()[m] == "grid_worker",
                            np.maximum(cap * on - busy, 0.0), 0.0),
+        "jobs": L["jobs"],
+        "waited": L["waited"],
     })
 
 

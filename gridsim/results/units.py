@@ -156,10 +156,11 @@ STATS: list[UnitStat] = [
     UnitStat("overdue_end", lambda u: u["overdue_end"], better=-1),
     UnitStat("open_end", lambda u: u["open_end"], better=-1),
 ]
-"""The case columns of ``units.csv``, in order (``utilisation`` and ``queue_mean`` follow, from
-the staff pools). Add one line per column."""
+"""The case columns of ``units.csv``, in order (``utilisation``, ``queue_mean``, ``wait_share``
+and ``wait_mean`` follow, from the staff pools). Add one line per column."""
 
-LOAD_COLUMNS: dict[str, int] = {"utilisation": 0, "queue_mean": -1}
+LOAD_COLUMNS: dict[str, int] = {"utilisation": 0, "queue_mean": -1, "wait_share": -1,
+                                "wait_mean": -1}
 """The load columns after :data:`STATS`, with their better direction."""
 
 
@@ -357,24 +358,35 @@ def _level(level: str, names: np.ndarray, parents: np.ndarray, counts: dict[str,
 
 
 def with_load(units: pd.DataFrame, pools: pd.DataFrame, meter_unit: pd.Series) -> pd.DataFrame:
-    """``units`` with ``utilisation`` and ``queue_mean`` from the staff pools, and a ``pool``
-    row per pool (``kind``; ``parent``: the unit it is metered for).
+    """``units`` with ``utilisation``, ``queue_mean``, ``wait_share`` and ``wait_mean`` from
+    the staff pools (:meth:`~gridsim.results.result.Result.pools`), and a ``pool`` row per pool
+    (``kind``; ``parent``: the unit it is metered for).
 
     A department or city department has its own pool; a street or a district the utilisation
-    of the busiest pool in it (its bottleneck) and the mean queue of all its pools summed
-    (cases waiting there); communities and grids have no pool of their own (NaN).
+    of the busiest pool in it (its bottleneck), the mean queue of all its pools summed (cases
+    waiting there) and the waits of all its pools' jobs together: ``wait_share`` the share of
+    its pools' jobs that queued and ``wait_mean`` their mean wait (each pool's value weighted
+    by its jobs; NaN without jobs); communities and grids have no pool of their own (NaN).
     """
     names = pools.index.astype(str)
     util = pd.Series(pools["utilisation"].to_numpy(), index=names)
     queue = pd.Series(pools["queue_mean"].to_numpy(), index=names)
+    w = pools.reindex(columns=["jobs", "wait_share", "wait_mean"]).astype(float)  # NaN: absent
+    w.index = names
+    jobs = w["jobs"]
+    waits = {c: w[c] for c in ("wait_share", "wait_mean")}
     out = units.copy()
     out["kind"] = np.nan
     out["utilisation"] = np.nan
     out["queue_mean"] = np.nan
+    for c in waits:
+        out[c] = np.nan
     own = out["level"].isin(["department", "city_department"])
     # (astype: a run without department rows maps an empty column of strings)
     out.loc[own, "utilisation"] = out.loc[own, "unit"].map(util).astype(float)
     out.loc[own, "queue_mean"] = out.loc[own, "unit"].map(queue).astype(float)
+    for c, v in waits.items():
+        out.loc[own, c] = out.loc[own, "unit"].map(v).astype(float)
     for level in ("street", "district"):
         rows = out["level"] == level
         for i in np.flatnonzero(rows.to_numpy()):
@@ -383,11 +395,16 @@ def with_load(units: pd.DataFrame, pools: pd.DataFrame, meter_unit: pd.Series) -
             if inside.any():
                 out.at[i, "utilisation"] = float(util[inside].max())
                 out.at[i, "queue_mean"] = float(queue[inside].sum())
+                n = jobs[inside]
+                if n.sum() > 0:
+                    for c, v in waits.items():
+                        out.at[i, c] = float((v[inside] * n).where(n > 0, 0.0).sum() / n.sum())
     parent = pd.Series(meter_unit.reindex(names).to_numpy(dtype=object), index=names)
     parent = parent.where(parent != names, "").fillna("")
     pool_rows = pd.DataFrame({"level": "pool", "unit": names, "parent": parent.to_numpy(),
                               "kind": pools["kind"].astype(str).to_numpy(),
-                              "utilisation": util.to_numpy(), "queue_mean": queue.to_numpy()})
+                              "utilisation": util.to_numpy(), "queue_mean": queue.to_numpy(),
+                              **{c: v.to_numpy() for c, v in waits.items()}})
     counts = [c for c in units.columns if pd.api.types.is_integer_dtype(units[c])]
     out = pd.concat([out, pool_rows], ignore_index=True)
     for c in counts:  # counts stay integers beside the pool rows' blanks
