@@ -51,6 +51,17 @@ def test_least_servers_meeting_a_mean_time_target_is_erlang_c(lam, c):
     assert opt.cost == c  # a head costs 1: the cost is the head count
 
 
+@pytest.mark.parametrize("lam,c", [(4, 6), (9, 12)])
+def test_least_servers_meeting_a_probability_of_waiting_is_erlang_c(lam, c):
+    """``wait_share <= x`` at the community pool, x halfway between Erlang C's P(wait) with
+    ``c - 1`` and ``c`` servers."""
+    bound = (mmc(lam, 1, c - 1).p_wait + mmc(lam, 1, c).p_wait) / 2
+    opt = optimise(_mmc(lam), [f"{C}=1..30"], [f"wait_share<={bound} @ pool=*/communities"],
+                   replications=5, confirm=0, seed=5, workers=2)
+    assert opt.feasible
+    assert opt.chosen[C] == c, opt.steps
+
+
 def test_the_erlang_c_check_can_fail():
     """At a service rate 20 % slower the least servers meeting the same bound is another
     number: the check above tells a wrong model apart."""
