@@ -151,6 +151,37 @@ def test_the_same_result_on_one_process_or_two_and_a_rerun_resumes(tmp_path):
     assert calls == []  # every replication was read back, none simulated again
 
 
+def test_the_same_result_on_a_dask_cluster():
+    distributed = pytest.importorskip("dask.distributed")
+    args = (_mmc(9, horizon="300h"), [f"{C}=9..14"], ["resolution_time_mean<=1.3"])
+    kw = dict(replications=3, confirm=3, seed=4)
+    local = optimise(*args, workers=1, **kw)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  dashboard_address=None) as cluster:
+        with distributed.Client(cluster) as client:
+            on_dask = optimise(*args, client=client, **kw)
+    assert on_dask.chosen == local.chosen
+    assert on_dask.candidates.equals(local.candidates)
+
+
+def test_several_targets_call_takers_and_a_cost_table(tmp_path):
+    """Two targets at once on the 12345 front end's seats (call takers per shift), priced by a
+    cost file: the day seats cost more than the night seat."""
+    costs = tmp_path / "costs.yaml"
+    costs.write_text("per_head: {call_taker: 2.0}\nunit: 10k yuan/year\n")
+    s = gridsim.load_scenario("scenarios/default.yaml").with_overrides(
+        {"horizon": "20d", "warmup": "2d", "streets.count": 2})
+    opt = optimise(s, ["hotline.front_end.seats.0.staff=1..6"],
+                   ["call_abandon_rate<=0.05", "on_time_rate>=0.5"], costs=costs,
+                   replications=3, max_replications=6, confirm=3, seed=2, workers=2)
+    assert opt.costs.unit == "10k yuan/year"
+    assert opt.cost == 2.0 * opt.chosen["hotline.front_end.seats.0.staff"]
+    assert set(opt.confirmation["target"]) == {"call_abandon_rate<=0.05", "on_time_rate>=0.5"}
+    summary = opt.summary()
+    assert summary["variables"][0]["kind"] == "call_taker"
+    assert summary["bounds"][0]["path"] == "hotline.front_end.seats.0.staff"
+
+
 def test_an_impossible_target_is_infeasible_and_says_which():
     # the sojourn time is at least the mean work (1 h), whatever the staff
     opt = optimise(_mmc(4), [f"{C}=5..8"], ["resolution_time_mean<=0.9"], replications=3,

@@ -73,11 +73,11 @@ class Evaluator:
 
     def __init__(self, base: Scenario, space: Space, targets: list[Target], costs: Costs,
                  seed: int, level: float, executor: Executor, store: Store | None,
-                 batch: int, max_replications: int,
+                 max_replications: int,
                  progress: Callable[[int, int], None] | None = None):
         self.base, self.space, self.targets, self.costs = base, space, targets, costs
         self.seed, self.level, self.executor, self.store = seed, level, executor, store
-        self.batch, self.max_replications = batch, max_replications
+        self.max_replications = max_replications
         self.progress = progress
         self.by_point: dict[tuple[int, ...], Candidate] = {}
         self.candidates: list[Candidate] = []
@@ -198,12 +198,19 @@ class Evaluator:
             status = self.judge(c)
             if status != "undecided" or n >= self.max_replications:
                 return status
-            n = min(self.max_replications, n + max(self.batch, n // 2))
+            n = min(self.max_replications, more(n))
 
     def utilisation(self, c: Candidate) -> dict[str, float]:
         """Mean utilisation of each sized pool over ``c``'s replications."""
         frame = pd.DataFrame(list(c.load.values()))
         return frame.mean().to_dict() if not frame.empty else {}
+
+
+def more(n: int) -> int:
+    """How many replications an undecided candidate gets next: half as many again (at least
+    two more). A rule of ``n`` alone, never of the number of workers, so the search (and its
+    result) is the same on one process, many, or a Dask cluster."""
+    return n + max(2, (n + 1) // 2)
 
 
 class ReplicationFailed(RuntimeError):

@@ -15,7 +15,7 @@ from ..experiments.outputs import replication_outputs
 from ..experiments.store import Store
 from ..experiments.tasks import run_task
 from ..model.streams import DRAWS_VERSION
-from ..parallel.executors import Executor, default_workers
+from ..parallel.executors import Executor
 from ..scenario import Scenario, scenario_hash
 from ..scenario.size import check_size
 from ..vocabulary import minimise
@@ -99,12 +99,11 @@ def optimise(scenario: Scenario, vary: Sequence[str] | dict[str, Any],
                    "budget": budget, "replications": replications,
                    "max_replications": max_replications, "confirm": confirm, "level": level,
                    "method": method}
-    batch = max(workers or default_workers(), 1)
     with Executor(workers, client, fn=run_task) as executor:
         store = Store(out, fingerprint) if out is not None else None
         try:
             ev = Evaluator(scenario, space, all_targets, table, seed, level, executor, store,
-                           batch, max_replications, progress)
+                           max_replications, progress)
             search = Search(ev, replications, confirm, budget, objective, note)
             outcome = search.exhaustive() if method == "exhaustive" else search.run()
         finally:
