@@ -342,8 +342,8 @@ class Search:
                              chosen.staff, chosen.cost, chosen.heads, phase="confirm")
             ev.replicate([conf], self.n_confirm, confirm=True)
             ev.judge(conf)
-            self.log("confirm", conf, f"candidate {chosen.id} on {self.n_confirm} fresh seeds",
-                     conf.status)
+            self.log("confirm", chosen, f"the chosen allocation on {self.n_confirm} fresh seeds",
+                     f"{conf.status} ({conf.replications} replications)")
         return Outcome(chosen, feasible, self.steps, bounds, pilot, conf, self.notes)
 
 
