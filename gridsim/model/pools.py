@@ -40,17 +40,23 @@ arrives, after it is seized (:mod:`gridsim.model.departments`)."""
 
 class Meter:
     """Time-integrated busy servers and queue length of the pools that share it, and the
-    number of jobs they took on (``jobs``) and of those that had to queue (``waited``)."""
+    number of jobs they took on (:attr:`jobs`): ``prompt`` ones started at once, and those that
+    ``waited`` in the queue (one counter per job, whichever way it goes)."""
 
     __slots__ = ("name", "kind", "unit", "capacity", "calendar", "busy", "queue", "area_busy",
-                 "area_queue", "last", "jobs", "waited")
+                 "area_queue", "last", "prompt", "waited")
 
     def __init__(self, name: str, kind: str, unit: str, calendar: ShiftCalendar | None):
         self.name, self.kind, self.unit, self.calendar = name, kind, unit, calendar
         self.capacity = 0
         self.busy = self.queue = 0
-        self.jobs = self.waited = 0
+        self.prompt = self.waited = 0
         self.area_busy = self.area_queue = self.last = 0.0
+
+    @property
+    def jobs(self) -> int:
+        """Jobs taken on so far: started at once or after waiting."""
+        return self.prompt + self.waited
 
     def update(self, now: float, dbusy: float, dqueue: int) -> None:
         dt = now - self.last
@@ -108,7 +114,7 @@ class Pool:
                 m.area_queue += m.queue * dt
                 m.last = now
             m.busy += 1
-            m.jobs += 1
+            m.prompt += 1
             issue.waiting = None
             if work < 0:  # seized
                 then(issue)
@@ -124,7 +130,6 @@ class Pool:
             self.queue.append((issue, issue.visit, work, then))
             m = self.meter
             m.update(self.env._now, 0, 1)
-            m.jobs += 1
             m.waited += 1
             return True
 

@@ -109,7 +109,6 @@ class PreemptivePool(Pool):
             q.push(issue.priority, seq, (issue, issue.visit, work, then, seq))
             m = self.meter
             m.update(now, 0, 1)
-            m.jobs += 1
             m.waited += 1
             return True
         issue.waiting = None
@@ -120,7 +119,7 @@ class PreemptivePool(Pool):
             return False
         self.busy += 1
         self.meter.update(now, 1, 0)
-        self.meter.jobs += 1
+        self.meter.prompt += 1
         self._begin(issue, work, then, seq, now)
         return False
 

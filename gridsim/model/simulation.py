@@ -7,7 +7,6 @@
 from __future__ import annotations
 
 import gc
-from array import array
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -71,7 +70,7 @@ class RawRun:
     keyed ``<district>/<department>`` in district order."""
 
 
-_JOBS, _WAITED = attrgetter("jobs"), attrgetter("waited")
+_PROMPT, _WAITED = attrgetter("prompt"), attrgetter("waited")
 
 
 class _Sampler:
@@ -87,12 +86,11 @@ class _Sampler:
         # Python rows (an array is built once, after the run)
         self._area_busy: list[list[float]] = [[0.0] * m]
         self._area_queue: list[list[float]] = [[0.0] * m]
-        # and its cumulative jobs and jobs that waited (gridsim.model.pools.Meter), flat in
-        # machine integers: a list per sample would be one more object per sample for the
-        # paused cyclic collector (tests/test_model.py counts them), and numpy reads the
-        # array's buffer without converting element by element
-        self._jobs = array("q", bytes(8 * m))
-        self._waited = array("q", bytes(8 * m))
+        # and its cumulative jobs started at once and jobs that waited (gridsim.model.pools.
+        # Meter), flat: a list per sample would be one more object per sample for the paused
+        # cyclic collector (tests/test_model.py counts them); map(attrgetter) reads cheapest
+        self._prompt: list[int] = [0] * m
+        self._waited: list[int] = [0] * m
         self._open: list[int] = []
         self.k = 0
         clock.after(interval, self._sample)
@@ -110,17 +108,18 @@ class _Sampler:
     @property
     def jobs(self) -> np.ndarray:
         """Jobs each meter's pools took on in each sampled interval, ``[k, meter]``."""
-        return self._per_interval(self._jobs)
+        return self._per_interval(self._prompt) + self.waited
 
     @property
     def waited(self) -> np.ndarray:
         """Of those, the jobs that had to queue, ``[k, meter]``."""
         return self._per_interval(self._waited)
 
-    def _per_interval(self, flat: array) -> np.ndarray:
+    def _per_interval(self, flat: list[int]) -> np.ndarray:
         """Per-interval differences ``[k, meter]`` of cumulative counts sampled flat."""
         m = len(self.org.meters)
-        return np.diff(np.frombuffer(flat, dtype=np.int64).reshape(self.k + 1, m), axis=0)
+        counts = np.fromiter(flat, dtype=np.int64, count=len(flat))
+        return np.diff(counts.reshape(self.k + 1, m), axis=0)
 
     @property
     def open(self) -> np.ndarray:
@@ -148,7 +147,7 @@ class _Sampler:
         # each meter's areas integrated up to now (the meters themselves carry on unchanged)
         self._area_busy.append([m.area_busy + m.busy * (now - m.last) for m in meters])
         self._area_queue.append([m.area_queue + m.queue * (now - m.last) for m in meters])
-        self._jobs.extend(map(_JOBS, meters))
+        self._prompt.extend(map(_PROMPT, meters))
         self._waited.extend(map(_WAITED, meters))
         self._open.append(len(self.life.live) - self.arrivals.ahead(now))
         self.k += 1
