@@ -130,7 +130,7 @@ def test_a_per_unit_target_is_met_by_every_unit_on_fresh_seeds(tmp_path):
                 for lam in (9, 3, 6.75)}
     assert list(expected.values()) == [11, 5, 9]
     opt = optimise(_streets(), [f"streets.overrides.*.staff.{C.split('.')[-1]}=2..14"],
-                   ["resolution_time_mean<=1.35 @ street=*"], replications=5, confirm=20,
+                   ["resolution_time_mean<=1.35 @ street=*"], replications=5, confirm=10,
                    max_replications=20, seed=3, workers=2, out=tmp_path / "opt")
     assert opt.feasible and opt.confirmed
     assert list(opt.chosen.values()) == [11, 5, 9]
@@ -144,7 +144,7 @@ def test_a_per_unit_target_is_met_by_every_unit_on_fresh_seeds(tmp_path):
     assert runnable.streets.overrides[1].staff.community_per_community == 5
     meta = json.loads((folder / "optimise.json").read_text())
     assert meta["chosen"]["values"] == opt.chosen
-    assert meta["replications"]["confirmation"] == 20
+    assert meta["replications"]["confirmation"] == 10
 
 
 def test_the_same_result_on_one_process_or_two_and_a_rerun_resumes(tmp_path):
