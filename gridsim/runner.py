@@ -53,7 +53,8 @@ def simulate(scenario: Scenario, seed: int | None = None,
              shards: int | Literal["auto"] | None = None,
              workers: int | None = None, client: Any = None, record: str | None = None,
              spool_dir: str | Path | None = None, allow_large: bool = False,
-             on_event: Callable[[Event], None] | None = None) -> Result:
+             on_event: Callable[[Event], None] | None = None,
+             plan: Plan | None = None) -> Result:
     """Run ``scenario`` once. ``seed`` defaults to the scenario's; ``progress(fraction)`` is
     called as simulated time advances (a hundred times per run; in a sharded run, as each shard
     finishes).
@@ -83,7 +84,13 @@ def simulate(scenario: Scenario, seed: int | None = None,
     every case as it happens (a :class:`gridsim.model.trace.Event`: time, kind, district,
     district_seq, category, tier, unit and the live case); whatever the record level. It needs
     an unsharded run.
+
+    ``plan``: the scenario's compiled plan (:func:`gridsim.plan.compile_plan`), if the caller
+    has it already (replications of one scenario share it; a run changes nothing in it).
     """
+    if plan is not None and plan.scenario is not scenario:
+        raise ValueError("plan was compiled from another scenario (plan.scenario is not "
+                         "scenario)")
     if on_event is not None and shards not in (None, 1):
         raise ValueError("on_event sees the run in this process: it needs an unsharded run "
                          f"(shards=None, not {shards!r})")
@@ -91,7 +98,7 @@ def simulate(scenario: Scenario, seed: int | None = None,
     check_workers(workers)
     rec = RecordPlan.of(scenario.record, record)
     check_size(scenario, rec.level, allow_large)
-    plan = compile_plan(scenario)
+    plan = compile_plan(scenario) if plan is None else plan
     started = datetime.now(UTC)
     t0 = time.perf_counter()
     spool = None
