@@ -5,6 +5,8 @@
     python benchmarks/run.py --no-scaling  # without the one-street/district/megacity runs
     python benchmarks/run.py --repeat 3 # the fastest of three runs of each measurement
     python benchmarks/run.py --no-scaling --optimiser  # with the optimiser vs exhaustive search
+    python benchmarks/run.py --no-scaling --planner    # with a planner's comparison (issue 19)
+    python benchmarks/run.py --no-scaling --beijing    # with Beijing's year (issue 19)
 
 (a) Lifecycle throughput: the bundled default scenario under each policy (baseline, whistle,
     four_tier), one seed: wall time of ``gridsim.simulate()``, issues per second, SimPy events
@@ -23,6 +25,15 @@
     cheapest allocation meeting a mean-time target is known from the formula, how often the
     search finds it over 10 base seeds and the replications it spends, against exhaustive
     search of all 25 allocations (2 seeds and a shorter horizon with ``--quick``).
+(e) A planner's comparison (``--planner``): ``gridsim.compare()`` of the three policies x 30
+    replications of the default scenario's year on 2 worker processes (target 30 s wall);
+    with ``--quick`` 3 replications of 14 days, and then also whether its ``runs`` table is
+    equal, bit for bit, to the one from ``workers=1`` (not measured in the full run: it would
+    double the time). Memory: the peak of all processes together, as for scaling runs.
+(f) Beijing's year (``--beijing``): ``scenarios/bench/beijing.yaml`` (16 districts, about
+    21.9 million cases a year) recording KPIs only, one shard per district on 2 local
+    processes like the megacity (target 300 s wall and under 4 GiB for all processes); 2 days
+    with ``--quick`` (``--beijing-horizon`` sets it).
 
 Every measurement runs in a fresh process (multiprocessing, spawn), so peak memory is that one
 run's: ``getrusage(RUSAGE_SELF).ru_maxrss`` of the child, the resident-set high-water mark,
@@ -61,9 +72,9 @@ SEED = 1
 SCALING_RECORD: dict[str, Any] = {"record.level": "kpis"}
 """Scaling runs keep KPIs only (bounded memory: a megacity year's case rows would not fit)."""
 MEMORY_METHOD = ("peak RSS: getrusage(RUSAGE_SELF).ru_maxrss of a fresh spawned process per "
-                 "measurement (interpreter and imports included); for scaling runs also the "
-                 "peak of the summed RSS of that process and its shard workers (psutil, "
-                 "sampled every 50 ms)")
+                 "measurement (interpreter and imports included); for scaling, planner and "
+                 "Beijing runs also the peak of the summed RSS of that process and its shard or "
+                 "replication workers (psutil, sampled every 50 ms)")
 
 
 # --------------------------------------------------------------------------- in the child
@@ -147,6 +158,33 @@ def _scaling(name: str, horizon: str, shards: int | str, seed: int,
             "peak_rss_tree_mib": tree.peak / 2**20}
 
 
+def _planner(horizon: str | None, warmup: str | None, replications: int, workers: int,
+             check_serial: bool, seed: int) -> dict[str, Any]:
+    """A planner's comparison: the three policies x ``replications`` of the default scenario
+    on ``workers`` processes; with ``check_serial`` also whether ``workers=1`` gives the same
+    ``runs`` table bit for bit (the same seeds: results must not depend on the worker count)."""
+    import gridsim
+
+    scenario = gridsim.load_scenario()
+    if horizon:
+        scenario = scenario.with_overrides({"horizon": horizon, "warmup": warmup})
+    rss_before = _peak_rss_mib()
+    with _TreeMemory() as tree:
+        t0 = time.perf_counter()
+        exp = gridsim.compare(scenario, list(POLICIES), replications, seed, workers=workers)
+        wall = time.perf_counter() - t0
+    runs = exp.runs
+    identical = None
+    if check_serial:
+        identical = bool(runs.equals(
+            gridsim.compare(scenario, list(POLICIES), replications, seed, workers=1).runs))
+    return {"issues": int(runs["cases"].sum()), "events": None, "wall_s": wall,
+            "horizon": str(scenario.horizon), "replications": replications,
+            "workers": workers, "runs_identical_to_workers_1": identical,
+            "rss_before_run_mib": rss_before, "peak_rss_mib": _peak_rss_mib(),
+            "peak_rss_tree_mib": tree.peak / 2**20}
+
+
 def _gridsim_mmc(customers: int, seed: int) -> dict[str, Any]:
     import gridsim
 
@@ -209,7 +247,9 @@ def _fmt(value: Any, spec: str) -> str:
 
 def measure(quick: bool, customers: int, seed: int, repeat: int,
             console: Console, scaling: bool = False,
-            megacity_horizon: str | None = None, optimiser: bool = False) -> dict[str, Any]:
+            megacity_horizon: str | None = None, optimiser: bool = False,
+            planner: bool = False, beijing: bool = False,
+            beijing_horizon: str | None = None) -> dict[str, Any]:
     rows: list[dict[str, Any]] = []
     horizon, warmup = ("14d", "2d") if quick else (None, None)
     for policy in POLICIES:
@@ -259,11 +299,36 @@ def measure(quick: bool, customers: int, seed: int, repeat: int,
             where = f"{r['shards']} shard(s) on {workers} process(es)"
             rows.append({"benchmark": "scaling", "name": name, "processes": workers,
                          "workload": f"horizon {r['horizon']}, {where}", **r})
-        small = next(r for r in rows if r.get("name") == "one_street")
-        for r in rows:  # process-seconds per case: a sharded run's processes all count
-            if r["benchmark"] == "scaling":
-                r["s_per_issue_vs_smallest"] = ((r["wall_s"] * r["processes"] / r["issues"])
-                                                / (small["wall_s"] / small["issues"]))
+    if planner:
+        replications = 3 if quick else 30
+        console.print(f"planner: compare {len(POLICIES)} policies x {replications} replications "
+                      "on 2 processes …", style="dim")
+        r = _best_of(repeat, _planner, horizon, warmup, replications, 2, quick, seed)
+        same = {True: "yes", False: "[red]NO[/]",
+                None: "not measured (full run: it doubles the time)"}
+        rows.append({"benchmark": "planner", "name": f"compare · {len(POLICIES)} policies",
+                     "workload": f"default, horizon {r['horizon']}, {len(POLICIES)} policies × "
+                                 f"{replications} replications, workers=2; runs table = "
+                                 f"workers=1's: {same[r['runs_identical_to_workers_1']]}",
+                     "target": "≤ 30 s wall", "target_met": None if quick else r["wall_s"] <= 30,
+                     **r})
+    if beijing:
+        beijing_horizon = beijing_horizon or ("2d" if quick else "365d")
+        console.print(f"beijing: beijing.yaml ({beijing_horizon}, a shard per district on 2 "
+                      "processes) …", style="dim")
+        r = _best_of(repeat, _scaling, "beijing", beijing_horizon, "auto", seed, 2)
+        full = beijing_horizon == "365d"
+        rows.append({"benchmark": "beijing", "name": "beijing", "processes": 2,
+                     "workload": f"horizon {r['horizon']}, {r['shards']} shard(s) on 2 "
+                                 "process(es), record kpis",
+                     "target": "≤ 300 s wall, < 4 GiB all processes",
+                     "target_met": (r["wall_s"] <= 300 and r["peak_rss_tree_mib"] < 4096)
+                     if full else None, **r})
+    small = next((r for r in rows if r.get("name") == "one_street"), None)
+    for r in rows:  # process-seconds per case: a sharded run's processes all count
+        if small and "processes" in r:
+            r["s_per_issue_vs_smallest"] = ((r["wall_s"] * r["processes"] / r["issues"])
+                                            / (small["wall_s"] / small["issues"]))
     if optimiser:
         import optimiser as opt_bench
 
@@ -299,8 +364,9 @@ def render(report: dict[str, Any]) -> Table:
     kind = "quick smoke run" if report["quick"] else "full run"
     best = f", best of {report['repeat']} runs" if report["repeat"] > 1 else ""
     table = Table(title=f"gridsim benchmarks ({kind}, seed {report['seed']}{best})",
-                  caption=f"{report['memory_method']}; wall = gridsim.simulate() or "
-                          "mmc_simpy.run(); mean wait = Wq in hours (gridsim: W − 1/μ)")
+                  caption=f"{report['memory_method']}; wall = gridsim.simulate(), "
+                          "gridsim.compare() or mmc_simpy.run(); mean wait = Wq in hours "
+                          "(gridsim: W − 1/μ)")
     table.add_column("benchmark", no_wrap=True)
     table.add_column("run", no_wrap=True)
     table.add_column("workload")
@@ -326,6 +392,10 @@ def render(report: dict[str, Any]) -> Table:
         if "s_per_issue_vs_smallest" in row:
             workload += (f"; process-s/issue {row['s_per_issue_vs_smallest']:.2f}× "
                          "one_street's")
+        if "target" in row:
+            met = {True: "[green]met[/]", False: "[red]missed[/]",
+                   None: "not judged (not the full workload)"}[row["target_met"]]
+            workload += f"; target {row['target']}: {met}"
         table.add_row(row["benchmark"], row["name"], workload,
                       _fmt(row["wall_s"], ".2f"), _fmt(row["issues"], ",d"),
                       _fmt(row.get("issues_per_s"), ",.0f"), _fmt(row.get("events"), ",d"),
@@ -359,6 +429,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--optimiser", action="store_true",
                    help="also run the staffing optimiser against exhaustive search on the "
                         "Jackson tandem (10 base seeds; 2 with --quick)")
+    p.add_argument("--planner", action="store_true",
+                   help="also run a planner's comparison: 3 policies x 30 replications of the "
+                        "default year on 2 processes (3 x 14 days with --quick, plus the "
+                        "check against workers=1)")
+    p.add_argument("--beijing", action="store_true",
+                   help="also run Beijing's year (scenarios/bench/beijing.yaml, KPIs only, one "
+                        "shard per district on 2 processes; 2 days with --quick)")
+    p.add_argument("--beijing-horizon", default=None,
+                   help="simulated span of the Beijing run (default 365d, 2d with --quick)")
     p.add_argument("--megacity-horizon", default=None,
                    help="simulated span of the megacity run (default 365d, 2d with --quick)")
     args = p.parse_args(argv)
@@ -368,7 +447,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.repeat < 1:
         p.error("--repeat must be at least 1")
     report = measure(args.quick, customers, args.seed, args.repeat, console, args.scaling,
-                     args.megacity_horizon, args.optimiser)
+                     args.megacity_horizon, args.optimiser, args.planner, args.beijing,
+                     args.beijing_horizon)
     console.print(render(report))
     lifecycle = [r for r in report["rows"] if r["benchmark"] == "lifecycle"]
     console.print("lifecycle throughput (issues/s): " + ", ".join(
