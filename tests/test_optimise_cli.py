@@ -53,3 +53,11 @@ def test_an_impossible_target_exits_1_naming_it(run_cli, tmp_path):
     assert done.returncode == 1, done.stdout + done.stderr
     assert "resolution_time_mean<=0.9" in done.stdout
     assert "best found" in done.stdout
+
+
+def test_without_out_it_writes_under_results(run_cli, tmp_path):
+    done = run_cli("optimise", str(ROOT / MMC), "--set", "horizon=200h", "--vary",
+                   f"{C}=10..12", "--target", "resolution_time_mean<=2", "-n", "2",
+                   "--confirm", "0", "-j", "1", "--no-plots", "-q", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "results" / "optimise-mmc" / "optimum.yaml").exists()

@@ -313,11 +313,14 @@ RESULTS = Path("results")
 def default_folder(command: str, names: list[str] | tuple[str, ...]) -> Path:
     """The folder ``gridsim COMMAND`` writes without ``--out``, named after its scenarios:
     ``results/<name>`` for ``run``, ``results/<name>-replications`` and ``results/<name>-sweep``,
-    ``results/compare-<a>-<b>...`` for ``compare``."""
+    ``results/compare-<a>-<b>...`` for ``compare``, ``results/optimise-<name>`` for
+    ``optimise``."""
     if command == "run":
         return RESULTS / names[0]
     if command == "compare":
         return RESULTS / ("compare-" + "-".join(names))
+    if command == "optimise":
+        return RESULTS / f"optimise-{names[0]}"
     if command in ("replicate", "sweep"):
         return RESULTS / f"{names[0]}-{'replications' if command == 'replicate' else 'sweep'}"
     raise ValueError(f"no default folder for {command!r}")
