@@ -17,7 +17,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from ..experiments.identity import replication_seed
@@ -225,8 +224,3 @@ class ReplicationFailed(RuntimeError):
 
 def _key(values: dict[str, Any]) -> str:
     return hashlib.sha256(json.dumps(values, sort_keys=True).encode()).hexdigest()[:16]
-
-
-def sample_matrix(c: Candidate, key: tuple[int, str], n: int | None = None) -> np.ndarray:
-    """One constraint's values over ``c``'s first ``n`` replications."""
-    return np.array([s.get(key, np.nan) for s in c.ordered(n)], dtype=float)

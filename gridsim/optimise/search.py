@@ -158,22 +158,13 @@ class Search:
         """Each pool-sizing variable's offered load and start from the pilot's utilisation."""
         util = self.ev.utilisation(pilot)
         out = []
-        top = self.ev.space.top
         for i, v in enumerate(self.ev.space.variables):
-            if len(v.values) < 2:
+            pools = [n for n in self.ev.var_pools[i] if n in util]
+            if len(v.values) < 2 or not pools or not v.whole:
                 continue
-            below = list(top)
-            below[i] -= 1
-            a, b = self.ev.staff_at(tuple(below)), pilot.staff
-            pools = [n for n in self.ev.var_pools[i] if n in util and n in b.pools]
-            del a
-            if not pools or not v.whole:
-                continue
-            loads = []
-            for n in pools:  # heads the top value gives this pool, per unit of the variable
-                per = b.pools[n][1] / v.high if v.high else 1.0
-                loads.append((util[n] * b.pools[n][1] / per if per else 0.0, per))
-            load, per = max(loads)
+            # a pool's head count goes with the variable's value, so its offered load in the
+            # variable's units is its utilisation at the top times the top value
+            load = max(util[n] for n in pools) * v.high
             wait = self._wait_target(pools)
             stable = int(np.floor(load)) + 1
             guess = least_servers(load, wait)
@@ -203,7 +194,7 @@ class Search:
 
     def _greedy(self, cur: Candidate) -> Candidate | None:
         """The one-step increase that closes the most shortfall per unit of cost."""
-        ups = [p for p in self._neighbours(cur.point, +1)]
+        ups = self._neighbours(cur.point, +1)
         if not ups:
             return None
         cands = [self.ev.candidate(p, "greedy") for p in ups]
@@ -217,11 +208,11 @@ class Search:
             score = gain / dcost
             if score > best_score:
                 best, best_score = c, score
-        status = self.decide(best, "greedy", self.move_text(cur.point, best.point))
+        self.decide(best, "greedy", self.move_text(cur.point, best.point))
         for c in cands:
             if c is not best and c.status == "unevaluated":
                 self.ev.judge(c)
-        return best if status is not None else None
+        return best
 
     def _descend(self, cur: Candidate) -> Candidate:
         """One-step decreases, then cost-lowering swaps, while one is shown feasible."""
