@@ -10,6 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from ..optimise import Optimisation, optimise
+from ..optimise.run import DEFAULT_CONFIRM, DEFAULT_LEVEL, DEFAULT_MAX_REPLICATIONS
 from ..results.outdir import EXPERIMENT as EXPERIMENT_FOLDER
 from ..results.outdir import check_out, default_folder
 from ..vocabulary import format_value, unit_of
@@ -80,9 +81,9 @@ def register(group: click.Group) -> None:
         prices = _prices(args.cost or [])
         kw = dict(costs=args.costs, prices=prices, budget=args.budget,
                   maximise=args.maximise, replications=args.replications,
-                  max_replications=args.max_replications or 40,
-                  confirm=20 if args.confirm is None else args.confirm,
-                  level=args.level if args.level is not None else 0.95,
+                  max_replications=args.max_replications or DEFAULT_MAX_REPLICATIONS,
+                  confirm=DEFAULT_CONFIRM if args.confirm is None else args.confirm,
+                  level=args.level if args.level is not None else DEFAULT_LEVEL,
                   seed=args.seed, workers=args.workers, client=args.dask, method=args.method,
                   allow_large=args.allow_large, out=folder)
         opt: Optimisation = run_experiment(console, lambda progress, note: optimise(

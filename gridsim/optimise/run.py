@@ -29,6 +29,7 @@ from .variables import Space, parse_vary
 DEFAULT_REPLICATIONS = 5
 DEFAULT_MAX_REPLICATIONS = 40
 DEFAULT_CONFIRM = 20
+DEFAULT_LEVEL = 0.95
 METHODS = ("search", "exhaustive")
 MAX_EXHAUSTIVE = 500
 """The most allocations ``method="exhaustive"`` evaluates."""
@@ -41,7 +42,7 @@ def optimise(scenario: Scenario, vary: Sequence[str] | dict[str, Any],
              budget: float | None = None, maximise: str | None = None,
              replications: int = DEFAULT_REPLICATIONS,
              max_replications: int = DEFAULT_MAX_REPLICATIONS,
-             confirm: int = DEFAULT_CONFIRM, level: float = 0.95, seed: int | None = None,
+             confirm: int = DEFAULT_CONFIRM, level: float = DEFAULT_LEVEL, seed: int | None = None,
              workers: int | None = None, client: Any = None, out: str | Path | None = None,
              progress: Callable[[int, int], None] | None = None,
              note: Callable[[str], None] | None = None,
